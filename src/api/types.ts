@@ -1,0 +1,78 @@
+import type { Condition } from './conditions.js';
+import type { DeploymentFactsSpec } from './facts.js';
+import type { DeploymentSecretsSpec } from './secrets.js';
+
+export interface ObjectMeta {
+  name: string;
+  namespace: string;
+  uid?: string;
+  generation?: number;
+  resourceVersion?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  managedFields?: ManagedFieldsEntry[];
+  ownerReferences?: OwnerReference[];
+}
+
+export interface ManagedFieldsEntry {
+  manager?: string;
+  operation?: 'Apply' | 'Update';
+  apiVersion?: string;
+  time?: string;
+  fieldsType?: string;
+  fieldsV1?: Record<string, unknown>;
+  subresource?: string;
+}
+
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
+export interface DeploymentFactsStatus {
+  observedGeneration?: number;
+  conditions?: Condition[];
+  factCount?: number;
+}
+
+export interface DeploymentSecretsStatus {
+  observedGeneration?: number;
+  conditions?: Condition[];
+  /** Number of secret keys that resolved. */
+  resolvedCount?: number;
+  /** Number of references that did not resolve. */
+  unresolvedCount?: number;
+  /** Key names only, never values. */
+  keys?: string[];
+}
+
+export interface DeploymentFacts {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec?: DeploymentFactsSpec;
+  status?: DeploymentFactsStatus;
+}
+
+export interface DeploymentSecrets {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec?: DeploymentSecretsSpec;
+  status?: DeploymentSecretsStatus;
+}
+
+/** The parts of a core/v1 Secret the operator reads. `data` values are base64. */
+export interface SecretObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  type?: string;
+  data?: Record<string, string>;
+}

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from './config.js';
+
+describe('parseConfig', () => {
+  it('has defaults', () => {
+    expect(parseConfig([], {})).toEqual({
+      config: {
+        namespaces: [],
+        defaultNamespace: 'default',
+        listen: { host: '0.0.0.0', port: 8080 },
+        auth: 'kubernetes',
+        logLevel: 'info',
+      },
+    });
+  });
+
+  it('reads flags in both forms, and environment variables, flags winning', () => {
+    const r = parseConfig(['--namespaces', 'a, b,a', '--listen=127.0.0.1:0', '--log-level=debug'], {
+      FLAGOPS_LISTEN: '0.0.0.0:1',
+      FLAGOPS_DEFAULT_NAMESPACE: 'apps',
+      FLAGOPS_AUTH: 'none',
+    });
+    expect(r).toEqual({
+      config: {
+        namespaces: ['a', 'b'],
+        defaultNamespace: 'apps',
+        listen: { host: '127.0.0.1', port: 0 },
+        auth: 'none',
+        logLevel: 'debug',
+      },
+    });
+  });
+
+  it.each([
+    [['--nope'], 'unknown flag --nope'],
+    [['--listen'], 'needs a value'],
+    [['--listen=nope'], 'invalid --listen'],
+    [['--listen=:70000'], 'invalid --listen'],
+    [['--auth=basic'], 'invalid --auth'],
+    [['--log-level=loud'], 'invalid --log-level'],
+    [['--namespaces=Bad_NS'], 'invalid --namespaces'],
+    [['--auth=none'], 'only listens on loopback'],
+    [['positional'], 'unknown flag positional'],
+  ])('%j is refused: %s', (argv, message) => {
+    const r = parseConfig(argv, {});
+    expect('error' in r && r.error).toContain(message);
+  });
+
+  it('allows --auth=none on loopback', () => {
+    expect('config' in parseConfig(['--auth=none', '--listen=127.0.0.1:8080'], {})).toBe(true);
+    expect('config' in parseConfig(['--auth=none', '--listen=[::1]:8080'], {})).toBe(true);
+  });
+});

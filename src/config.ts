@@ -1,0 +1,141 @@
+/**
+ * Command-line flags, each also read from FLAGOPS_<FLAG> (dashes become underscores). Parsed once into a typed
+ * object; nothing else in the program reads process.env.
+ */
+import { isIP } from 'node:net';
+
+export interface Config {
+  kubeconfig?: string;
+  namespaces: string[];
+  defaultNamespace: string;
+  listen: { host: string; port: number };
+  auth: 'kubernetes' | 'none';
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+}
+
+interface FlagSpec {
+  name: string;
+  help: string;
+  default?: string;
+  parse: (value: string, c: Partial<Config>) => string | undefined; // returns an error message
+}
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+const FLAGS: FlagSpec[] = [
+  {
+    name: 'kubeconfig',
+    help: 'path to a kubeconfig; default: in-cluster config, else $KUBECONFIG or ~/.kube/config',
+    parse: (v, c) => {
+      c.kubeconfig = v || undefined;
+      return undefined;
+    },
+  },
+  {
+    name: 'namespaces',
+    help: 'comma-separated namespaces to watch; empty means all',
+    default: '',
+    parse: (v, c) => {
+      const list = v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      const bad = list.find((n) => !DNS_LABEL.test(n));
+      if (bad) return `"${bad}" is not a valid namespace name`;
+      c.namespaces = [...new Set(list)];
+      return undefined;
+    },
+  },
+  {
+    name: 'default-namespace',
+    help: 'namespace of the prototype-compatible /api/fact routes and of OFREP requests without one',
+    default: 'default',
+    parse: (v, c) => {
+      if (!DNS_LABEL.test(v)) return `"${v}" is not a valid namespace name`;
+      c.defaultNamespace = v;
+      return undefined;
+    },
+  },
+  {
+    name: 'listen',
+    help: 'host:port of the HTTP server',
+    default: '0.0.0.0:8080',
+    parse: (v, c) => {
+      const m = /^(\[[^\]]+\]|[^:]*):(\d{1,5})$/.exec(v);
+      const port = m ? Number(m[2]) : Number.NaN;
+      if (!m || port > 65535) return `"${v}" is not host:port`;
+      c.listen = { host: m[1]!.replace(/^\[|\]$/g, '') || '0.0.0.0', port };
+      return undefined;
+    },
+  },
+  {
+    name: 'auth',
+    help: 'kubernetes (TokenReview + SubjectAccessReview) or none (local runs only: loopback addresses)',
+    default: 'kubernetes',
+    parse: (v, c) => {
+      if (v !== 'kubernetes' && v !== 'none') return `must be "kubernetes" or "none", not "${v}"`;
+      c.auth = v;
+      return undefined;
+    },
+  },
+  {
+    name: 'log-level',
+    help: LOG_LEVELS.join(', '),
+    default: 'info',
+    parse: (v, c) => {
+      if (!(LOG_LEVELS as readonly string[]).includes(v)) return `must be one of ${LOG_LEVELS.join(', ')}`;
+      c.logLevel = v as Config['logLevel'];
+      return undefined;
+    },
+  },
+];
+
+export const envName = (flag: string) => `FLAGOPS_${flag.toUpperCase().replace(/-/g, '_')}`;
+
+export function usage(): string {
+  const lines = FLAGS.map((f) => {
+    const def = f.default !== undefined ? ` (default "${f.default}")` : '';
+    return `  --${f.name.padEnd(19)} ${f.help}${def}\n  ${' '.repeat(21)} env ${envName(f.name)}`;
+  });
+  return `Usage: flagops-data-store [flags]\n\nFlags:\n${lines.join('\n')}\n  --help               show this help\n`;
+}
+
+export type ParseResult = { config: Config } | { help: true } | { error: string };
+
+export function parseConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ParseResult {
+  const given = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--help' || arg === '-h') return { help: true };
+    const m = /^--([a-z-]+)(?:=(.*))?$/s.exec(arg);
+    const flag = m && FLAGS.find((f) => f.name === m[1]);
+    if (!m || !flag) return { error: `unknown flag ${arg.split('=')[0]}` };
+    let value = m[2];
+    if (value === undefined) {
+      value = argv[++i];
+      if (value === undefined) return { error: `flag --${flag.name} needs a value` };
+    }
+    given.set(flag.name, value);
+  }
+  const c: Partial<Config> = {};
+  for (const flag of FLAGS) {
+    const value = given.get(flag.name) ?? env[envName(flag.name)] ?? flag.default;
+    if (value === undefined) continue;
+    const err = flag.parse(value, c);
+    if (err) return { error: `invalid --${flag.name}: ${err}` };
+  }
+  const config = c as Config;
+  if (config.auth === 'none' && !isLoopback(config.listen.host)) {
+    return {
+      error: `--auth=none serves every fact and secret to anyone who can connect, so it only listens on loopback; use --listen=127.0.0.1:${config.listen.port}`,
+    };
+  }
+  return { config };
+}
+
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1';
+}

@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import type { DeploymentSecrets, SecretObject } from '../../api/types.js';
+import { decideSecrets } from './decide.js';
+import { resolveSecrets } from './resolve.js';
+
+const now = new Date('2026-02-03T04:05:06Z');
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+const secret = (name: string, data: Record<string, string>): SecretObject => ({
+  metadata: { name, namespace: 'ns' },
+  data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])),
+});
+const ds = (spec: DeploymentSecrets['spec']): DeploymentSecrets => ({
+  apiVersion: 'flagops.io/v1alpha1',
+  kind: 'DeploymentSecrets',
+  metadata: { name: 'app', namespace: 'ns', generation: 2 },
+  spec,
+});
+
+describe('resolveSecrets', () => {
+  const secrets = new Map([
+    ['db', secret('db', { password: 's3cret-db', user: 'app' })],
+    ['api', secret('api', { token: 's3cret-token' })],
+  ]);
+  const lookup = (n: string) => secrets.get(n);
+
+  it('resolves key references and whole Secrets with a prefix; explicit entries win', () => {
+    const r = resolveSecrets(
+      {
+        secretsFrom: [{ secretRef: { name: 'db' }, prefix: 'db_' }],
+        secrets: [
+          { name: 'token', secretKeyRef: { name: 'api', key: 'token' } },
+          { name: 'db_user', secretKeyRef: { name: 'api', key: 'token' } },
+        ],
+      },
+      lookup,
+    );
+    expect(Object.fromEntries([...r.values].map(([k, v]) => [k, v.reveal()]))).toEqual({
+      db_password: 's3cret-db',
+      db_user: 's3cret-token',
+      token: 's3cret-token',
+    });
+    expect(r.problems).toEqual([]);
+    expect([...r.referenced].sort()).toEqual(['api', 'db']);
+  });
+
+  it('reports missing Secrets and keys by name and keeps what resolved', () => {
+    const r = resolveSecrets(
+      {
+        secrets: [
+          { name: 'a', secretKeyRef: { name: 'missing', key: 'k' } },
+          { name: 'b', secretKeyRef: { name: 'missing', key: 'k2' } },
+          { name: 'c', secretKeyRef: { name: 'api', key: 'nope' } },
+          { name: 'd', secretKeyRef: { name: 'api', key: 'token' } },
+        ],
+      },
+      lookup,
+    );
+    expect([...r.values.keys()]).toEqual(['d']);
+    expect(r.problems).toEqual([
+      { reason: 'SecretNotFound', secret: 'missing', names: ['a', 'b'] },
+      { reason: 'KeyNotFound', secret: 'api', key: 'nope', name: 'c' },
+    ]);
+  });
+});
+
+describe('decideSecrets', () => {
+  it('is Ready=True/Resolved with key names when everything resolved', () => {
+    const d = decideSecrets(ds({}), { keys: ['b', 'a'], problems: [] }, now);
+    expect(d.ready).toBe(true);
+    expect(d.status).toMatchObject({ observedGeneration: 2, resolvedCount: 2, unresolvedCount: 0, keys: ['a', 'b'] });
+    expect(d.status.conditions![0]).toMatchObject({ status: 'True', reason: 'Resolved', observedGeneration: 2 });
+    expect(d.warning).toBeUndefined();
+  });
+
+  it('is Ready=False with the first problem as reason, and warns only when it changes', () => {
+    const problems = [
+      { reason: 'SecretNotFound' as const, secret: 'db', names: ['password'] },
+      { reason: 'KeyNotFound' as const, secret: 'api', key: 'tok', name: 'token' },
+    ];
+    const d = decideSecrets(ds({}), { keys: [], problems }, now);
+    expect(d.ready).toBe(false);
+    expect(d.status.unresolvedCount).toBe(2);
+    expect(d.status.conditions![0]).toMatchObject({
+      status: 'False',
+      reason: 'SecretNotFound',
+      message: 'Secret db not found (needed by password); key tok not found in Secret api (needed by token)',
+    });
+    expect(d.warning?.reason).toBe('SecretNotFound');
+    const again = decideSecrets({ ...ds({}), status: d.status }, { keys: [], problems }, now);
+    expect(again.warning).toBeUndefined();
+  });
+});

@@ -1,0 +1,67 @@
+/**
+ * Resolves a DeploymentSecrets' references against the Secrets cache. The only code in the controller that
+ * touches Secret data; what it returns outside `values` is names only.
+ */
+import type { DeploymentSecretsSpec } from '../../api/secrets.js';
+import type { SecretObject } from '../../api/types.js';
+import { SecretValue } from '../../store/secret-value.js';
+
+export type Problem =
+  | { reason: 'SecretNotFound'; secret: string; names: string[] }
+  | { reason: 'KeyNotFound'; secret: string; key: string; name: string };
+
+export interface Resolution {
+  values: Map<string, SecretValue>;
+  problems: Problem[];
+  /** Names of every Secret the spec refers to, for the Secret → DeploymentSecrets index. */
+  referenced: Set<string>;
+}
+
+export type SecretLookup = (name: string) => SecretObject | undefined;
+
+export function resolveSecrets(spec: DeploymentSecretsSpec, lookup: SecretLookup): Resolution {
+  const values = new Map<string, SecretValue>();
+  const problems: Problem[] = [];
+  const referenced = new Set<string>();
+  const missing = new Map<string, string[]>();
+
+  // Whole Secrets first, so that explicit entries below override an imported key of the same name.
+  for (const source of spec.secretsFrom ?? []) {
+    const secretName = source.secretRef.name;
+    referenced.add(secretName);
+    const secret = lookup(secretName);
+    if (!secret) {
+      missing.set(secretName, [...(missing.get(secretName) ?? []), `${source.prefix ?? ''}*`]);
+      continue;
+    }
+    for (const [key, data] of Object.entries(secret.data ?? {})) {
+      values.set(`${source.prefix ?? ''}${key}`, SecretValue.fromBase64(data));
+    }
+  }
+
+  for (const entry of spec.secrets ?? []) {
+    const { name: secretName, key } = entry.secretKeyRef;
+    referenced.add(secretName);
+    const secret = lookup(secretName);
+    if (!secret) {
+      missing.set(secretName, [...(missing.get(secretName) ?? []), entry.name]);
+      continue;
+    }
+    const data = secret.data?.[key];
+    if (data === undefined) {
+      problems.push({ reason: 'KeyNotFound', secret: secretName, key, name: entry.name });
+      continue;
+    }
+    values.set(entry.name, SecretValue.fromBase64(data));
+  }
+
+  const notFound: Problem[] = [...missing].map(([secret, names]) => ({ reason: 'SecretNotFound', secret, names }));
+  return { values, problems: [...notFound, ...problems], referenced };
+}
+
+/** One line per problem, names only: safe for status, Events and logs. */
+export function describeProblem(p: Problem): string {
+  return p.reason === 'SecretNotFound'
+    ? `Secret ${p.secret} not found (needed by ${p.names.join(', ')})`
+    : `key ${p.key} not found in Secret ${p.secret} (needed by ${p.name})`;
+}

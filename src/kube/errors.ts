@@ -1,0 +1,77 @@
+/**
+ * Errors from the Kubernetes API server, classified once so that callers decide by class, not by status code:
+ * a reconciler backs off on `transient`, requeues at once on `conflict`, and stops on `invalid`; the HTTP layer
+ * maps the class to its own status codes.
+ */
+export type KubeErrorClass =
+  | 'notFound'
+  | 'conflict'
+  | 'invalid'
+  | 'forbidden'
+  | 'unauthorized'
+  | 'gone'
+  | 'tooManyRequests'
+  | 'transient';
+
+export interface KubeStatusCause {
+  reason?: string;
+  message?: string;
+  field?: string;
+}
+
+export class KubeApiError extends Error {
+  override readonly name = 'KubeApiError';
+  readonly statusCode: number;
+  /** The Status object's `reason`, e.g. `NotFound`, `Conflict`, `Invalid`, `AlreadyExists`. */
+  readonly reason: string;
+  readonly causes: KubeStatusCause[];
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(
+    statusCode: number,
+    reason: string,
+    message: string,
+    opts: { causes?: KubeStatusCause[]; retryAfterSeconds?: number; cause?: unknown } = {},
+  ) {
+    super(message, { cause: opts.cause });
+    this.statusCode = statusCode;
+    this.reason = reason;
+    this.causes = opts.causes ?? [];
+    this.retryAfterSeconds = opts.retryAfterSeconds;
+  }
+
+  get errorClass(): KubeErrorClass {
+    return classifyStatus(this.statusCode);
+  }
+}
+
+export function classifyStatus(status: number): KubeErrorClass {
+  switch (status) {
+    case 401:
+      return 'unauthorized';
+    case 403:
+      return 'forbidden';
+    case 404:
+      return 'notFound';
+    case 409:
+      return 'conflict';
+    case 410:
+      return 'gone';
+    case 400:
+    case 422:
+      return 'invalid';
+    case 429:
+      return 'tooManyRequests';
+    default:
+      return 'transient';
+  }
+}
+
+/** The class of any error: API errors by status, everything else (network, timeouts) is transient. */
+export function classify(err: unknown): KubeErrorClass {
+  return err instanceof KubeApiError ? err.errorClass : 'transient';
+}
+
+export function isNotFound(err: unknown): boolean {
+  return classify(err) === 'notFound';
+}

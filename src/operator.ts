@@ -1,0 +1,76 @@
+/**
+ * The operator process minus flag parsing: Kubernetes client, store, controllers and HTTP server. main.ts and
+ * the integration tests both build it from a Config.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { KubeEventRecorder } from './controller/events.js';
+import { ControllerManager } from './controller/manager.js';
+import { KubeStatusWriter } from './controller/status.js';
+import { KubeClient } from './kube/client.js';
+import { createApp } from './server/app.js';
+import { Store } from './store/store.js';
+
+export interface Operator {
+  readonly store: Store;
+  readonly controllers: ControllerManager;
+  readonly client: KubeClient;
+  /** The address the HTTP server listens on (port resolved when 0 was asked for). */
+  readonly address: { host: string; port: number };
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+export function loadKubeConfig(path: string | undefined): KubeConfig {
+  const kc = new KubeConfig();
+  if (path) kc.loadFromFile(path);
+  else kc.loadFromDefault();
+  return kc;
+}
+
+export async function startOperator(config: Config, log: Logger, kc = loadKubeConfig(config.kubeconfig)): Promise<Operator> {
+  const client = new KubeClient(kc);
+  const store = new Store();
+  const identity = `${process.pid}@${(await import('node:os')).hostname()}`;
+  const controllers = new ControllerManager({
+    kc,
+    client,
+    store,
+    namespaces: config.namespaces,
+    status: new KubeStatusWriter(client, log.child({ controller: 'status' })),
+    events: new KubeEventRecorder(client, log.child({ controller: 'events' }), identity),
+    log,
+  });
+
+  // Serve /healthz and /readyz from the start; /readyz turns 200 once the informers have synced.
+  const app = createApp({ reader: store, ready: () => controllers.synced, log });
+  const server: Server = createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.listen.port, config.listen.host, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  const address = { host: config.listen.host, port: addr.port };
+  const hostForUrl = address.host === '0.0.0.0' ? '127.0.0.1' : address.host.includes(':') ? `[${address.host}]` : address.host;
+  log.info({ listen: `${address.host}:${address.port}`, auth: config.auth }, 'http server listening');
+
+  await controllers.start();
+
+  return {
+    store,
+    controllers,
+    client,
+    address,
+    url: `http://${hostForUrl}:${address.port}`,
+    async stop() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await controllers.stop();
+    },
+  };
+}

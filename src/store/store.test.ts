@@ -1,0 +1,95 @@
+import { inspect } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { SecretValue } from './secret-value.js';
+import { type ChangeEvent, Store } from './store.js';
+
+const facts = (values: Record<string, string | number>) => ({
+  values,
+  generation: 1,
+  resourceVersion: '1',
+  ready: true,
+  reason: 'Indexed',
+});
+const secrets = (values: Record<string, string>) => ({
+  values: new Map(Object.entries(values).map(([k, v]) => [k, SecretValue.fromPlain(v)])),
+  generation: 1,
+  resourceVersion: '1',
+  ready: true,
+  reason: 'Resolved',
+  unresolved: [],
+});
+
+describe('Store', () => {
+  it('indexes facts and secrets by namespace/name and merges them into one identity', () => {
+    const s = new Store();
+    s.setFacts('ns', 'a', facts({ tier: 'gold' }));
+    s.setSecrets('ns', 'a', secrets({ db: 'hunter2' }));
+    const id = s.get('ns', 'a');
+    expect(id?.facts?.values).toEqual({ tier: 'gold' });
+    expect(id?.secrets?.values.get('db')?.reveal()).toBe('hunter2');
+    expect(s.get('other', 'a')).toBeUndefined();
+  });
+
+  it('emits one change per real change, with key names only, and keeps the revision on no-ops', () => {
+    const s = new Store();
+    const seen: ChangeEvent[] = [];
+    s.onChange((e) => seen.push(e));
+    s.setFacts('ns', 'a', facts({ tier: 'gold', n: 1 }));
+    const rev = s.get('ns', 'a')!.revision;
+    s.setFacts('ns', 'a', { ...facts({ tier: 'gold', n: 1 }), resourceVersion: '2' });
+    expect(s.get('ns', 'a')!.revision).toBe(rev);
+    s.setFacts('ns', 'a', facts({ tier: 'silver' }));
+    s.setSecrets('ns', 'a', secrets({ db: 'hunter2' }));
+    s.setSecrets('ns', 'a', secrets({ db: 'hunter3' }));
+    s.deleteFacts('ns', 'a');
+    s.deleteSecrets('ns', 'a');
+    expect(seen.map((e) => [e.kind, e.action, e.keys])).toEqual([
+      ['facts', 'upsert', ['n', 'tier']],
+      ['facts', 'upsert', ['n', 'tier']],
+      ['secrets', 'upsert', ['db']],
+      ['secrets', 'upsert', ['db']],
+      ['facts', 'delete', ['tier']],
+      ['secrets', 'delete', ['db']],
+    ]);
+    expect(s.get('ns', 'a')).toBeUndefined();
+    expect(JSON.stringify(seen)).not.toContain('hunter');
+  });
+
+  it('replays changes since a revision, and says when they are gone', () => {
+    const s = new Store(2);
+    s.setFacts('ns', 'a', facts({ x: 1 }));
+    s.setFacts('ns', 'b', facts({ x: 1 }));
+    s.setFacts('ns', 'c', facts({ x: 1 }));
+    expect(s.changesSince(1)?.map((e) => e.name)).toEqual(['b', 'c']);
+    expect(s.changesSince(3)).toEqual([]);
+    expect(s.changesSince(0)).toBeUndefined();
+  });
+
+  it('lists in order with namespace, prefix and pagination', () => {
+    const s = new Store();
+    for (const [ns, n] of [['b', 'x'], ['a', 'web-2'], ['a', 'web-1'], ['a', 'api'], ['c', 'web-3']] as const) {
+      s.setFacts(ns, n, facts({ k: 1 }));
+    }
+    const names = (r: { items: { namespace: string; name: string }[] }) => r.items.map((i) => `${i.namespace}/${i.name}`);
+    expect(names(s.list())).toEqual(['a/api', 'a/web-1', 'a/web-2', 'b/x', 'c/web-3']);
+    expect(names(s.list({ namespace: 'a', prefix: 'web' }))).toEqual(['a/web-1', 'a/web-2']);
+    expect(names(s.list({ prefix: 'web' }))).toEqual(['a/web-1', 'a/web-2', 'c/web-3']);
+    const p1 = s.list({ limit: 2 });
+    expect(names(p1)).toEqual(['a/api', 'a/web-1']);
+    const p2 = s.list({ limit: 2, continue: p1.continue });
+    expect(names(p2)).toEqual(['a/web-2', 'b/x']);
+    const p3 = s.list({ limit: 2, continue: p2.continue });
+    expect(names(p3)).toEqual(['c/web-3']);
+    expect(p3.continue).toBeUndefined();
+  });
+
+  it('never serialises a secret value', () => {
+    const s = new Store();
+    s.setSecrets('ns', 'a', secrets({ db: 'hunter2' }));
+    const id = s.get('ns', 'a');
+    expect(JSON.stringify(id)).not.toContain('hunter2');
+    expect(JSON.stringify([...id!.secrets!.values])).not.toContain('hunter2');
+    expect(inspect(id, { depth: 10 })).not.toContain('hunter2');
+    expect(`${id!.secrets!.values.get('db')}`).toBe('[REDACTED]');
+  });
+});

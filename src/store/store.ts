@@ -1,0 +1,253 @@
+/**
+ * The in-memory index the HTTP API reads. Controllers write through StoreWriter; the server gets a StoreReader.
+ * It is only a cache of what the informers saw: a restart rebuilds it from a full list.
+ */
+import { EventEmitter } from 'node:events';
+import type { FactMap } from '../api/facts.js';
+import { contentHash, type SecretValue } from './secret-value.js';
+
+export interface FactsEntry {
+  readonly values: Readonly<FactMap>;
+  readonly generation: number;
+  readonly resourceVersion: string;
+  readonly ready: boolean;
+  readonly reason: string;
+}
+
+export interface SecretsEntry {
+  /** Values by served name. Never serialise this map: SecretValue prints [REDACTED]. */
+  readonly values: ReadonlyMap<string, SecretValue>;
+  readonly generation: number;
+  readonly resourceVersion: string;
+  readonly ready: boolean;
+  readonly reason: string;
+  /** Names of references that did not resolve. */
+  readonly unresolved: readonly string[];
+  /** Hash of the values, to tell whether they changed without holding them twice. */
+  readonly hash: string;
+}
+
+export interface Identity {
+  readonly namespace: string;
+  readonly name: string;
+  readonly facts?: FactsEntry;
+  readonly secrets?: SecretsEntry;
+  /** Store revision of the identity's last change; doubles as an ETag. */
+  readonly revision: number;
+}
+
+export type ChangeKind = 'facts' | 'secrets';
+
+/** One change to one identity. Carries key names only, never values. */
+export interface ChangeEvent {
+  readonly revision: number;
+  readonly kind: ChangeKind;
+  readonly action: 'upsert' | 'delete';
+  readonly namespace: string;
+  readonly name: string;
+  /** Names of the facts or secret keys that were added, changed or removed. */
+  readonly keys: readonly string[];
+}
+
+export interface ListOptions {
+  namespace?: string;
+  prefix?: string;
+  limit?: number;
+  /** An opaque token from a previous page: the key to continue after. */
+  continue?: string;
+}
+
+export interface StoreReader {
+  get(namespace: string, name: string): Identity | undefined;
+  list(opts?: ListOptions): { items: Identity[]; continue?: string };
+  readonly revision: number;
+  readonly size: number;
+  counts(): { identities: number; facts: number; secretKeys: number; secretsFailing: number };
+  /** Changes after `revision` still in the replay buffer, or undefined when they have been dropped. */
+  changesSince(revision: number): ChangeEvent[] | undefined;
+  onChange(listener: (e: ChangeEvent) => void): () => void;
+}
+
+export interface StoreWriter {
+  setFacts(namespace: string, name: string, entry: FactsEntry): void;
+  deleteFacts(namespace: string, name: string): void;
+  setSecrets(namespace: string, name: string, entry: Omit<SecretsEntry, 'hash'>): void;
+  deleteSecrets(namespace: string, name: string): void;
+}
+
+const keyOf = (namespace: string, name: string) => `${namespace}/${name}`;
+
+export class Store implements StoreReader, StoreWriter {
+  readonly #items = new Map<string, Identity>();
+  /** Sorted keys for ordered listing; rebuilt lazily after inserts and deletes. */
+  #sortedKeys: string[] | undefined;
+  #revision = 0;
+  readonly #events = new EventEmitter();
+  readonly #replay: ChangeEvent[] = [];
+
+  constructor(private readonly replayCapacity = 10_000) {
+    this.#events.setMaxListeners(0);
+  }
+
+  get revision() {
+    return this.#revision;
+  }
+  get size() {
+    return this.#items.size;
+  }
+
+  get(namespace: string, name: string): Identity | undefined {
+    return this.#items.get(keyOf(namespace, name));
+  }
+
+  list(opts: ListOptions = {}): { items: Identity[]; continue?: string } {
+    this.#sortedKeys ??= [...this.#items.keys()].sort();
+    const keys = this.#sortedKeys;
+    const from = opts.namespace ? keyOf(opts.namespace, opts.prefix ?? '') : '';
+    let i = lowerBound(keys, opts.continue !== undefined && opts.continue > from ? `${opts.continue}\0` : from);
+    const limit = opts.limit ?? Number.POSITIVE_INFINITY;
+    const items: Identity[] = [];
+    for (; i < keys.length && items.length < limit; i++) {
+      const item = this.#items.get(keys[i]!)!;
+      if (opts.namespace !== undefined && item.namespace !== opts.namespace) break;
+      if (opts.prefix && !item.name.startsWith(opts.prefix)) {
+        if (opts.namespace !== undefined) break; // keys are sorted: no later name in this namespace matches
+        continue;
+      }
+      items.push(item);
+    }
+    const more = i < keys.length && items.length === limit;
+    const last = items.at(-1);
+    return more && last ? { items, continue: keyOf(last.namespace, last.name) } : { items };
+  }
+
+  counts() {
+    let facts = 0;
+    let secretKeys = 0;
+    let secretsFailing = 0;
+    for (const item of this.#items.values()) {
+      facts += item.facts ? Object.keys(item.facts.values).length : 0;
+      secretKeys += item.secrets?.values.size ?? 0;
+      secretsFailing += item.secrets?.unresolved.length ?? 0;
+    }
+    return { identities: this.#items.size, facts, secretKeys, secretsFailing };
+  }
+
+  changesSince(revision: number): ChangeEvent[] | undefined {
+    if (revision >= this.#revision) return [];
+    const first = this.#replay[0];
+    if (!first || first.revision > revision + 1) return undefined;
+    return this.#replay.filter((e) => e.revision > revision);
+  }
+
+  onChange(listener: (e: ChangeEvent) => void): () => void {
+    this.#events.on('change', listener);
+    return () => this.#events.off('change', listener);
+  }
+
+  setFacts(namespace: string, name: string, entry: FactsEntry): void {
+    const prev = this.get(namespace, name);
+    const keys = changedFactKeys(prev?.facts?.values, entry.values);
+    if (prev?.facts && keys.length === 0) {
+      // Same values: keep the revision (and so the ETag), refresh the bookkeeping only.
+      this.#put({ ...prev, facts: entry });
+      return;
+    }
+    this.#commit(namespace, name, (rev) => ({ ...prev, namespace, name, facts: entry, revision: rev }), {
+      kind: 'facts',
+      action: 'upsert',
+      keys,
+    });
+  }
+
+  deleteFacts(namespace: string, name: string): void {
+    const prev = this.get(namespace, name);
+    if (!prev?.facts) return;
+    this.#commit(namespace, name, (rev) => (prev.secrets ? { ...prev, facts: undefined, revision: rev } : undefined), {
+      kind: 'facts',
+      action: 'delete',
+      keys: Object.keys(prev.facts.values).sort(),
+    });
+  }
+
+  setSecrets(namespace: string, name: string, input: Omit<SecretsEntry, 'hash'>): void {
+    const prev = this.get(namespace, name);
+    const entry: SecretsEntry = { ...input, hash: contentHash(input.values) };
+    const keys = changedSecretKeys(prev?.secrets?.values, entry.values);
+    const statusChanged =
+      prev?.secrets?.ready !== entry.ready || prev.secrets.unresolved.join() !== entry.unresolved.join();
+    if (prev?.secrets && keys.length === 0 && !statusChanged) {
+      this.#put({ ...prev, secrets: entry });
+      return;
+    }
+    this.#commit(namespace, name, (rev) => ({ ...prev, namespace, name, secrets: entry, revision: rev }), {
+      kind: 'secrets',
+      action: 'upsert',
+      keys,
+    });
+  }
+
+  deleteSecrets(namespace: string, name: string): void {
+    const prev = this.get(namespace, name);
+    if (!prev?.secrets) return;
+    this.#commit(namespace, name, (rev) => (prev.facts ? { ...prev, secrets: undefined, revision: rev } : undefined), {
+      kind: 'secrets',
+      action: 'delete',
+      keys: [...prev.secrets.values.keys()].sort(),
+    });
+  }
+
+  #put(item: Identity) {
+    this.#items.set(keyOf(item.namespace, item.name), item);
+  }
+
+  #commit(
+    namespace: string,
+    name: string,
+    next: (revision: number) => Identity | undefined,
+    change: Omit<ChangeEvent, 'revision' | 'namespace' | 'name'>,
+  ) {
+    const revision = ++this.#revision;
+    const key = keyOf(namespace, name);
+    const item = next(revision);
+    const existed = this.#items.has(key);
+    if (item) this.#items.set(key, item);
+    else this.#items.delete(key);
+    if (existed !== this.#items.has(key)) this.#sortedKeys = undefined;
+    const event: ChangeEvent = { revision, namespace, name, ...change };
+    this.#replay.push(event);
+    if (this.#replay.length > this.replayCapacity) this.#replay.splice(0, this.#replay.length - this.replayCapacity);
+    this.#events.emit('change', event);
+  }
+}
+
+function lowerBound(sorted: string[], key: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function changedFactKeys(prev: Readonly<FactMap> | undefined, next: Readonly<FactMap>): string[] {
+  const keys = new Set<string>();
+  for (const [k, v] of Object.entries(next)) if (!prev || prev[k] !== v || !(k in prev)) keys.add(k);
+  for (const k of Object.keys(prev ?? {})) if (!(k in next)) keys.add(k);
+  return [...keys].sort();
+}
+
+function changedSecretKeys(
+  prev: ReadonlyMap<string, SecretValue> | undefined,
+  next: ReadonlyMap<string, SecretValue>,
+): string[] {
+  const keys = new Set<string>();
+  for (const [k, v] of next) {
+    const old = prev?.get(k);
+    if (!old || !old.equals(v)) keys.add(k);
+  }
+  for (const k of prev?.keys() ?? []) if (!next.has(k)) keys.add(k);
+  return [...keys].sort();
+}

@@ -1,0 +1,27 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['src/**/*.test.ts', 'scripts/**/*.test.ts'],
+          environment: 'node',
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/control-plane/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          // One control plane serves every file; files still run in parallel, each in its own namespaces.
+          fileParallelism: true,
+        },
+      },
+    ],
+  },
+});

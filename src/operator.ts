@@ -12,6 +12,9 @@ import { ControllerManager } from './controller/manager.js';
 import { KubeStatusWriter } from './controller/status.js';
 import { KubeClient } from './kube/client.js';
 import { createApp } from './server/app.js';
+import { TokenReviewAuthenticator } from './server/auth/authenticator.js';
+import { allowAll, SubjectAccessReviewAuthorizer } from './server/auth/authorizer.js';
+import { type Auth, noAuth } from './server/auth/middleware.js';
 import { Store } from './store/store.js';
 
 export interface Operator {
@@ -31,7 +34,11 @@ export function loadKubeConfig(path: string | undefined): KubeConfig {
   return kc;
 }
 
-export async function startOperator(config: Config, log: Logger, kc = loadKubeConfig(config.kubeconfig)): Promise<Operator> {
+export async function startOperator(
+  config: Config,
+  log: Logger,
+  kc = loadKubeConfig(config.kubeconfig),
+): Promise<Operator> {
   const client = new KubeClient(kc);
   const store = new Store();
   const identity = `${process.pid}@${(await import('node:os')).hostname()}`;
@@ -46,7 +53,21 @@ export async function startOperator(config: Config, log: Logger, kc = loadKubeCo
   });
 
   // Serve /healthz and /readyz from the start; /readyz turns 200 once the informers have synced.
-  const app = createApp({ reader: store, ready: () => controllers.synced, log });
+  const auth: Auth =
+    config.auth === 'none'
+      ? { authenticator: noAuth, authorizer: allowAll }
+      : {
+          authenticator: new TokenReviewAuthenticator(client),
+          authorizer: new SubjectAccessReviewAuthorizer(client),
+        };
+  const app = createApp({
+    reader: store,
+    client,
+    auth,
+    ready: () => controllers.synced,
+    log: log.child({ controller: 'http' }),
+    defaultNamespace: config.defaultNamespace,
+  });
   const server: Server = createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -54,7 +75,12 @@ export async function startOperator(config: Config, log: Logger, kc = loadKubeCo
   });
   const addr = server.address() as AddressInfo;
   const address = { host: config.listen.host, port: addr.port };
-  const hostForUrl = address.host === '0.0.0.0' ? '127.0.0.1' : address.host.includes(':') ? `[${address.host}]` : address.host;
+  const hostForUrl =
+    address.host === '0.0.0.0'
+      ? '127.0.0.1'
+      : address.host.includes(':')
+        ? `[${address.host}]`
+        : address.host;
   log.info({ listen: `${address.host}:${address.port}`, auth: config.auth }, 'http server listening');
 
   await controllers.start();

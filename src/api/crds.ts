@@ -2,7 +2,7 @@
  * The CustomResourceDefinitions, built from the same constants as the zod schemas. `npm run gen:crds` writes them
  * to crds/ and the Helm chart; crds.test.ts fails when those files drift from this module.
  */
-import { FACT_NAME_PATTERN, NAME_RULE, MAX_FACT_VALUE_CHARS, MAX_FACTS, MAX_SAFE_INTEGER } from './facts.js';
+import { FACT_NAME_PATTERN, MAX_FACT_VALUE_CHARS, MAX_FACTS, MAX_SAFE_INTEGER, NAME_RULE } from './facts.js';
 import { FACTS_KIND, FACTS_PLURAL, GROUP, SECRETS_KIND, SECRETS_PLURAL, VERSION } from './group.js';
 import { MAX_SECRET_ENTRIES, SECRET_KEY_PATTERN, SECRET_NAME_PATTERN } from './secrets.js';
 
@@ -85,7 +85,12 @@ const secretsSpec: Schema = {
         type: 'object',
         required: ['name', 'secretKeyRef'],
         properties: {
-          name: { type: 'string', description: 'The name the secret is served under.', maxLength: 63, pattern: FACT_NAME_PATTERN },
+          name: {
+            type: 'string',
+            description: 'The name the secret is served under.',
+            maxLength: 63,
+            pattern: FACT_NAME_PATTERN,
+          },
           secretKeyRef: {
             type: 'object',
             required: ['name', 'key'],
@@ -114,11 +119,26 @@ const secretsSpec: Schema = {
   },
 };
 
-const readyColumn = { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' };
-const reasonColumn = { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].reason' };
+const readyColumn = {
+  name: 'Ready',
+  type: 'string',
+  jsonPath: '.status.conditions[?(@.type=="Ready")].status',
+};
+const reasonColumn = {
+  name: 'Reason',
+  type: 'string',
+  jsonPath: '.status.conditions[?(@.type=="Ready")].reason',
+};
 const ageColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' };
 
-function crd(kind: string, plural: string, shortName: string, spec: Schema, status: Schema, columns: Schema[]) {
+function crd(
+  kind: string,
+  plural: string,
+  shortName: string,
+  spec: Schema,
+  status: Schema,
+  columns: Schema[],
+) {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
@@ -129,7 +149,14 @@ function crd(kind: string, plural: string, shortName: string, spec: Schema, stat
     spec: {
       group: GROUP,
       scope: 'Namespaced',
-      names: { kind, listKind: `${kind}List`, plural, singular: kind.toLowerCase(), shortNames: [shortName], categories: ['flagops'] },
+      names: {
+        kind,
+        listKind: `${kind}List`,
+        plural,
+        singular: kind.toLowerCase(),
+        shortNames: [shortName],
+        categories: ['flagops'],
+      },
       versions: [
         {
           name: VERSION,
@@ -159,7 +186,11 @@ export const deploymentFactsCrd = crd(
   FACTS_KIND,
   FACTS_PLURAL,
   'dfacts',
-  { type: 'object', description: 'Plain facts about one deployment identity.', properties: { facts: factsSchema } },
+  {
+    type: 'object',
+    description: 'Plain facts about one deployment identity.',
+    properties: { facts: factsSchema },
+  },
   {
     type: 'object',
     properties: {
@@ -175,7 +206,10 @@ export const deploymentSecretsCrd = crd(
   SECRETS_KIND,
   SECRETS_PLURAL,
   'dsecrets',
-  { ...secretsSpec, description: 'References to the secrets of one deployment identity; values stay in Secrets.' },
+  {
+    ...secretsSpec,
+    description: 'References to the secrets of one deployment identity; values stay in Secrets.',
+  },
   {
     type: 'object',
     properties: {

@@ -31,7 +31,13 @@ describe('FactMap', () => {
 
   it('uses the same name pattern and limits as the CRD', () => {
     const facts = deploymentFactsCrd.spec.versions[0]!.schema.openAPIV3Schema.properties.spec as {
-      properties: { facts: { maxProperties: number; additionalProperties: { maxLength: number }; 'x-kubernetes-validations': { rule: string }[] } };
+      properties: {
+        facts: {
+          maxProperties: number;
+          additionalProperties: { maxLength: number };
+          'x-kubernetes-validations': { rule: string }[];
+        };
+      };
     };
     expect(facts.properties.facts.maxProperties).toBe(MAX_FACTS);
     expect(facts.properties.facts.additionalProperties.maxLength).toBe(MAX_FACT_VALUE_CHARS);

@@ -10,7 +10,8 @@ export const MAX_FACT_VALUE_CHARS = 4096;
 export const MAX_SAFE_INTEGER = Number.MAX_SAFE_INTEGER;
 /** 1–63 characters of letters, digits, '-', '_' and '.', starting and ending with a letter or digit. */
 export const FACT_NAME_PATTERN = '^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$';
-export const NAME_RULE = 'a name is 1-63 letters, digits, dashes, underscores or dots, starting and ending with a letter or digit';
+export const NAME_RULE =
+  'a name is 1-63 letters, digits, dashes, underscores or dots, starting and ending with a letter or digit';
 const factNameRegExp = new RegExp(FACT_NAME_PATTERN);
 
 export const FactName = z.string().regex(factNameRegExp, NAME_RULE);
@@ -25,15 +26,15 @@ export const FactValue = z.union([
 ]);
 export type FactValue = z.infer<typeof FactValue>;
 
-export const FactMap = z
-  .record(z.string(), FactValue)
-  .superRefine((m, ctx) => {
-    const keys = Object.keys(m);
-    if (keys.length > MAX_FACTS) ctx.addIssue({ code: 'custom', message: `must hold at most ${MAX_FACTS} facts` });
-    for (const k of keys) {
-      if (!factNameRegExp.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: `invalid fact name ${k}: ${NAME_RULE}` });
-    }
-  });
+export const FactMap = z.record(z.string(), FactValue).superRefine((m, ctx) => {
+  const keys = Object.keys(m);
+  if (keys.length > MAX_FACTS)
+    ctx.addIssue({ code: 'custom', message: `must hold at most ${MAX_FACTS} facts` });
+  for (const k of keys) {
+    if (!factNameRegExp.test(k))
+      ctx.addIssue({ code: 'custom', path: [k], message: `invalid fact name ${k}: ${NAME_RULE}` });
+  }
+});
 export type FactMap = Record<string, FactValue>;
 
 export const DeploymentFactsSpec = z.object({

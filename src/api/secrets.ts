@@ -6,8 +6,16 @@ export const SECRET_NAME_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([
 export const SECRET_KEY_PATTERN = '^[-._a-zA-Z0-9]+$';
 export const MAX_SECRET_ENTRIES = 256;
 
-export const SecretObjectName = z.string().min(1).max(253).regex(new RegExp(SECRET_NAME_PATTERN), 'must be a DNS subdomain');
-export const SecretDataKey = z.string().min(1).max(253).regex(new RegExp(SECRET_KEY_PATTERN), "must be letters, digits, '-', '_' or '.'");
+export const SecretObjectName = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(new RegExp(SECRET_NAME_PATTERN), 'must be a DNS subdomain');
+export const SecretDataKey = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(new RegExp(SECRET_KEY_PATTERN), "must be letters, digits, '-', '_' or '.'");
 
 /** One named secret, taken from one key of a Secret in the same namespace. */
 export const SecretEntry = z.object({

@@ -85,7 +85,8 @@ export class ResourceCache<T extends CachedObject> {
   }
 }
 
-export const objectKey = (obj: CachedObject) => `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+export const objectKey = (obj: CachedObject) =>
+  `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
 
 export function splitKey(key: string): { namespace: string; name: string } {
   const i = key.indexOf('/');

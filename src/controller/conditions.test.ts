@@ -6,7 +6,12 @@ const t0 = new Date('2026-01-01T00:00:00Z');
 const t1 = new Date('2026-01-01T00:05:00Z');
 
 describe('setCondition', () => {
-  const ready: Omit<Condition, 'lastTransitionTime'> = { type: 'Ready', status: 'True', reason: 'Indexed', message: '1 fact served' };
+  const ready: Omit<Condition, 'lastTransitionTime'> = {
+    type: 'Ready',
+    status: 'True',
+    reason: 'Indexed',
+    message: '1 fact served',
+  };
   it.each([
     ['adds a new condition at now', undefined, ready, '2026-01-01T00:05:00Z'],
     [
@@ -29,7 +34,13 @@ describe('setCondition', () => {
   });
 
   it('keeps other condition types', () => {
-    const other: Condition = { type: 'Synced', status: 'True', reason: 'Indexed', message: '', lastTransitionTime: t0.toISOString() };
+    const other: Condition = {
+      type: 'Synced',
+      status: 'True',
+      reason: 'Indexed',
+      message: '',
+      lastTransitionTime: t0.toISOString(),
+    };
     expect(setCondition([other], ready, t1).map((c) => c.type)).toEqual(['Ready', 'Synced']);
   });
 });

@@ -11,7 +11,9 @@ export function setCondition(
 ): Condition[] {
   const current = list?.find((c) => c.type === next.type);
   const lastTransitionTime =
-    current && current.status === next.status ? current.lastTransitionTime : now.toISOString().replace(/\.\d+Z$/, 'Z');
+    current && current.status === next.status
+      ? current.lastTransitionTime
+      : now.toISOString().replace(/\.\d+Z$/, 'Z');
   const updated: Condition = { ...next, lastTransitionTime };
   const others = (list ?? []).filter((c) => c.type !== next.type);
   return [...others, updated].sort((a, b) => a.type.localeCompare(b.type));

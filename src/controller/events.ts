@@ -26,7 +26,12 @@ export class KubeEventRecorder implements EventRecorder {
     private readonly reportingInstance: string,
   ) {}
 
-  async record(target: EventTarget, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+  async record(
+    target: EventTarget,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+  ): Promise<void> {
     const now = new Date().toISOString();
     const { name, namespace, uid, resourceVersion } = target.metadata;
     try {
@@ -34,7 +39,14 @@ export class KubeEventRecorder implements EventRecorder {
         apiVersion: 'v1',
         kind: 'Event',
         metadata: { generateName: `${name}.`, namespace },
-        involvedObject: { apiVersion: target.apiVersion, kind: target.kind, name, namespace, uid, resourceVersion },
+        involvedObject: {
+          apiVersion: target.apiVersion,
+          kind: target.kind,
+          name,
+          namespace,
+          uid,
+          resourceVersion,
+        },
         type,
         reason,
         message: message.slice(0, 1024),
@@ -47,7 +59,10 @@ export class KubeEventRecorder implements EventRecorder {
       });
     } catch (err) {
       // An Event is best effort: failing to record one must not fail the reconcile.
-      this.log.warn({ kind: target.kind, namespace, name, reason, err: errorSummary(err) }, 'event not recorded');
+      this.log.warn(
+        { kind: target.kind, namespace, name, reason, err: errorSummary(err) },
+        'event not recorded',
+      );
     }
   }
 }

@@ -48,7 +48,10 @@ export class Informer<T extends CachedObject> {
     const list = async () => {
       const initial = this.#listCount++ === 0;
       const result = await opts.list();
-      opts.log.info({ resource: opts.resource, count: result.items.length, initial }, initial ? 'listed' : 'relisted');
+      opts.log.info(
+        { resource: opts.resource, count: result.items.length, initial },
+        initial ? 'listed' : 'relisted',
+      );
       opts.hooks?.onList?.(opts.resource, initial);
       this.#failures = 0;
       this.#markSynced();

@@ -57,8 +57,18 @@ export class ControllerManager {
     const common = { kc: opts.kc, client: opts.client, namespaces: opts.namespaces, hooks: opts.hooks };
     const log = opts.log.child({ controller: 'informer' });
     this.facts = new ResourceCache({ ...common, resource: 'deploymentfacts', path: factsPath, log });
-    this.deploymentSecrets = new ResourceCache({ ...common, resource: 'deploymentsecrets', path: secretsPath, log });
-    this.secrets = new ResourceCache({ ...common, resource: 'secrets', path: (ns) => corePath('secrets', ns), log });
+    this.deploymentSecrets = new ResourceCache({
+      ...common,
+      resource: 'deploymentsecrets',
+      path: secretsPath,
+      log,
+    });
+    this.secrets = new ResourceCache({
+      ...common,
+      resource: 'secrets',
+      path: (ns) => corePath('secrets', ns),
+      log,
+    });
 
     const queue = (kind: string) =>
       new WorkQueue({
@@ -67,7 +77,10 @@ export class ControllerManager {
         hooks: {
           onProcessed: (key, outcome, durationMs, err) => {
             if (outcome === 'error') {
-              opts.log.warn({ controller: kind, key, durationMs, err: errorSummary(err) }, 'reconcile failed');
+              opts.log.warn(
+                { controller: kind, key, durationMs, err: errorSummary(err) },
+                'reconcile failed',
+              );
             }
           },
           ...opts.hooks?.queue?.(kind),
@@ -85,7 +98,8 @@ export class ControllerManager {
     this.deploymentSecrets.on('update', enqueueSecrets);
     this.deploymentSecrets.on('delete', enqueueSecrets);
     const secretChanged = (s: SecretObject) => {
-      for (const user of this.#users.usersOf(s.metadata.namespace, s.metadata.name)) this.secretsQueue.add(user);
+      for (const user of this.#users.usersOf(s.metadata.namespace, s.metadata.name))
+        this.secretsQueue.add(user);
     };
     this.secrets.on('add', secretChanged);
     this.secrets.on('update', secretChanged);
@@ -100,7 +114,13 @@ export class ControllerManager {
     const { store, status, events, log } = this.#opts;
     await Promise.all([this.facts.start(), this.deploymentSecrets.start(), this.secrets.start()]);
     this.factsQueue.run(
-      factsReconciler({ cache: this.facts, store, status, events, log: log.child({ controller: 'deploymentfacts' }) }),
+      factsReconciler({
+        cache: this.facts,
+        store,
+        status,
+        events,
+        log: log.child({ controller: 'deploymentfacts' }),
+      }),
     );
     this.secretsQueue.run(
       secretsReconciler(
@@ -115,7 +135,10 @@ export class ControllerManager {
         this.#users,
       ),
     );
-    log.info({ namespaces: this.#opts.namespaces.length ? this.#opts.namespaces : ['*'] }, 'controllers started');
+    log.info(
+      { namespaces: this.#opts.namespaces.length ? this.#opts.namespaces : ['*'] },
+      'controllers started',
+    );
   }
 
   /** Re-runs every object's reconcile, e.g. after becoming leader so that status catches up. */

@@ -66,7 +66,10 @@ export class WorkQueue {
   /** Adds the key after `delayMs`; a later call for the same key replaces the earlier timer only if sooner. */
   addAfter(key: string, delayMs: number): void {
     if (this.#stopped) return;
-    if (delayMs <= 0) return this.add(key);
+    if (delayMs <= 0) {
+      this.add(key);
+      return;
+    }
     const existing = this.#timers.get(key);
     if (existing) clearTimeout(existing);
     const t = setTimeout(() => {

@@ -3,8 +3,7 @@
  * server-side apply and status patches awkward; this one speaks the API server's JSON directly and turns every
  * non-2xx answer into a KubeApiError whose message is the API server's own (never the request body).
  */
-import { type KubeConfig, RequestContext } from '@kubernetes/client-node';
-import { HttpMethod } from '@kubernetes/client-node';
+import { HttpMethod, type KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { fetch } from 'undici';
 import { KubeApiError, type KubeStatusCause } from './errors.js';
 
@@ -41,10 +40,15 @@ export class KubeClient {
 
   async request<T>(method: keyof typeof HttpMethod, path: string, opts: RequestOptions = {}): Promise<T> {
     const url = new URL(this.server + path);
-    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    for (const [k, v] of Object.entries(opts.query ?? {}))
+      if (v !== undefined) url.searchParams.set(k, String(v));
     const ctx = new RequestContext(url.toString(), HttpMethod[method]);
     await this.kc.applySecurityAuthentication(ctx);
-    const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json', ...opts.headers };
+    const headers: Record<string, string> = {
+      ...ctx.getHeaders(),
+      accept: 'application/json',
+      ...opts.headers,
+    };
     if (opts.body !== undefined) headers['content-type'] = opts.contentType ?? CONTENT_TYPE.json;
     let response: Awaited<ReturnType<typeof fetch>>;
     try {
@@ -57,9 +61,14 @@ export class KubeClient {
       });
     } catch (cause) {
       // Network errors and timeouts: the caller treats status 0 as transient and retries.
-      throw new KubeApiError(0, 'ServiceUnavailable', `the Kubernetes API server is unreachable: ${describe(cause)}`, {
-        cause,
-      });
+      throw new KubeApiError(
+        0,
+        'ServiceUnavailable',
+        `the Kubernetes API server is unreachable: ${describe(cause)}`,
+        {
+          cause,
+        },
+      );
     }
     const text = await response.text();
     if (response.ok) return (text ? JSON.parse(text) : undefined) as T;
@@ -79,7 +88,12 @@ export class KubeClient {
     return this.request<T>('PATCH', path, { ...opts, body: patch, contentType: CONTENT_TYPE.mergePatch });
   }
   /** Server-side apply under `fieldManager`; JSON is valid YAML, so the body is sent as JSON. */
-  apply<T>(path: string, obj: unknown, fieldManager: string, opts: RequestOptions & { force?: boolean } = {}) {
+  apply<T>(
+    path: string,
+    obj: unknown,
+    fieldManager: string,
+    opts: RequestOptions & { force?: boolean } = {},
+  ) {
     return this.request<T>('PATCH', path, {
       ...opts,
       query: { ...opts.query, fieldManager, force: opts.force ? true : undefined },
@@ -102,7 +116,11 @@ function toApiError(status: number, text: string, retryAfter: string | null): Ku
   let message = text.slice(0, 500) || `HTTP ${status}`;
   let causes: KubeStatusCause[] = [];
   try {
-    const s = JSON.parse(text) as { reason?: string; message?: string; details?: { causes?: KubeStatusCause[] } };
+    const s = JSON.parse(text) as {
+      reason?: string;
+      message?: string;
+      details?: { causes?: KubeStatusCause[] };
+    };
     reason = s.reason ?? '';
     message = s.message ?? message;
     causes = s.details?.causes ?? [];

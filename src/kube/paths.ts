@@ -3,7 +3,11 @@ import { FACTS_PLURAL, GROUP, SECRETS_PLURAL, VERSION } from '../api/group.js';
 const seg = encodeURIComponent;
 
 /** Path of a flagops.io resource collection or object; no namespace means all namespaces. */
-export function customPath(plural: typeof FACTS_PLURAL | typeof SECRETS_PLURAL, namespace?: string, name?: string) {
+export function customPath(
+  plural: typeof FACTS_PLURAL | typeof SECRETS_PLURAL,
+  namespace?: string,
+  name?: string,
+) {
   const ns = namespace ? `/namespaces/${seg(namespace)}` : '';
   return `/apis/${GROUP}/${VERSION}${ns}/${plural}${name ? `/${seg(name)}` : ''}`;
 }

@@ -1,21 +1,65 @@
 /**
- * The HTTP server: health and readiness now; the API routes join here. Reads come from the store only.
+ * The HTTP server. Reads come from the store only; writes go to the API server through the writers. Every route
+ * but health, readiness, metrics and the OpenAPI document is authenticated and authorised.
  */
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
+import type { KubeClient } from '../kube/client.js';
 import type { StoreReader } from '../store/store.js';
+import { type Auth, authenticate } from './auth/middleware.js';
+import { errorMiddleware, HttpError } from './errors.js';
+import { openApiDocument } from './openapi.js';
+import { compatRouter } from './routes/compat.js';
+import { factsRouter } from './routes/facts.js';
+import { identitiesRouter } from './routes/identities.js';
+import { ofrepRouter } from './routes/ofrep.js';
+import { secretsRouter } from './routes/secrets.js';
+import { watchRouter } from './routes/watch.js';
+import { FactsWriter } from './writes/facts-writer.js';
+import { SecretsWriter } from './writes/secrets-writer.js';
 
 export interface ServerDeps {
   reader: StoreReader;
+  client: KubeClient;
+  auth: Auth;
   /** True once every informer has synced. */
   ready: () => boolean;
   log: Logger;
+  defaultNamespace: string;
+  maxBodyBytes?: number;
+  /** Extra routers mounted before the authenticated API (metrics, webhooks). */
+  publicRoutes?: RequestHandler[];
+  visibilityTimeoutMs?: number;
 }
+
+/** Known paths and their methods, so that a wrong method gets 405 with Allow rather than 404. */
+const ROUTES: [string, string[]][] = [
+  ['/api/v1/identities', ['GET']],
+  ['/api/v1/namespaces/:ns/identities/:id', ['GET', 'DELETE']],
+  ['/api/v1/namespaces/:ns/identities/:id/facts', ['GET', 'PATCH']],
+  ['/api/v1/namespaces/:ns/identities/:id/facts/:name', ['GET', 'PUT', 'DELETE']],
+  ['/api/v1/namespaces/:ns/identities/:id/secrets', ['GET']],
+  ['/api/v1/namespaces/:ns/identities/:id/secrets/:name', ['GET', 'PUT', 'DELETE']],
+  ['/api/v1/watch', ['GET']],
+  ['/api/v1/webhooks/:name', ['POST']],
+  ['/api/identity', ['GET']],
+  ['/api/fact/:id', ['GET', 'PUT', 'DELETE']],
+  ['/api/fact/:id/:name', ['GET', 'PUT', 'DELETE']],
+  ['/api/secret/:id', ['GET']],
+  ['/api/secret/:id/:name', ['GET', 'PUT', 'DELETE']],
+  ['/ofrep/v1/evaluate/flags', ['POST']],
+  ['/ofrep/v1/evaluate/flags/:key', ['POST']],
+  ['/healthz', ['GET']],
+  ['/readyz', ['GET']],
+  ['/openapi.json', ['GET']],
+];
 
 export function createApp(deps: ServerDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.set('query parser', 'simple');
+
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -23,8 +67,55 @@ export function createApp(deps: ServerDeps): Express {
     const ready = deps.ready();
     res.status(ready ? 200 : 503).json({ status: ready ? 'ok' : 'informers not synced' });
   });
-  app.use((_req, res) => {
-    res.status(404).json({ error: { code: 'NotFound', message: 'no such route' } });
+  const doc = openApiDocument();
+  app.get('/openapi.json', (_req, res) => {
+    res.json(doc);
   });
+  for (const handler of deps.publicRoutes ?? []) app.use(handler);
+
+  const factsWriter = new FactsWriter(deps.client, deps.reader, deps.visibilityTimeoutMs);
+  const secretsWriter = new SecretsWriter(deps.client, deps.reader, deps.visibilityTimeoutMs);
+  const json = express.json({
+    limit: deps.maxBodyBytes ?? 1024 * 1024,
+    strict: false,
+    type: ['application/json', 'application/*+json'],
+  });
+  const authn = authenticate(deps.auth.authenticator);
+  const common = { reader: deps.reader, auth: deps.auth };
+
+  app.use('/api', authn, json);
+  app.use('/ofrep/v1', authn, json);
+  app.use('/api/v1', identitiesRouter({ ...common, client: deps.client, secretsWriter }));
+  app.use('/api/v1', watchRouter(common));
+  app.use('/api/v1/namespaces/:ns/identities/:id/facts', factsRouter({ ...common, writer: factsWriter }));
+  app.use(
+    '/api/v1/namespaces/:ns/identities/:id/secrets',
+    secretsRouter({ ...common, writer: secretsWriter }),
+  );
+  app.use(
+    '/api',
+    compatRouter({
+      ...common,
+      client: deps.client,
+      facts: factsWriter,
+      secrets: secretsWriter,
+      defaultNamespace: deps.defaultNamespace,
+    }),
+  );
+  app.use('/ofrep/v1', ofrepRouter({ ...common, defaultNamespace: deps.defaultNamespace }));
+
+  for (const [path, methods] of ROUTES) {
+    app.all(path, (_req, _res, next) => {
+      next(
+        new HttpError(405, 'MethodNotAllowed', `use ${methods.join(', ')}`, undefined, {
+          allow: methods.join(', '),
+        }),
+      );
+    });
+  }
+  app.use((req, _res, next) => {
+    next(new HttpError(404, 'NotFound', `no route for ${req.method} ${req.path.slice(0, 200)}`));
+  });
+  app.use(errorMiddleware(deps.log));
   return app;
 }

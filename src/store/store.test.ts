@@ -67,10 +67,17 @@ describe('Store', () => {
 
   it('lists in order with namespace, prefix and pagination', () => {
     const s = new Store();
-    for (const [ns, n] of [['b', 'x'], ['a', 'web-2'], ['a', 'web-1'], ['a', 'api'], ['c', 'web-3']] as const) {
+    for (const [ns, n] of [
+      ['b', 'x'],
+      ['a', 'web-2'],
+      ['a', 'web-1'],
+      ['a', 'api'],
+      ['c', 'web-3'],
+    ] as const) {
       s.setFacts(ns, n, facts({ k: 1 }));
     }
-    const names = (r: { items: { namespace: string; name: string }[] }) => r.items.map((i) => `${i.namespace}/${i.name}`);
+    const names = (r: { items: { namespace: string; name: string }[] }) =>
+      r.items.map((i) => `${i.namespace}/${i.name}`);
     expect(names(s.list())).toEqual(['a/api', 'a/web-1', 'a/web-2', 'b/x', 'c/web-3']);
     expect(names(s.list({ namespace: 'a', prefix: 'web' }))).toEqual(['a/web-1', 'a/web-2']);
     expect(names(s.list({ prefix: 'web' }))).toEqual(['a/web-1', 'a/web-2', 'c/web-3']);

@@ -104,7 +104,10 @@ export class Store implements StoreReader, StoreWriter {
     this.#sortedKeys ??= [...this.#items.keys()].sort();
     const keys = this.#sortedKeys;
     const from = opts.namespace ? keyOf(opts.namespace, opts.prefix ?? '') : '';
-    let i = lowerBound(keys, opts.continue !== undefined && opts.continue > from ? `${opts.continue}\0` : from);
+    let i = lowerBound(
+      keys,
+      opts.continue !== undefined && opts.continue > from ? `${opts.continue}\0` : from,
+    );
     const limit = opts.limit ?? Number.POSITIVE_INFINITY;
     const items: Identity[] = [];
     for (; i < keys.length && items.length < limit; i++) {
@@ -163,11 +166,16 @@ export class Store implements StoreReader, StoreWriter {
   deleteFacts(namespace: string, name: string): void {
     const prev = this.get(namespace, name);
     if (!prev?.facts) return;
-    this.#commit(namespace, name, (rev) => (prev.secrets ? { ...prev, facts: undefined, revision: rev } : undefined), {
-      kind: 'facts',
-      action: 'delete',
-      keys: Object.keys(prev.facts.values).sort(),
-    });
+    this.#commit(
+      namespace,
+      name,
+      (rev) => (prev.secrets ? { ...prev, facts: undefined, revision: rev } : undefined),
+      {
+        kind: 'facts',
+        action: 'delete',
+        keys: Object.keys(prev.facts.values).sort(),
+      },
+    );
   }
 
   setSecrets(namespace: string, name: string, input: Omit<SecretsEntry, 'hash'>): void {
@@ -190,11 +198,16 @@ export class Store implements StoreReader, StoreWriter {
   deleteSecrets(namespace: string, name: string): void {
     const prev = this.get(namespace, name);
     if (!prev?.secrets) return;
-    this.#commit(namespace, name, (rev) => (prev.facts ? { ...prev, secrets: undefined, revision: rev } : undefined), {
-      kind: 'secrets',
-      action: 'delete',
-      keys: [...prev.secrets.values.keys()].sort(),
-    });
+    this.#commit(
+      namespace,
+      name,
+      (rev) => (prev.facts ? { ...prev, secrets: undefined, revision: rev } : undefined),
+      {
+        kind: 'secrets',
+        action: 'delete',
+        keys: [...prev.secrets.values.keys()].sort(),
+      },
+    );
   }
 
   #put(item: Identity) {
@@ -216,7 +229,8 @@ export class Store implements StoreReader, StoreWriter {
     if (existed !== this.#items.has(key)) this.#sortedKeys = undefined;
     const event: ChangeEvent = { revision, namespace, name, ...change };
     this.#replay.push(event);
-    if (this.#replay.length > this.replayCapacity) this.#replay.splice(0, this.#replay.length - this.replayCapacity);
+    if (this.#replay.length > this.replayCapacity)
+      this.#replay.splice(0, this.#replay.length - this.replayCapacity);
     this.#events.emit('change', event);
   }
 }
@@ -246,7 +260,7 @@ function changedSecretKeys(
   const keys = new Set<string>();
   for (const [k, v] of next) {
     const old = prev?.get(k);
-    if (!old || !old.equals(v)) keys.add(k);
+    if (!old?.equals(v)) keys.add(k);
   }
   for (const k of prev?.keys() ?? []) if (!next.has(k)) keys.add(k);
   return [...keys].sort();

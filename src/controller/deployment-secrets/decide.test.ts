@@ -67,8 +67,17 @@ describe('decideSecrets', () => {
   it('is Ready=True/Resolved with key names when everything resolved', () => {
     const d = decideSecrets(ds({}), { keys: ['b', 'a'], problems: [] }, now);
     expect(d.ready).toBe(true);
-    expect(d.status).toMatchObject({ observedGeneration: 2, resolvedCount: 2, unresolvedCount: 0, keys: ['a', 'b'] });
-    expect(d.status.conditions![0]).toMatchObject({ status: 'True', reason: 'Resolved', observedGeneration: 2 });
+    expect(d.status).toMatchObject({
+      observedGeneration: 2,
+      resolvedCount: 2,
+      unresolvedCount: 0,
+      keys: ['a', 'b'],
+    });
+    expect(d.status.conditions![0]).toMatchObject({
+      status: 'True',
+      reason: 'Resolved',
+      observedGeneration: 2,
+    });
     expect(d.warning).toBeUndefined();
   });
 

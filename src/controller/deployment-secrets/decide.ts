@@ -31,11 +31,20 @@ export function decideSecrets(obj: DeploymentSecrets, summary: SecretsSummary, n
     observedGeneration: generation,
     conditions: setCondition(
       obj.status?.conditions,
-      { type: CONDITION_READY, status: ready ? 'True' : 'False', reason, message, observedGeneration: generation },
+      {
+        type: CONDITION_READY,
+        status: ready ? 'True' : 'False',
+        reason,
+        message,
+        observedGeneration: generation,
+      },
       now,
     ),
     resolvedCount: keys.length,
-    unresolvedCount: summary.problems.reduce((n, p) => n + (p.reason === 'SecretNotFound' ? p.names.length : 1), 0),
+    unresolvedCount: summary.problems.reduce(
+      (n, p) => n + (p.reason === 'SecretNotFound' ? p.names.length : 1),
+      0,
+    ),
     keys,
   };
   const changed = previous?.reason !== reason || previous.message !== message;

@@ -37,9 +37,9 @@ export class SecretUsers {
     for (const s of secretNames) {
       const k = `${namespace}/${s}`;
       uses.add(k);
-      let users = this.#users.get(k);
-      if (!users) this.#users.set(k, (users = new Set()));
+      const users = this.#users.get(k) ?? new Set<string>();
       users.add(userKey);
+      this.#users.set(k, users);
     }
     this.#uses.set(userKey, uses);
   }
@@ -73,7 +73,11 @@ export function secretsReconciler(deps: SecretsReconcilerDeps, users: SecretUser
     const spec = parsed.success ? parsed.data : {};
     const resolution = resolveSecrets(spec, (secretName) => deps.secrets.get(namespace, secretName));
     users.set(key, namespace, resolution.referenced);
-    const decision = decideSecrets(obj, { keys: [...resolution.values.keys()], problems: resolution.problems }, now());
+    const decision = decideSecrets(
+      obj,
+      { keys: [...resolution.values.keys()], problems: resolution.problems },
+      now(),
+    );
     deps.store.setSecrets(namespace, name, {
       values: resolution.values,
       generation: obj.metadata.generation ?? 0,

@@ -55,7 +55,11 @@ export function resolveSecrets(spec: DeploymentSecretsSpec, lookup: SecretLookup
     values.set(entry.name, SecretValue.fromBase64(data));
   }
 
-  const notFound: Problem[] = [...missing].map(([secret, names]) => ({ reason: 'SecretNotFound', secret, names }));
+  const notFound: Problem[] = [...missing].map(([secret, names]) => ({
+    reason: 'SecretNotFound',
+    secret,
+    names,
+  }));
   return { values, problems: [...notFound, ...problems], referenced };
 }
 

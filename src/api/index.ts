@@ -1,0 +1,5 @@
+export * from './conditions.js';
+export * from './facts.js';
+export * from './group.js';
+export * from './secrets.js';
+export * from './types.js';

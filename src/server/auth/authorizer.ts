@@ -1,0 +1,87 @@
+/**
+ * Authorises each request with a SubjectAccessReview, so that the cluster's RBAC decides who may read what.
+ * Answers are cached for a few seconds per user and attribute set.
+ */
+import { GROUP } from '../../api/group.js';
+import type { KubeClient } from '../../kube/client.js';
+import { unavailable } from '../errors.js';
+import type { User } from './authenticator.js';
+import { TtlCache } from './ttl-cache.js';
+
+export interface Permission {
+  verb: 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete';
+  resource: 'deploymentfacts' | 'deploymentsecrets';
+  subresource?: 'values';
+  /** Empty: cluster-wide. */
+  namespace?: string;
+  name?: string;
+}
+
+/** `get deploymentsecrets/values in ns "apps"`: how a missing permission is named in a 403. */
+export function describePermission(p: Permission): string {
+  const res = `${p.resource}${p.subresource ? `/${p.subresource}` : ''}.${GROUP}`;
+  return `${p.verb} ${res}${p.name ? ` "${p.name}"` : ''} ${p.namespace ? `in namespace "${p.namespace}"` : 'cluster-wide'}`;
+}
+
+export interface Authorizer {
+  allowed(user: User, p: Permission): Promise<boolean>;
+}
+
+export class SubjectAccessReviewAuthorizer implements Authorizer {
+  readonly #cache: TtlCache<boolean>;
+
+  constructor(
+    private readonly client: KubeClient,
+    private readonly ttlMs = 5_000,
+    now?: () => number,
+  ) {
+    this.#cache = new TtlCache(20_000, now);
+  }
+
+  async allowed(user: User, p: Permission): Promise<boolean> {
+    const key = JSON.stringify([
+      user.username,
+      user.uid,
+      user.groups,
+      p.verb,
+      p.resource,
+      p.subresource,
+      p.namespace,
+      p.name,
+    ]);
+    const cached = this.#cache.get(key);
+    if (cached !== undefined) return cached;
+    let allowed: boolean;
+    try {
+      const review = await this.client.create<{ status?: { allowed?: boolean } }>(
+        '/apis/authorization.k8s.io/v1/subjectaccessreviews',
+        {
+          apiVersion: 'authorization.k8s.io/v1',
+          kind: 'SubjectAccessReview',
+          spec: {
+            user: user.username,
+            groups: user.groups,
+            ...(user.uid ? { uid: user.uid } : {}),
+            ...(user.extra ? { extra: user.extra } : {}),
+            resourceAttributes: {
+              group: GROUP,
+              resource: p.resource,
+              verb: p.verb,
+              ...(p.subresource ? { subresource: p.subresource } : {}),
+              ...(p.namespace ? { namespace: p.namespace } : {}),
+              ...(p.name ? { name: p.name } : {}),
+            },
+          },
+        },
+      );
+      allowed = review.status?.allowed === true;
+    } catch (err) {
+      throw unavailable('cannot check permissions: the Kubernetes API server is unavailable', 5, err);
+    }
+    this.#cache.set(key, allowed, this.ttlMs);
+    return allowed;
+  }
+}
+
+/** --auth=none: every request is allowed. Only ever listens on loopback (see config.ts). */
+export const allowAll: Authorizer = { allowed: async () => true };

@@ -1,0 +1,107 @@
+/** Facts of one identity: read from the store, written through the API server with server-side apply. */
+import { Router } from 'express';
+import type { StoreReader } from '../../store/store.js';
+import { type Auth, authorize, userOf } from '../auth/middleware.js';
+import { notFound } from '../errors.js';
+import {
+  FactsPatchBody,
+  FactValueBody,
+  parse,
+  parseBool,
+  parseFactName,
+  parseIdentity,
+  parseIfMatch,
+  parseNamespace,
+} from '../validate.js';
+import type { FactsWriter } from '../writes/facts-writer.js';
+
+export interface FactsRouteDeps {
+  reader: StoreReader;
+  auth: Auth;
+  writer: FactsWriter;
+}
+
+export function factsRouter(deps: FactsRouteDeps): Router {
+  const r = Router({ mergeParams: true });
+  const target = (params: Record<string, string>) => ({
+    namespace: parseNamespace(params.ns),
+    name: parseIdentity(params.id),
+  });
+
+  r.get('/', async (req, res) => {
+    const { namespace, name } = target(req.params as Record<string, string>);
+    await authorize(deps.auth, res, { verb: 'get', resource: 'deploymentfacts', namespace, name });
+    const facts = deps.reader.get(namespace, name)?.facts;
+    if (!facts) throw notFound(`identity ${namespace}/${name} has no facts`);
+    res.set('etag', `"${facts.resourceVersion}"`).json(facts.values);
+  });
+
+  r.patch('/', async (req, res) => {
+    const { namespace, name } = target(req.params as Record<string, string>);
+    await authorize(deps.auth, res, { verb: 'patch', resource: 'deploymentfacts', namespace, name });
+    const body = parse(FactsPatchBody, req.body, 'body');
+    for (const key of Object.keys(body)) parseFactName(key);
+    const set = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== null)) as Record<
+      string,
+      string | number
+    >;
+    const remove = Object.entries(body)
+      .filter(([, v]) => v === null)
+      .map(([k]) => k);
+    const result = await deps.writer.write(namespace, name, {
+      set,
+      remove,
+      force: parseBool(req.query.force, 'force'),
+      ifMatch: parseIfMatch(req.get('if-match')),
+      origin: `user:${userOf(res).username}`,
+    });
+    res
+      .status(result.visible ? 200 : 202)
+      .set('etag', `"${result.resourceVersion}"`)
+      .json(result.facts);
+  });
+
+  r.get('/:name', async (req, res) => {
+    const { namespace, name } = target(req.params as Record<string, string>);
+    const fact = parseFactName(req.params.name);
+    await authorize(deps.auth, res, { verb: 'get', resource: 'deploymentfacts', namespace, name });
+    const facts = deps.reader.get(namespace, name)?.facts;
+    if (!facts || !(fact in facts.values)) throw notFound(`fact ${fact} not found in ${namespace}/${name}`);
+    res.set('etag', `"${facts.resourceVersion}"`).json({ [fact]: facts.values[fact] });
+  });
+
+  r.put('/:name', async (req, res) => {
+    const { namespace, name } = target(req.params as Record<string, string>);
+    const fact = parseFactName(req.params.name);
+    await authorize(deps.auth, res, { verb: 'patch', resource: 'deploymentfacts', namespace, name });
+    const { value } = parse(FactValueBody, req.body, 'body');
+    const result = await deps.writer.write(namespace, name, {
+      set: { [fact]: value },
+      force: parseBool(req.query.force, 'force'),
+      ifMatch: parseIfMatch(req.get('if-match')),
+      origin: `user:${userOf(res).username}`,
+    });
+    res
+      .status(result.visible ? 200 : 202)
+      .set('etag', `"${result.resourceVersion}"`)
+      .json({ [fact]: value });
+  });
+
+  r.delete('/:name', async (req, res) => {
+    const { namespace, name } = target(req.params as Record<string, string>);
+    const fact = parseFactName(req.params.name);
+    await authorize(deps.auth, res, { verb: 'patch', resource: 'deploymentfacts', namespace, name });
+    const result = await deps.writer.write(namespace, name, {
+      remove: [fact],
+      force: parseBool(req.query.force, 'force'),
+      ifMatch: parseIfMatch(req.get('if-match')),
+      origin: `user:${userOf(res).username}`,
+    });
+    res
+      .status(result.visible ? 200 : 202)
+      .set('etag', `"${result.resourceVersion}"`)
+      .json(result.facts);
+  });
+
+  return r;
+}

@@ -1,0 +1,71 @@
+/**
+ * The change feed: Server-Sent Events, one per identity change, carrying key names only. Event ids are store
+ * revisions: a client that reconnects with Last-Event-ID gets what it missed, or a `reset` event when the
+ * replay buffer no longer reaches back that far (drop the cache and re-read).
+ */
+import { Router } from 'express';
+import { z } from 'zod';
+import type { ChangeEvent, StoreReader } from '../../store/store.js';
+import { type Auth, authorize } from '../auth/middleware.js';
+import { IdentityName, NamespaceName, parse } from '../validate.js';
+
+export const WatchQuery = z
+  .object({
+    namespace: NamespaceName.optional(),
+    identity: IdentityName.optional(),
+    since: z.coerce.number().int().min(0).optional(),
+  })
+  .strict();
+
+export function watchRouter(deps: { reader: StoreReader; auth: Auth; heartbeatMs?: number }): Router {
+  const r = Router();
+  r.get('/watch', async (req, res) => {
+    const q = parse(WatchQuery, req.query, 'query');
+    await authorize(deps.auth, res, {
+      verb: 'watch',
+      resource: 'deploymentfacts',
+      namespace: q.namespace,
+      name: q.identity,
+    });
+    const lastEventId = req.get('last-event-id');
+    const since = lastEventId !== undefined && /^\d+$/.test(lastEventId) ? Number(lastEventId) : q.since;
+    const matches = (e: ChangeEvent) =>
+      (q.namespace === undefined || e.namespace === q.namespace) &&
+      (q.identity === undefined || e.name === q.identity);
+
+    res.status(200).set({
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    res.flushHeaders();
+    const send = (e: ChangeEvent) => {
+      if (matches(e)) res.write(`id: ${e.revision}\nevent: change\ndata: ${JSON.stringify(e)}\n\n`);
+    };
+    // Subscribe before replaying so that nothing falls between the two; duplicates are skipped by revision.
+    let replayedUpTo = since ?? deps.reader.revision;
+    const unsubscribe = deps.reader.onChange((e) => {
+      if (e.revision > replayedUpTo) send(e);
+    });
+    res.write(`retry: 1000\n: connected at revision ${deps.reader.revision}\n\n`);
+    if (since !== undefined) {
+      const missed = deps.reader.changesSince(since);
+      if (missed === undefined) {
+        res.write(
+          `id: ${deps.reader.revision}\nevent: reset\ndata: {"revision":${deps.reader.revision}}\n\n`,
+        );
+      } else {
+        for (const e of missed) send(e);
+      }
+      replayedUpTo = Math.max(replayedUpTo, deps.reader.revision);
+    }
+    const heartbeat = setInterval(() => res.write(': ping\n\n'), deps.heartbeatMs ?? 15_000);
+    heartbeat.unref();
+    req.on('close', () => {
+      clearInterval(heartbeat);
+      unsubscribe();
+    });
+  });
+  return r;
+}

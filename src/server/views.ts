@@ -1,0 +1,42 @@
+/** JSON shapes of identities as the API returns them: fact values, secret key names, readiness. Never secret values. */
+import type { Identity } from '../store/store.js';
+
+export function identitySummary(i: Identity) {
+  return {
+    namespace: i.namespace,
+    name: i.name,
+    factCount: i.facts ? Object.keys(i.facts.values).length : 0,
+    secretKeys: i.secrets ? [...i.secrets.values.keys()].sort() : [],
+    ready: (i.facts?.ready ?? true) && (i.secrets?.ready ?? true),
+    revision: i.revision,
+  };
+}
+
+export function identityDetail(i: Identity) {
+  return {
+    namespace: i.namespace,
+    name: i.name,
+    facts: i.facts?.values ?? {},
+    secretKeys: i.secrets ? [...i.secrets.values.keys()].sort() : [],
+    status: {
+      facts: i.facts
+        ? {
+            ready: i.facts.ready,
+            reason: i.facts.reason,
+            generation: i.facts.generation,
+            resourceVersion: i.facts.resourceVersion,
+          }
+        : null,
+      secrets: i.secrets
+        ? {
+            ready: i.secrets.ready,
+            reason: i.secrets.reason,
+            unresolved: i.secrets.unresolved,
+            generation: i.secrets.generation,
+            resourceVersion: i.secrets.resourceVersion,
+          }
+        : null,
+    },
+    revision: i.revision,
+  };
+}

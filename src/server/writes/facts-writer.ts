@@ -1,0 +1,151 @@
+/**
+ * Writes facts through the API server with server-side apply under the field manager `flagops-data-store-api`,
+ * so that facts applied by GitOps and facts written here live side by side: each apply carries every fact this
+ * manager owns, and never a fact owned by someone else. A fact owned by another manager is not taken over
+ * silently: the write answers 409 naming the owner unless the caller forces it.
+ */
+
+import type { FactMap, FactValue } from '../../api/facts.js';
+import { API_VERSION, FACTS_KIND } from '../../api/group.js';
+import type { DeploymentFacts } from '../../api/types.js';
+import type { KubeClient } from '../../kube/client.js';
+import { KubeApiError } from '../../kube/errors.js';
+import { factsPath } from '../../kube/paths.js';
+import type { StoreReader } from '../../store/store.js';
+import { conflict, fromKubeError, notFound, preconditionFailed } from '../errors.js';
+import { ownership } from './managed-fields.js';
+import { reached, waitFor } from './visibility.js';
+
+export const API_FIELD_MANAGER = 'flagops-data-store-api';
+export const ORIGIN_ANNOTATION = 'flagops.io/last-written-by';
+
+export interface FactsChange {
+  set?: Record<string, FactValue>;
+  remove?: string[];
+  force?: boolean;
+  /** A resourceVersion the object must still have (If-Match). */
+  ifMatch?: string;
+  /** Who asked, recorded on the object: `user:<name>` or `webhook:<name>`. */
+  origin: string;
+}
+
+export interface WriteResult {
+  resourceVersion: string;
+  facts: FactMap;
+  /** False when the informer did not show the write within the timeout (it is committed all the same). */
+  visible: boolean;
+}
+
+export class FactsWriter {
+  constructor(
+    private readonly client: KubeClient,
+    private readonly reader: StoreReader,
+    private readonly visibilityTimeoutMs = 10_000,
+  ) {}
+
+  async write(namespace: string, name: string, change: FactsChange): Promise<WriteResult> {
+    // An optimistic loop: a concurrent writer between our read and our apply makes the apply fail on the
+    // resourceVersion we read, and we try again with fresh ownership. With If-Match, the caller's version rules.
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.#get(namespace, name);
+      if (!current && (change.ifMatch || (change.remove?.length && !change.set))) {
+        if (change.ifMatch) throw preconditionFailed(`DeploymentFacts ${namespace}/${name} does not exist`);
+        throw notFound(`identity ${namespace}/${name} has no facts`);
+      }
+      if (current && change.ifMatch && current.metadata.resourceVersion !== change.ifMatch) {
+        throw preconditionFailed(
+          `DeploymentFacts ${namespace}/${name} is at resourceVersion ${current.metadata.resourceVersion}, not ${change.ifMatch}`,
+        );
+      }
+      const facts = current?.spec?.facts ?? {};
+      const own = ownership(current?.metadata.managedFields, API_FIELD_MANAGER, ['f:spec', 'f:facts']);
+
+      for (const key of change.remove ?? []) {
+        if (!(key in facts)) throw notFound(`fact ${key} not found in ${namespace}/${name}`);
+        const owners = own.others.get(key);
+        if (owners && !change.force) {
+          throw conflict(
+            `fact ${key} is managed by ${owners.join(', ')}; repeat with ?force=true to delete it anyway`,
+            key,
+          );
+        }
+      }
+      if (!change.force) {
+        for (const [key, value] of Object.entries(change.set ?? {})) {
+          const owners = own.others.get(key);
+          if (owners && facts[key] !== value) {
+            throw conflict(
+              `fact ${key} is managed by ${owners.join(', ')}; repeat with ?force=true to take it over`,
+              key,
+            );
+          }
+        }
+      }
+
+      const desired: Record<string, FactValue> = {};
+      for (const key of own.ours) if (key in facts) desired[key] = facts[key]!;
+      Object.assign(desired, change.set);
+      for (const key of change.remove ?? []) delete desired[key];
+      const forcedRemovals = (change.remove ?? []).filter((k) => own.others.has(k));
+
+      try {
+        let obj = await this.client.apply<DeploymentFacts>(
+          factsPath(namespace, name),
+          {
+            apiVersion: API_VERSION,
+            kind: FACTS_KIND,
+            metadata: {
+              name,
+              namespace,
+              annotations: { [ORIGIN_ANNOTATION]: change.origin },
+              ...(current ? { resourceVersion: current.metadata.resourceVersion } : {}),
+            },
+            spec: { facts: desired },
+          },
+          API_FIELD_MANAGER,
+          { force: change.force },
+        );
+        if (forcedRemovals.length > 0) {
+          // Another manager owns these facts; only an update can remove them. Their owner may set them again.
+          obj = await this.client.mergePatch<DeploymentFacts>(
+            factsPath(namespace, name),
+            {
+              metadata: { resourceVersion: obj.metadata.resourceVersion },
+              spec: { facts: Object.fromEntries(forcedRemovals.map((k) => [k, null])) },
+            },
+            { query: { fieldManager: API_FIELD_MANAGER } },
+          );
+        }
+        const rv = obj.metadata.resourceVersion ?? '';
+        const visible = await waitFor(
+          () => reached(this.reader.get(namespace, name)?.facts?.resourceVersion, rv),
+          this.visibilityTimeoutMs,
+        );
+        return { resourceVersion: rv, facts: obj.spec?.facts ?? {}, visible };
+      } catch (err) {
+        if (!(err instanceof KubeApiError)) throw err;
+        if (err.errorClass === 'conflict') {
+          const fieldConflict = err.causes.some((c) => c.reason === 'FieldManagerConflict');
+          if (fieldConflict) throw conflict(`${err.message}; repeat with ?force=true to take it over`);
+          if (!change.ifMatch && attempt < 4) continue;
+          if (change.ifMatch)
+            throw preconditionFailed(
+              `DeploymentFacts ${namespace}/${name} changed since resourceVersion ${change.ifMatch}`,
+            );
+        }
+        throw fromKubeError(err, `writing DeploymentFacts ${namespace}/${name}`);
+      }
+    }
+  }
+
+  async #get(namespace: string, name: string): Promise<DeploymentFacts | undefined> {
+    try {
+      return await this.client.get<DeploymentFacts>(factsPath(namespace, name));
+    } catch (err) {
+      if (err instanceof KubeApiError && err.errorClass === 'notFound') return undefined;
+      if (err instanceof KubeApiError)
+        throw fromKubeError(err, `reading DeploymentFacts ${namespace}/${name}`);
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * Writes secret values through the API server. A value lives in a Secret the operator manages for the identity
+ * (owned by its DeploymentSecrets, so deleting the identity removes it); the DeploymentSecrets gets an entry
+ * referencing it, applied under the API's field manager so that GitOps-managed entries stay untouched.
+ */
+import { createHash } from 'node:crypto';
+import { API_VERSION, SECRETS_KIND } from '../../api/group.js';
+import type { DeploymentSecrets, SecretEntry, SecretObject } from '../../api/index.js';
+import type { KubeClient } from '../../kube/client.js';
+import { KubeApiError } from '../../kube/errors.js';
+import { corePath, secretsPath } from '../../kube/paths.js';
+import { SecretValue } from '../../store/secret-value.js';
+import type { StoreReader } from '../../store/store.js';
+import { conflict, fromKubeError, notFound } from '../errors.js';
+import { API_FIELD_MANAGER, ORIGIN_ANNOTATION } from './facts-writer.js';
+import { ownership } from './managed-fields.js';
+import { waitFor } from './visibility.js';
+
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY = 'flagops-data-store';
+export const IDENTITY_LABEL = 'flagops.io/identity';
+
+/** `flagops-<identity>`, shortened with a hash when that would exceed the 253-character name limit. */
+export function managedSecretName(identity: string): string {
+  const name = `flagops-${identity}`;
+  if (name.length <= 253) return name;
+  const hash = createHash('sha256').update(identity).digest('hex').slice(0, 10);
+  return `${name.slice(0, 242).replace(/[-.]+$/, '')}-${hash}`;
+}
+
+export class SecretsWriter {
+  constructor(
+    private readonly client: KubeClient,
+    private readonly reader: StoreReader,
+    private readonly visibilityTimeoutMs = 10_000,
+  ) {}
+
+  /** Returns whether the new value was visible to reads before the timeout. */
+  async put(
+    namespace: string,
+    name: string,
+    key: string,
+    value: string,
+    opts: { force: boolean; origin: string },
+  ): Promise<boolean> {
+    const current = await this.#get<DeploymentSecrets>(secretsPath(namespace, name));
+    const secretName = managedSecretName(name);
+    const entries = current?.spec?.secrets ?? [];
+    const own = ownership(current?.metadata.managedFields, API_FIELD_MANAGER, ['f:spec', 'f:secrets']);
+    const existing = entries.find((e) => e.name === key);
+    const pointsHere = existing?.secretKeyRef.name === secretName && existing.secretKeyRef.key === key;
+    const owners = own.others.get(key);
+    if (owners && !pointsHere && !opts.force) {
+      throw conflict(
+        `secret ${key} is managed by ${owners.join(', ')}; repeat with ?force=true to take it over`,
+        key,
+      );
+    }
+    const desired: SecretEntry[] = entries.filter((e) => own.ours.has(e.name) && e.name !== key);
+    desired.push({ name: key, secretKeyRef: { name: secretName, key } });
+    const ds = await this.#apply<DeploymentSecrets>(
+      secretsPath(namespace, name),
+      {
+        apiVersion: API_VERSION,
+        kind: SECRETS_KIND,
+        metadata: { name, namespace, annotations: { [ORIGIN_ANNOTATION]: opts.origin } },
+        spec: { secrets: desired },
+      },
+      opts.force,
+    );
+
+    const secret = await this.#get<SecretObject>(corePath('secrets', namespace, secretName));
+    if (secret && secret.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) {
+      throw conflict(`Secret ${namespace}/${secretName} exists and is not managed by ${MANAGED_BY}`);
+    }
+    const data = { ...(secret?.data ?? {}), [key]: Buffer.from(value, 'utf8').toString('base64') };
+    await this.#apply(corePath('secrets', namespace, secretName), {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'Opaque',
+      metadata: {
+        name: secretName,
+        namespace,
+        labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [IDENTITY_LABEL]: name.slice(0, 63) },
+        ownerReferences: [
+          {
+            apiVersion: API_VERSION,
+            kind: SECRETS_KIND,
+            name,
+            uid: ds.metadata.uid!,
+            controller: true,
+            blockOwnerDeletion: false,
+          },
+        ],
+      },
+      data,
+    });
+    const expected = SecretValue.fromPlain(value);
+    return waitFor(() => {
+      const got = this.reader.get(namespace, name)?.secrets?.values.get(key);
+      return got?.equals(expected) === true;
+    }, this.visibilityTimeoutMs);
+  }
+
+  async remove(
+    namespace: string,
+    name: string,
+    key: string,
+    opts: { force: boolean; origin: string },
+  ): Promise<void> {
+    const current = await this.#get<DeploymentSecrets>(secretsPath(namespace, name));
+    const entries = current?.spec?.secrets ?? [];
+    const entry = entries.find((e) => e.name === key);
+    if (!current || !entry) throw notFound(`secret ${key} not found in ${namespace}/${name}`);
+    const own = ownership(current.metadata.managedFields, API_FIELD_MANAGER, ['f:spec', 'f:secrets']);
+    const owners = own.others.get(key);
+    if (owners && !opts.force) {
+      throw conflict(
+        `secret ${key} is managed by ${owners.join(', ')}; repeat with ?force=true to delete it anyway`,
+        key,
+      );
+    }
+    const desired = entries.filter((e) => own.ours.has(e.name) && e.name !== key);
+    let ds = await this.#apply<DeploymentSecrets>(
+      secretsPath(namespace, name),
+      {
+        apiVersion: API_VERSION,
+        kind: SECRETS_KIND,
+        metadata: { name, namespace, annotations: { [ORIGIN_ANNOTATION]: opts.origin } },
+        spec: { secrets: desired },
+      },
+      opts.force,
+    );
+    if (owners) {
+      // Owned elsewhere too: only an update removes it (JSON patch on the list element).
+      const index = (ds.spec?.secrets ?? []).findIndex((e) => e.name === key);
+      if (index >= 0) {
+        ds = await this.client.request<DeploymentSecrets>('PATCH', secretsPath(namespace, name), {
+          body: [
+            { op: 'test', path: `/spec/secrets/${index}/name`, value: key },
+            { op: 'remove', path: `/spec/secrets/${index}` },
+          ],
+          contentType: 'application/json-patch+json',
+          query: { fieldManager: API_FIELD_MANAGER },
+        });
+      }
+    }
+    const secretName = managedSecretName(name);
+    if (entry.secretKeyRef.name === secretName) {
+      const secret = await this.#get<SecretObject>(corePath('secrets', namespace, secretName));
+      if (secret?.data && key in secret.data && secret.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY) {
+        await this.client
+          .request('PATCH', corePath('secrets', namespace, secretName), {
+            body: [{ op: 'remove', path: `/data/${key.replace(/~/g, '~0').replace(/\//g, '~1')}` }],
+            contentType: 'application/json-patch+json',
+            query: { fieldManager: API_FIELD_MANAGER },
+          })
+          .catch((err: unknown) => {
+            throw err instanceof KubeApiError
+              ? fromKubeError(err, `updating Secret ${namespace}/${secretName}`)
+              : err;
+          });
+      }
+    }
+    await waitFor(
+      () => !this.reader.get(namespace, name)?.secrets?.values.has(key),
+      this.visibilityTimeoutMs,
+    );
+  }
+
+  /** Deletes the managed Secret; the DeploymentSecrets is deleted by the identity route. */
+  async deleteManagedSecret(namespace: string, name: string): Promise<void> {
+    const secretName = managedSecretName(name);
+    const secret = await this.#get<SecretObject>(corePath('secrets', namespace, secretName));
+    if (secret?.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) return;
+    try {
+      await this.client.delete(corePath('secrets', namespace, secretName));
+    } catch (err) {
+      if (err instanceof KubeApiError && err.errorClass === 'notFound') return;
+      throw err instanceof KubeApiError
+        ? fromKubeError(err, `deleting Secret ${namespace}/${secretName}`)
+        : err;
+    }
+  }
+
+  async #get<T>(path: string): Promise<T | undefined> {
+    try {
+      return await this.client.get<T>(path);
+    } catch (err) {
+      if (err instanceof KubeApiError && err.errorClass === 'notFound') return undefined;
+      throw err instanceof KubeApiError ? fromKubeError(err, `reading ${path}`) : err;
+    }
+  }
+
+  async #apply<T>(path: string, obj: unknown, force = false): Promise<T> {
+    try {
+      return await this.client.apply<T>(path, obj, API_FIELD_MANAGER, { force });
+    } catch (err) {
+      if (err instanceof KubeApiError && err.causes.some((c) => c.reason === 'FieldManagerConflict')) {
+        throw conflict(`${err.message}; repeat with ?force=true to take it over`);
+      }
+      throw err instanceof KubeApiError ? fromKubeError(err, `writing ${path}`) : err;
+    }
+  }
+}

@@ -1,0 +1,45 @@
+// Runs the kubectl built by build.sh against a test control plane.
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import type { ControlPlaneInfo } from './control-plane.js';
+
+export interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs kubectl as admin, or as the bearer of `token` when given. Never throws on a non-zero exit code. */
+export function kubectl(
+  info: ControlPlaneInfo,
+  args: string[],
+  opts: { input?: string; token?: string } = {},
+): Promise<KubectlResult> {
+  const auth = opts.token
+    ? // An explicit server/token/CA with an empty kubeconfig, so that no admin credential leaks in.
+      [
+        `--kubeconfig=/dev/null`,
+        `--server=${info.server}`,
+        `--token=${opts.token}`,
+        `--certificate-authority=${info.caCertPath}`,
+      ]
+    : [`--kubeconfig=${info.kubeconfigPath}`];
+  const child = spawn(join(info.binDir, 'kubectl'), [...auth, ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    // Keep the discovery cache next to the kubeconfig instead of in ~/.kube.
+    env: { ...process.env, KUBECACHEDIR: join(dirname(info.kubeconfigPath), 'kube-cache') },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  child.stdin.end(opts.input ?? '');
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr }));
+  });
+}

@@ -10,6 +10,8 @@ describe('parseConfig', () => {
         listen: { host: '0.0.0.0', port: 8080 },
         auth: 'kubernetes',
         logLevel: 'info',
+        tokenAudiences: [],
+        maxBodyBytes: 1048576,
       },
     });
   });
@@ -27,6 +29,8 @@ describe('parseConfig', () => {
         listen: { host: '127.0.0.1', port: 0 },
         auth: 'none',
         logLevel: 'debug',
+        tokenAudiences: [],
+        maxBodyBytes: 1048576,
       },
     });
   });
@@ -41,6 +45,8 @@ describe('parseConfig', () => {
     [['--namespaces=Bad_NS'], 'invalid --namespaces'],
     [['--auth=none'], 'only listens on loopback'],
     [['positional'], 'unknown flag positional'],
+    [['--max-body-bytes=12'], 'invalid --max-body-bytes'],
+    [['--tls-cert-file=/x'], 'go together'],
   ])('%j is refused: %s', (argv, message) => {
     const r = parseConfig(argv, {});
     expect('error' in r && r.error).toContain(message);

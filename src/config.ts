@@ -11,6 +11,10 @@ export interface Config {
   listen: { host: string; port: number };
   auth: 'kubernetes' | 'none';
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+  webhooksConfig?: string;
+  tokenAudiences: string[];
+  maxBodyBytes: number;
+  tls?: { certFile: string; keyFile: string };
 }
 
 interface FlagSpec {
@@ -89,6 +93,54 @@ const FLAGS: FlagSpec[] = [
       return undefined;
     },
   },
+  {
+    name: 'webhooks-config',
+    help: 'YAML file listing signed webhooks: name, secretRef {namespace, name, key}, namespaces',
+    parse: (v, c) => {
+      c.webhooksConfig = v || undefined;
+      return undefined;
+    },
+  },
+  {
+    name: 'token-audiences',
+    help: 'comma-separated audiences a bearer token must be issued for; empty: the API server default',
+    default: '',
+    parse: (v, c) => {
+      c.tokenAudiences = v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      return undefined;
+    },
+  },
+  {
+    name: 'max-body-bytes',
+    help: 'largest accepted request body',
+    default: '1048576',
+    parse: (v, c) => {
+      const n = Number(v);
+      if (!/^\d+$/.test(v) || n < 1024 || n > 64 * 1024 * 1024)
+        return 'must be a whole number of bytes from 1024 to 67108864';
+      c.maxBodyBytes = n;
+      return undefined;
+    },
+  },
+  {
+    name: 'tls-cert-file',
+    help: 'serve HTTPS with this PEM certificate (with --tls-key-file)',
+    parse: (v, c) => {
+      if (v) c.tls = { certFile: v, keyFile: c.tls?.keyFile ?? '' };
+      return undefined;
+    },
+  },
+  {
+    name: 'tls-key-file',
+    help: 'PEM private key for --tls-cert-file',
+    parse: (v, c) => {
+      if (v) c.tls = { certFile: c.tls?.certFile ?? '', keyFile: v };
+      return undefined;
+    },
+  },
 ];
 
 export const envName = (flag: string) => `FLAGOPS_${flag.toUpperCase().replace(/-/g, '_')}`;
@@ -129,6 +181,9 @@ export function parseConfig(
     if (err) return { error: `invalid --${flag.name}: ${err}` };
   }
   const config = c as Config;
+  if (config.tls && (!config.tls.certFile || !config.tls.keyFile)) {
+    return { error: '--tls-cert-file and --tls-key-file go together' };
+  }
   if (config.auth === 'none' && !isLoopback(config.listen.host)) {
     return {
       error: `--auth=none serves every fact and secret to anyone who can connect, so it only listens on loopback; use --listen=127.0.0.1:${config.listen.port}`,

@@ -2,7 +2,9 @@
  * The operator process minus flag parsing: Kubernetes client, store, controllers and HTTP server. main.ts and
  * the integration tests both build it from a Config.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -15,6 +17,9 @@ import { createApp } from './server/app.js';
 import { TokenReviewAuthenticator } from './server/auth/authenticator.js';
 import { allowAll, SubjectAccessReviewAuthorizer } from './server/auth/authorizer.js';
 import { type Auth, noAuth } from './server/auth/middleware.js';
+import { loadWebhooksConfig } from './server/webhooks/config.js';
+import { webhooksRouter } from './server/webhooks/route.js';
+import { FactsWriter } from './server/writes/facts-writer.js';
 import { Store } from './store/store.js';
 
 export interface Operator {
@@ -57,9 +62,11 @@ export async function startOperator(
     config.auth === 'none'
       ? { authenticator: noAuth, authorizer: allowAll }
       : {
-          authenticator: new TokenReviewAuthenticator(client),
+          authenticator: new TokenReviewAuthenticator(client, config.tokenAudiences),
           authorizer: new SubjectAccessReviewAuthorizer(client),
         };
+  // Read before anything starts, so that a bad file stops the process with a clear message.
+  const webhooks = config.webhooksConfig ? loadWebhooksConfig(config.webhooksConfig) : [];
   const app = createApp({
     reader: store,
     client,
@@ -67,8 +74,22 @@ export async function startOperator(
     ready: () => controllers.synced,
     log: log.child({ controller: 'http' }),
     defaultNamespace: config.defaultNamespace,
+    maxBodyBytes: config.maxBodyBytes,
+    publicRoutes: webhooks.length
+      ? [
+          webhooksRouter({
+            webhooks,
+            client,
+            writer: new FactsWriter(client, store),
+            log: log.child({ controller: 'webhooks' }),
+            maxBodyBytes: config.maxBodyBytes,
+          }),
+        ]
+      : [],
   });
-  const server: Server = createServer(app);
+  const server: Server = config.tls
+    ? createTlsServer({ cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }, app)
+    : createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.listen.port, config.listen.host, () => resolve());
@@ -90,7 +111,7 @@ export async function startOperator(
     controllers,
     client,
     address,
-    url: `http://${hostForUrl}:${address.port}`,
+    url: `${config.tls ? 'https' : 'http'}://${hostForUrl}:${address.port}`,
     async stop() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -1,6 +1,6 @@
 /** Request validation with zod: every failure becomes a 400 that names the field. */
 import { z } from 'zod';
-import { FactName, FactValue } from '../api/facts.js';
+import { FactName, FactValue, NAME_RULE } from '../api/facts.js';
 import { badRequest } from './errors.js';
 
 export const NamespaceName = z
@@ -31,19 +31,32 @@ export const parseNamespace = (v: unknown) => parse(NamespaceName, v, 'namespace
 export const parseIdentity = (v: unknown) => parse(IdentityName, v, 'identity');
 export const parseFactName = (v: unknown) => parse(FactName, v, 'name');
 
+/** A fact name used as a key of a request body. */
+export function parseFactKey(key: string, field = 'body'): string {
+  if (!FactName.safeParse(key).success)
+    throw badRequest(
+      `invalid fact name ${JSON.stringify(key.slice(0, 80))}: ${NAME_RULE}`,
+      `${field}.${key.slice(0, 80)}`,
+    );
+  return key;
+}
+
+/**
+ * If-Match carries the ETag of a facts read: the object's metadata.generation, which moves with every change of
+ * the facts but not with the operator's status writes (which move resourceVersion and would make every
+ * If-Match stale a moment after a write).
+ */
+export function parseIfMatch(header: string | undefined): number | undefined {
+  if (!header) return undefined;
+  const m = /^(?:W\/)?"?(\d{1,15})"?$/.exec(header.trim());
+  if (!m) throw badRequest('If-Match must be an ETag from a facts read, such as "3"', 'If-Match');
+  return Number(m[1]);
+}
+
 /** `?force=true` (also `1`/`yes`); anything else but absent is a 400. */
 export function parseBool(v: unknown, field: string): boolean {
   if (v === undefined) return false;
   if (typeof v === 'string' && ['true', '1', 'yes'].includes(v)) return true;
   if (typeof v === 'string' && ['false', '0', 'no'].includes(v)) return false;
   throw badRequest(`${field} must be true or false`, field);
-}
-
-/** If-Match carries a resourceVersion, quoted as an ETag or bare. */
-export function parseIfMatch(header: string | undefined): string | undefined {
-  if (!header) return undefined;
-  const m = /^(?:W\/)?"?([^"]*)"?$/.exec(header.trim());
-  if (!m?.[1] || !/^\d+$/.test(m[1]))
-    throw badRequest('If-Match must be a resourceVersion such as "12345"', 'If-Match');
-  return m[1];
 }

@@ -17,6 +17,7 @@ import {
   FactValueBody,
   parse,
   parseBool,
+  parseFactKey,
   parseFactName,
   parseIdentity,
   SecretValueBody,
@@ -66,7 +67,7 @@ export function compatRouter(deps: CompatRouteDeps): Router {
     const id = parseIdentity(req.params.id);
     await authorize(deps.auth, res, factsPerm('patch', id));
     const set = parse(z.record(z.string(), FactValue), req.body, 'body');
-    for (const k of Object.keys(set)) parseFactName(k);
+    for (const k of Object.keys(set)) parseFactKey(k);
     const result = await deps.facts.write(namespace, id, {
       set,
       force: parseBool(req.query.force, 'force'),

@@ -8,6 +8,7 @@ import {
   FactValueBody,
   parse,
   parseBool,
+  parseFactKey,
   parseFactName,
   parseIdentity,
   parseIfMatch,
@@ -33,14 +34,14 @@ export function factsRouter(deps: FactsRouteDeps): Router {
     await authorize(deps.auth, res, { verb: 'get', resource: 'deploymentfacts', namespace, name });
     const facts = deps.reader.get(namespace, name)?.facts;
     if (!facts) throw notFound(`identity ${namespace}/${name} has no facts`);
-    res.set('etag', `"${facts.resourceVersion}"`).json(facts.values);
+    res.set('etag', `"${facts.generation}"`).json(facts.values);
   });
 
   r.patch('/', async (req, res) => {
     const { namespace, name } = target(req.params as Record<string, string>);
     await authorize(deps.auth, res, { verb: 'patch', resource: 'deploymentfacts', namespace, name });
     const body = parse(FactsPatchBody, req.body, 'body');
-    for (const key of Object.keys(body)) parseFactName(key);
+    for (const key of Object.keys(body)) parseFactKey(key);
     const set = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== null)) as Record<
       string,
       string | number
@@ -57,7 +58,7 @@ export function factsRouter(deps: FactsRouteDeps): Router {
     });
     res
       .status(result.visible ? 200 : 202)
-      .set('etag', `"${result.resourceVersion}"`)
+      .set('etag', `"${result.generation}"`)
       .json(result.facts);
   });
 
@@ -67,7 +68,7 @@ export function factsRouter(deps: FactsRouteDeps): Router {
     await authorize(deps.auth, res, { verb: 'get', resource: 'deploymentfacts', namespace, name });
     const facts = deps.reader.get(namespace, name)?.facts;
     if (!facts || !(fact in facts.values)) throw notFound(`fact ${fact} not found in ${namespace}/${name}`);
-    res.set('etag', `"${facts.resourceVersion}"`).json({ [fact]: facts.values[fact] });
+    res.set('etag', `"${facts.generation}"`).json({ [fact]: facts.values[fact] });
   });
 
   r.put('/:name', async (req, res) => {
@@ -83,7 +84,7 @@ export function factsRouter(deps: FactsRouteDeps): Router {
     });
     res
       .status(result.visible ? 200 : 202)
-      .set('etag', `"${result.resourceVersion}"`)
+      .set('etag', `"${result.generation}"`)
       .json({ [fact]: value });
   });
 
@@ -99,7 +100,7 @@ export function factsRouter(deps: FactsRouteDeps): Router {
     });
     res
       .status(result.visible ? 200 : 202)
-      .set('etag', `"${result.resourceVersion}"`)
+      .set('etag', `"${result.generation}"`)
       .json(result.facts);
   });
 

@@ -23,14 +23,17 @@ export interface FactsChange {
   set?: Record<string, FactValue>;
   remove?: string[];
   force?: boolean;
-  /** A resourceVersion the object must still have (If-Match). */
-  ifMatch?: string;
+  /** The metadata.generation the object must still have (If-Match). */
+  ifMatch?: number;
   /** Who asked, recorded on the object: `user:<name>` or `webhook:<name>`. */
   origin: string;
+  /** Removing a fact that is not there is a no-op rather than a 404 (webhooks are retried by their senders). */
+  ignoreMissing?: boolean;
 }
 
 export interface WriteResult {
   resourceVersion: string;
+  generation: number;
   facts: FactMap;
   /** False when the informer did not show the write within the timeout (it is committed all the same). */
   visible: boolean;
@@ -48,19 +51,25 @@ export class FactsWriter {
     // resourceVersion we read, and we try again with fresh ownership. With If-Match, the caller's version rules.
     for (let attempt = 0; ; attempt++) {
       const current = await this.#get(namespace, name);
-      if (!current && (change.ifMatch || (change.remove?.length && !change.set))) {
-        if (change.ifMatch) throw preconditionFailed(`DeploymentFacts ${namespace}/${name} does not exist`);
+      const removeOnly = !change.set || Object.keys(change.set).length === 0;
+      if (!current && removeOnly && change.ignoreMissing && change.ifMatch === undefined) {
+        return { resourceVersion: '', generation: 0, facts: {}, visible: true };
+      }
+      if (!current && (change.ifMatch !== undefined || (change.remove?.length && removeOnly))) {
+        if (change.ifMatch !== undefined)
+          throw preconditionFailed(`DeploymentFacts ${namespace}/${name} does not exist`);
         throw notFound(`identity ${namespace}/${name} has no facts`);
       }
-      if (current && change.ifMatch && current.metadata.resourceVersion !== change.ifMatch) {
+      if (current && change.ifMatch !== undefined && current.metadata.generation !== change.ifMatch) {
         throw preconditionFailed(
-          `DeploymentFacts ${namespace}/${name} is at resourceVersion ${current.metadata.resourceVersion}, not ${change.ifMatch}`,
+          `DeploymentFacts ${namespace}/${name} is at generation ${current.metadata.generation}, not ${change.ifMatch}`,
         );
       }
       const facts = current?.spec?.facts ?? {};
       const own = ownership(current?.metadata.managedFields, API_FIELD_MANAGER, ['f:spec', 'f:facts']);
 
-      for (const key of change.remove ?? []) {
+      const remove = (change.remove ?? []).filter((k) => k in facts || !change.ignoreMissing);
+      for (const key of remove) {
         if (!(key in facts)) throw notFound(`fact ${key} not found in ${namespace}/${name}`);
         const owners = own.others.get(key);
         if (owners && !change.force) {
@@ -85,8 +94,8 @@ export class FactsWriter {
       const desired: Record<string, FactValue> = {};
       for (const key of own.ours) if (key in facts) desired[key] = facts[key]!;
       Object.assign(desired, change.set);
-      for (const key of change.remove ?? []) delete desired[key];
-      const forcedRemovals = (change.remove ?? []).filter((k) => own.others.has(k));
+      for (const key of remove) delete desired[key];
+      const forcedRemovals = remove.filter((k) => own.others.has(k));
 
       try {
         let obj = await this.client.apply<DeploymentFacts>(
@@ -121,17 +130,19 @@ export class FactsWriter {
           () => reached(this.reader.get(namespace, name)?.facts?.resourceVersion, rv),
           this.visibilityTimeoutMs,
         );
-        return { resourceVersion: rv, facts: obj.spec?.facts ?? {}, visible };
+        return {
+          resourceVersion: rv,
+          generation: obj.metadata.generation ?? 0,
+          facts: obj.spec?.facts ?? {},
+          visible,
+        };
       } catch (err) {
         if (!(err instanceof KubeApiError)) throw err;
         if (err.errorClass === 'conflict') {
           const fieldConflict = err.causes.some((c) => c.reason === 'FieldManagerConflict');
           if (fieldConflict) throw conflict(`${err.message}; repeat with ?force=true to take it over`);
-          if (!change.ifMatch && attempt < 4) continue;
-          if (change.ifMatch)
-            throw preconditionFailed(
-              `DeploymentFacts ${namespace}/${name} changed since resourceVersion ${change.ifMatch}`,
-            );
+          // Someone wrote between our read and our apply: read again (re-checking If-Match against the new state).
+          if (attempt < 4) continue;
         }
         throw fromKubeError(err, `writing DeploymentFacts ${namespace}/${name}`);
       }

@@ -1,0 +1,47 @@
+/**
+ * Webhook configuration, read once at start from the file given by --webhooks-config:
+ *
+ *   webhooks:
+ *     - name: billing
+ *       secretRef: { namespace: flagops-system, name: billing-webhook, key: hmac-key }
+ *       namespaces: [customers]
+ */
+import { readFileSync } from 'node:fs';
+import { load } from 'js-yaml';
+import { z } from 'zod';
+import { NamespaceName } from '../validate.js';
+
+export const WebhookConfig = z
+  .object({
+    name: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a DNS label'),
+    secretRef: z
+      .object({ namespace: NamespaceName, name: z.string().min(1).max(253), key: z.string().min(1).max(253) })
+      .strict(),
+    namespaces: z.array(NamespaceName).min(1),
+  })
+  .strict();
+export type WebhookConfig = z.infer<typeof WebhookConfig>;
+
+const WebhooksFile = z
+  .object({ webhooks: z.array(WebhookConfig).default([]) })
+  .strict()
+  .refine(
+    (f) => new Set(f.webhooks.map((w) => w.name)).size === f.webhooks.length,
+    'webhook names must be unique',
+  );
+
+/** Throws an Error naming the file and the field when the file is unreadable or invalid. */
+export function loadWebhooksConfig(path: string): WebhookConfig[] {
+  let doc: unknown;
+  try {
+    doc = load(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot read webhooks config ${path}: ${(err as Error).message}`);
+  }
+  const parsed = WebhooksFile.safeParse(doc ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Error(`invalid webhooks config ${path}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  }
+  return parsed.data.webhooks;
+}

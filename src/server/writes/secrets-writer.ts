@@ -58,6 +58,40 @@ export class SecretsWriter {
     }
     const desired: SecretEntry[] = entries.filter((e) => own.ours.has(e.name) && e.name !== key);
     desired.push({ name: key, secretKeyRef: { name: secretName, key } });
+    // The value goes into the Secret before the DeploymentSecrets references it, so that no reader ever sees a
+    // reference to a key that is not there yet (no transient SecretNotFound, no Warning Event).
+    const secret = await this.#get<SecretObject>(corePath('secrets', namespace, secretName));
+    if (secret && secret.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) {
+      throw conflict(`Secret ${namespace}/${secretName} exists and is not managed by ${MANAGED_BY}`);
+    }
+    const data = { ...(secret?.data ?? {}), [key]: Buffer.from(value, 'utf8').toString('base64') };
+    const applySecret = (ownerUid: string | undefined) =>
+      this.#apply(corePath('secrets', namespace, secretName), {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        type: 'Opaque',
+        metadata: {
+          name: secretName,
+          namespace,
+          labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [IDENTITY_LABEL]: name.slice(0, 63) },
+          ...(ownerUid
+            ? {
+                ownerReferences: [
+                  {
+                    apiVersion: API_VERSION,
+                    kind: SECRETS_KIND,
+                    name,
+                    uid: ownerUid,
+                    controller: true,
+                    blockOwnerDeletion: false,
+                  },
+                ],
+              }
+            : {}),
+        },
+        data,
+      });
+    await applySecret(current?.metadata.uid);
     const ds = await this.#apply<DeploymentSecrets>(
       secretsPath(namespace, name),
       {
@@ -68,33 +102,8 @@ export class SecretsWriter {
       },
       opts.force,
     );
-
-    const secret = await this.#get<SecretObject>(corePath('secrets', namespace, secretName));
-    if (secret && secret.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) {
-      throw conflict(`Secret ${namespace}/${secretName} exists and is not managed by ${MANAGED_BY}`);
-    }
-    const data = { ...(secret?.data ?? {}), [key]: Buffer.from(value, 'utf8').toString('base64') };
-    await this.#apply(corePath('secrets', namespace, secretName), {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      type: 'Opaque',
-      metadata: {
-        name: secretName,
-        namespace,
-        labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [IDENTITY_LABEL]: name.slice(0, 63) },
-        ownerReferences: [
-          {
-            apiVersion: API_VERSION,
-            kind: SECRETS_KIND,
-            name,
-            uid: ds.metadata.uid!,
-            controller: true,
-            blockOwnerDeletion: false,
-          },
-        ],
-      },
-      data,
-    });
+    // A new DeploymentSecrets has a uid only now: make it the Secret's owner, so that deleting it removes the Secret.
+    if (!current) await applySecret(ds.metadata.uid);
     const expected = SecretValue.fromPlain(value);
     return waitFor(() => {
       const got = this.reader.get(namespace, name)?.secrets?.values.get(key);

@@ -1,0 +1,81 @@
+import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { KubeClient } from '../../kube/client.js';
+import { Store } from '../../store/store.js';
+import { createApp } from '../app.js';
+import { allowAll } from '../auth/authorizer.js';
+import { noAuth } from '../auth/middleware.js';
+
+const facts = (v: number) => ({
+  values: { v },
+  generation: 1,
+  resourceVersion: String(v),
+  ready: true,
+  reason: 'Indexed',
+});
+const servers: { close(): void }[] = [];
+afterEach(() => {
+  for (const s of servers.splice(0)) s.close();
+});
+
+async function serve(store: Store) {
+  const app = createApp({
+    reader: store,
+    client: {} as KubeClient,
+    auth: { authenticator: noAuth, authorizer: allowAll },
+    ready: () => true,
+    log: pino({ level: 'silent' }),
+    defaultNamespace: 'default',
+  });
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  servers.push({
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  });
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+async function firstEvents(url: string, headers: Record<string, string>, count: number) {
+  const res = await fetch(url, { headers });
+  const reader = res.body!.getReader();
+  let text = '';
+  while ((text.match(/\nevent: /g) ?? []).length < count)
+    text += new TextDecoder().decode((await reader.read()).value);
+  await reader.cancel();
+  return text
+    .split('\n\n')
+    .filter((b) => b.includes('event: '))
+    .map((b) => ({ id: /id: (\d+)/.exec(b)?.[1], event: /event: (\w+)/.exec(b)?.[1] }));
+}
+
+describe('GET /api/v1/watch', () => {
+  it('replays what a client missed since Last-Event-ID', async () => {
+    const store = new Store();
+    for (let i = 1; i <= 3; i++) store.setFacts('ns', `id-${i}`, facts(i));
+    const url = await serve(store);
+    const events = await firstEvents(`${url}/api/v1/watch`, { 'last-event-id': '1' }, 2);
+    expect(events).toEqual([
+      { id: '2', event: 'change' },
+      { id: '3', event: 'change' },
+    ]);
+  });
+
+  it('sends reset when the replay buffer no longer reaches back that far', async () => {
+    const store = new Store(2);
+    for (let i = 1; i <= 5; i++) store.setFacts('ns', `id-${i}`, facts(i));
+    const url = await serve(store);
+    const events = await firstEvents(`${url}/api/v1/watch`, { 'last-event-id': '1' }, 1);
+    expect(events[0]).toEqual({ id: '5', event: 'reset' });
+  });
+
+  it('refuses a bad query with 400', async () => {
+    const url = await serve(new Store());
+    const res = await fetch(`${url}/api/v1/watch?namespace=Not_Valid`);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { field: string } }).error.field).toBe('query.namespace');
+  });
+});

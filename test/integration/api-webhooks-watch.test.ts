@@ -127,7 +127,7 @@ describe('signed webhooks', () => {
 async function readEvents(res: Response, count: number, timeoutMs = 5000) {
   const reader = res.body!.getReader();
   const decoder = new TextDecoder();
-  const events: { id?: string; event: string; data: any }[] = [];
+  const events: { id?: string; event: string; data: Record<string, unknown> }[] = [];
   let buffer = '';
   const deadline = Date.now() + timeoutMs;
   while (events.length < count && Date.now() < deadline) {
@@ -139,8 +139,7 @@ async function readEvents(res: Response, count: number, timeoutMs = 5000) {
     ]);
     if (done) break;
     buffer += decoder.decode(value, { stream: true });
-    let i: number;
-    while ((i = buffer.indexOf('\n\n')) >= 0) {
+    for (let i = buffer.indexOf('\n\n'); i >= 0; i = buffer.indexOf('\n\n')) {
       const block = buffer.slice(0, i);
       buffer = buffer.slice(i + 2);
       const fields = Object.fromEntries(

@@ -12,6 +12,15 @@ describe('parseConfig', () => {
         logLevel: 'info',
         tokenAudiences: [],
         maxBodyBytes: 1048576,
+        leaderElection: {
+          enabled: false,
+          namespace: 'default',
+          id: 'flagops-data-store',
+          leaseDurationMs: 15000,
+          renewDeadlineMs: 10000,
+          retryPeriodMs: 2000,
+        },
+        shutdownTimeoutMs: 10000,
       },
     });
   });
@@ -31,6 +40,15 @@ describe('parseConfig', () => {
         logLevel: 'debug',
         tokenAudiences: [],
         maxBodyBytes: 1048576,
+        leaderElection: {
+          enabled: false,
+          namespace: 'default',
+          id: 'flagops-data-store',
+          leaseDurationMs: 15000,
+          renewDeadlineMs: 10000,
+          retryPeriodMs: 2000,
+        },
+        shutdownTimeoutMs: 10000,
       },
     });
   });
@@ -47,9 +65,30 @@ describe('parseConfig', () => {
     [['positional'], 'unknown flag positional'],
     [['--max-body-bytes=12'], 'invalid --max-body-bytes'],
     [['--tls-cert-file=/x'], 'go together'],
+    [['--leader-elect=yes'], 'invalid --leader-elect'],
+    [['--leader-election-lease-duration=5'], 'not a duration'],
+    [['--leader-election-lease-duration=5s'], 'retry-period < renew-deadline < lease-duration'],
   ])('%j is refused: %s', (argv, message) => {
     const r = parseConfig(argv, {});
     expect('error' in r && r.error).toContain(message);
+  });
+
+  it('reads durations', () => {
+    const r = parseConfig(
+      [
+        '--leader-elect=true',
+        '--leader-election-lease-duration=3s',
+        '--leader-election-renew-deadline=2s',
+        '--leader-election-retry-period=500ms',
+      ],
+      {},
+    );
+    expect('config' in r && r.config.leaderElection).toMatchObject({
+      enabled: true,
+      leaseDurationMs: 3000,
+      renewDeadlineMs: 2000,
+      retryPeriodMs: 500,
+    });
   });
 
   it('allows --auth=none on loopback', () => {

@@ -15,6 +15,15 @@ export interface Config {
   tokenAudiences: string[];
   maxBodyBytes: number;
   tls?: { certFile: string; keyFile: string };
+  leaderElection: {
+    enabled: boolean;
+    namespace: string;
+    id: string;
+    leaseDurationMs: number;
+    renewDeadlineMs: number;
+    retryPeriodMs: number;
+  };
+  shutdownTimeoutMs: number;
 }
 
 interface FlagSpec {
@@ -141,7 +150,95 @@ const FLAGS: FlagSpec[] = [
       return undefined;
     },
   },
+  {
+    name: 'leader-elect',
+    help: 'elect one leader (a Lease) to write status and Events; every replica serves reads',
+    default: 'false',
+    parse: (v, c) => {
+      if (v !== 'true' && v !== 'false') return 'must be true or false';
+      leader(c).enabled = v === 'true';
+      return undefined;
+    },
+  },
+  {
+    name: 'leader-election-namespace',
+    help: 'namespace of the leader Lease (set it to the pod namespace)',
+    default: 'default',
+    parse: (v, c) => {
+      if (!DNS_LABEL.test(v)) return `"${v}" is not a valid namespace name`;
+      leader(c).namespace = v;
+      return undefined;
+    },
+  },
+  {
+    name: 'leader-election-id',
+    help: 'name of the leader Lease',
+    default: 'flagops-data-store',
+    parse: (v, c) => {
+      if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(v)) return `"${v}" is not a valid object name`;
+      leader(c).id = v;
+      return undefined;
+    },
+  },
+  durationFlag('leader-election-lease-duration', '15s', 'how long a lease lasts without renewal', (c, ms) => {
+    leader(c).leaseDurationMs = ms;
+  }),
+  durationFlag(
+    'leader-election-renew-deadline',
+    '10s',
+    'how long the leader keeps trying to renew before stepping down',
+    (c, ms) => {
+      leader(c).renewDeadlineMs = ms;
+    },
+  ),
+  durationFlag(
+    'leader-election-retry-period',
+    '2s',
+    'how often replicas try to acquire or renew the lease',
+    (c, ms) => {
+      leader(c).retryPeriodMs = ms;
+    },
+  ),
+  durationFlag(
+    'shutdown-timeout',
+    '10s',
+    'how long in-flight requests may take to finish on SIGTERM',
+    (c, ms) => {
+      c.shutdownTimeoutMs = ms;
+    },
+  ),
 ];
+
+function leader(c: Partial<Config>): Config['leaderElection'] {
+  c.leaderElection ??= {} as Config['leaderElection'];
+  return c.leaderElection;
+}
+
+/** A duration such as `500ms`, `15s` or `2m`. */
+export function parseDuration(v: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(v);
+  if (!m) return undefined;
+  return Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[m[2] as 'ms' | 's' | 'm']);
+}
+
+function durationFlag(
+  name: string,
+  def: string,
+  help: string,
+  set: (c: Partial<Config>, ms: number) => void,
+): FlagSpec {
+  return {
+    name,
+    help,
+    default: def,
+    parse: (v, c) => {
+      const ms = parseDuration(v);
+      if (ms === undefined || ms <= 0) return `"${v}" is not a duration such as 500ms, 15s or 2m`;
+      set(c, ms);
+      return undefined;
+    },
+  };
+}
 
 export const envName = (flag: string) => `FLAGOPS_${flag.toUpperCase().replace(/-/g, '_')}`;
 
@@ -181,6 +278,10 @@ export function parseConfig(
     if (err) return { error: `invalid --${flag.name}: ${err}` };
   }
   const config = c as Config;
+  const le = config.leaderElection;
+  if (le.renewDeadlineMs >= le.leaseDurationMs || le.retryPeriodMs >= le.renewDeadlineMs) {
+    return { error: 'leader election needs retry-period < renew-deadline < lease-duration' };
+  }
   if (config.tls && (!config.tls.certFile || !config.tls.keyFile)) {
     return { error: '--tls-cert-file and --tls-key-file go together' };
   }

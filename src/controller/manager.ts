@@ -70,11 +70,13 @@ export class ControllerManager {
       log,
     });
 
-    const queue = (kind: string) =>
-      new WorkQueue({
+    const queue = (kind: string) => {
+      const extra = opts.hooks?.queue?.(kind);
+      return new WorkQueue({
         workers: opts.workers ?? 4,
         errorPolicy,
         hooks: {
+          ...extra,
           onProcessed: (key, outcome, durationMs, err) => {
             if (outcome === 'error') {
               opts.log.warn(
@@ -82,10 +84,11 @@ export class ControllerManager {
                 'reconcile failed',
               );
             }
+            extra?.onProcessed?.(key, outcome, durationMs, err);
           },
-          ...opts.hooks?.queue?.(kind),
         },
       });
+    };
     this.factsQueue = queue('deploymentfacts');
     this.secretsQueue = queue('deploymentsecrets');
 

@@ -2,13 +2,16 @@
  * The HTTP server. Reads come from the store only; writes go to the API server through the writers. Every route
  * but health, readiness, metrics and the OpenAPI document is authenticated and authorised.
  */
+import type { ServerResponse } from 'node:http';
 import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { KubeClient } from '../kube/client.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { StoreReader } from '../store/store.js';
 import { type Auth, authenticate } from './auth/middleware.js';
 import { errorMiddleware, HttpError } from './errors.js';
 import { openApiDocument } from './openapi.js';
+import { templateMatcher } from './route-template.js';
 import { compatRouter } from './routes/compat.js';
 import { factsRouter } from './routes/facts.js';
 import { identitiesRouter } from './routes/identities.js';
@@ -30,6 +33,9 @@ export interface ServerDeps {
   /** Extra routers mounted before the authenticated API (metrics, webhooks). */
   publicRoutes?: RequestHandler[];
   visibilityTimeoutMs?: number;
+  metrics?: Metrics;
+  /** Open change-feed responses, so that shutdown can end them. */
+  streams?: Set<ServerResponse>;
 }
 
 /** Known paths and their methods, so that a wrong method gets 405 with Allow rather than 404. */
@@ -52,6 +58,7 @@ const ROUTES: [string, string[]][] = [
   ['/healthz', ['GET']],
   ['/readyz', ['GET']],
   ['/openapi.json', ['GET']],
+  ['/metrics', ['GET']],
 ];
 
 export function createApp(deps: ServerDeps): Express {
@@ -59,6 +66,21 @@ export function createApp(deps: ServerDeps): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+
+  const metrics = deps.metrics;
+  if (metrics) {
+    const template = templateMatcher(ROUTES.map(([path]) => path));
+    app.use((req, res, next) => {
+      const end = metrics.httpRequests.startTimer();
+      res.on('finish', () =>
+        end({ route: template(req.path), method: req.method, status: String(res.statusCode) }),
+      );
+      next();
+    });
+    app.get('/metrics', async (_req, res) => {
+      res.set('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
+    });
+  }
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -86,7 +108,7 @@ export function createApp(deps: ServerDeps): Express {
   app.use('/api', authn, json);
   app.use('/ofrep/v1', authn, json);
   app.use('/api/v1', identitiesRouter({ ...common, client: deps.client, secretsWriter }));
-  app.use('/api/v1', watchRouter(common));
+  app.use('/api/v1', watchRouter({ ...common, streams: deps.streams }));
   app.use('/api/v1/namespaces/:ns/identities/:id/facts', factsRouter({ ...common, writer: factsWriter }));
   app.use(
     '/api/v1/namespaces/:ns/identities/:id/secrets',

@@ -2,7 +2,7 @@
 // test files through inject('controlPlane').
 import type { TestProject } from 'vitest/node';
 import { type ControlPlaneInfo, ensureBinaries, startControlPlane } from './control-plane.js';
-import { kubectl } from './kubectl.js';
+import { installCrds } from './kubectl.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -18,17 +18,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
     `[control-plane] kube-apiserver ${cp.server} (etcd ${cp.etcdEndpoint}) ready in ${Date.now() - started} ms; KUBECONFIG=${cp.kubeconfigPath}`,
   );
   // The CRDs are cluster-wide: install them once, from crds/, before any test file starts.
-  const applied = await kubectl(cp.info(), ['apply', '--server-side', '-f', 'crds/']);
-  const established = await kubectl(cp.info(), [
-    'wait',
-    '--for=condition=Established',
-    '--timeout=60s',
-    '-f',
-    'crds/',
-  ]);
-  if (applied.code !== 0 || established.code !== 0) {
+  try {
+    await installCrds(cp.info());
+  } catch (err) {
     await cp.stop();
-    throw new Error(`installing the CRDs failed: ${applied.stderr}${established.stderr}`);
+    throw err;
   }
   project.provide('controlPlane', cp.info());
   return () => cp.stop();

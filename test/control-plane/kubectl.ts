@@ -43,3 +43,18 @@ export function kubectl(
     child.once('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr }));
   });
 }
+
+/** Installs the project's CRDs (crds/, as kustomize) and waits until the API server serves them. */
+export async function installCrds(info: ControlPlaneInfo): Promise<void> {
+  const applied = await kubectl(info, ['apply', '--server-side', '-k', 'crds/']);
+  const established = await kubectl(info, [
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    'crd/deploymentfacts.flagops.io',
+    'crd/deploymentsecrets.flagops.io',
+  ]);
+  if (applied.code !== 0 || established.code !== 0) {
+    throw new Error(`installing the CRDs failed: ${applied.stderr}${established.stderr}`);
+  }
+}

@@ -11,7 +11,7 @@ import { KubeClient as Client } from '../../src/kube/client.js';
 import { KubeApiError } from '../../src/kube/errors.js';
 import { corePath, factsPath, secretsPath } from '../../src/kube/paths.js';
 import { type ControlPlane, compactEtcd, startControlPlane } from '../control-plane/control-plane.js';
-import { kubectl } from '../control-plane/kubectl.js';
+import { installCrds, kubectl } from '../control-plane/kubectl.js';
 import {
   adminClient,
   eventually,
@@ -19,6 +19,7 @@ import {
   startTestOperator,
   type TestOperator,
 } from '../support/cluster.js';
+import { metric } from '../support/process.js';
 
 const facts = (namespace: string, name: string, values: unknown) => ({
   apiVersion: 'flagops.io/v1alpha1',
@@ -241,8 +242,7 @@ describe('an expired watch (410 Gone)', () => {
   let c: Client;
   beforeAll(async () => {
     cp = await startControlPlane({ extraApiServerArgs: ['--watch-cache=false'] });
-    await kubectl(cp.info(), ['apply', '--server-side', '-f', 'crds/']);
-    await kubectl(cp.info(), ['wait', '--for=condition=Established', '--timeout=60s', '-f', 'crds/']);
+    await installCrds(cp.info());
     const kc = new KubeConfig();
     kc.loadFromFile(cp.kubeconfigPath);
     c = new Client(kc);
@@ -288,5 +288,8 @@ describe('an expired watch (410 Gone)', () => {
       (l) => l.includes('"msg":"relisted"') && l.includes('deploymentfacts'),
     ).length;
     expect(relistsAfter).toBeGreaterThan(relistsBefore);
+    expect(
+      await metric(own.url, 'flagops_watch_relists_total', 'resource="deploymentfacts"'),
+    ).toBeGreaterThan(0);
   });
 });

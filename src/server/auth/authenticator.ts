@@ -23,6 +23,9 @@ export const ANONYMOUS: User = {
   anonymous: true,
 };
 
+/** How long a last-known answer may stand in while the API server cannot be asked. */
+export const STALE_GRACE_MS = 5 * 60_000;
+
 export interface Authenticator {
   authenticate(token: string | undefined): Promise<User>;
 }
@@ -68,6 +71,9 @@ export class TokenReviewAuthenticator implements Authenticator {
       );
       status = review.status;
     } catch (err) {
+      // Outage: a token that was valid a moment ago stays valid for the grace period (never a refused one).
+      const stale = this.#cache.stale(key, STALE_GRACE_MS);
+      if (stale) return stale;
       if (err instanceof KubeApiError && (err.statusCode === 0 || err.statusCode >= 500)) {
         throw unavailable('cannot verify the token: the Kubernetes API server is unavailable', 5, err);
       }

@@ -5,7 +5,7 @@
 import { GROUP } from '../../api/group.js';
 import type { KubeClient } from '../../kube/client.js';
 import { unavailable } from '../errors.js';
-import type { User } from './authenticator.js';
+import { STALE_GRACE_MS, type User } from './authenticator.js';
 import { TtlCache } from './ttl-cache.js';
 
 export interface Permission {
@@ -76,6 +76,8 @@ export class SubjectAccessReviewAuthorizer implements Authorizer {
       );
       allowed = review.status?.allowed === true;
     } catch (err) {
+      const stale = this.#cache.stale(key, STALE_GRACE_MS);
+      if (stale !== undefined) return stale;
       throw unavailable('cannot check permissions: the Kubernetes API server is unavailable', 5, err);
     }
     this.#cache.set(key, allowed, this.ttlMs);

@@ -9,12 +9,16 @@ export class TtlCache<V> {
 
   get(key: string): V | undefined {
     const e = this.#entries.get(key);
-    if (!e) return undefined;
-    if (e.expires <= this.now()) {
-      this.#entries.delete(key);
-      return undefined;
-    }
-    return e.value;
+    return e && e.expires > this.now() ? e.value : undefined;
+  }
+
+  /**
+   * An expired answer no older than `graceMs`: used only when the API server cannot be asked, so that callers
+   * seen recently keep being served from the last known state during an outage.
+   */
+  stale(key: string, graceMs: number): V | undefined {
+    const e = this.#entries.get(key);
+    return e && e.expires + graceMs > this.now() ? e.value : undefined;
   }
 
   set(key: string, value: V, ttlMs: number): void {

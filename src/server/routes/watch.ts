@@ -3,6 +3,7 @@
  * revisions: a client that reconnects with Last-Event-ID gets what it missed, or a `reset` event when the
  * replay buffer no longer reaches back that far (drop the cache and re-read).
  */
+import type { ServerResponse } from 'node:http';
 import { Router } from 'express';
 import { z } from 'zod';
 import type { ChangeEvent, StoreReader } from '../../store/store.js';
@@ -17,7 +18,12 @@ export const WatchQuery = z
   })
   .strict();
 
-export function watchRouter(deps: { reader: StoreReader; auth: Auth; heartbeatMs?: number }): Router {
+export function watchRouter(deps: {
+  reader: StoreReader;
+  auth: Auth;
+  heartbeatMs?: number;
+  streams?: Set<ServerResponse>;
+}): Router {
   const r = Router();
   r.get('/watch', async (req, res) => {
     const q = parse(WatchQuery, req.query, 'query');
@@ -62,7 +68,9 @@ export function watchRouter(deps: { reader: StoreReader; auth: Auth; heartbeatMs
     }
     const heartbeat = setInterval(() => res.write(': ping\n\n'), deps.heartbeatMs ?? 15_000);
     heartbeat.unref();
+    deps.streams?.add(res);
     req.on('close', () => {
+      deps.streams?.delete(res);
       clearInterval(heartbeat);
       unsubscribe();
     });

@@ -1,0 +1,189 @@
+/**
+ * Leader election on a coordination.k8s.io/v1 Lease, after client-go's leaderelection: every replica serves
+ * reads from its own informers; only the leader writes status and Events. A lease counts as expired when its
+ * record has not changed for leaseDuration as measured on our own clock (so clock skew between replicas does
+ * not matter). The leader gives up when it cannot renew within renewDeadline, and releases the lease on
+ * shutdown so that a standby takes over at once.
+ */
+import type { Logger } from 'pino';
+import type { KubeClient } from '../kube/client.js';
+import { KubeApiError } from '../kube/errors.js';
+import { errorSummary } from './informer.js';
+
+export interface LeaderElectionOptions {
+  client: KubeClient;
+  namespace: string;
+  name: string;
+  identity: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+  log: Logger;
+  onStartedLeading?: () => void;
+  onStoppedLeading?: () => void;
+  now?: () => number;
+}
+
+interface Lease {
+  metadata: { name: string; namespace: string; resourceVersion?: string };
+  spec?: {
+    holderIdentity?: string | null;
+    leaseDurationSeconds?: number;
+    acquireTime?: string | null;
+    renewTime?: string | null;
+    leaseTransitions?: number;
+  };
+}
+
+const microTime = (ms: number) => new Date(ms).toISOString().replace('Z', '000Z');
+
+export class LeaderElector {
+  #leader = false;
+  #stopped = false;
+  #timer: NodeJS.Timeout | undefined;
+  #lastRenew = 0;
+  /** The last record we saw and when we first saw it, to judge expiry on our own clock. */
+  #observed: { key: string; at: number } | undefined;
+  readonly #opts: LeaderElectionOptions;
+  readonly #now: () => number;
+
+  constructor(opts: LeaderElectionOptions) {
+    this.#opts = opts;
+    this.#now = opts.now ?? Date.now;
+  }
+
+  get isLeader(): boolean {
+    return this.#leader;
+  }
+
+  start(): void {
+    this.#stopped = false;
+    void this.#tick();
+  }
+
+  /** Stops campaigning and, when leading, releases the lease so that a standby need not wait for it to expire. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    if (!this.#leader) return;
+    this.#setLeader(false);
+    try {
+      const lease = await this.#get();
+      if (lease?.spec?.holderIdentity === this.#opts.identity) {
+        await this.#opts.client.request('PUT', this.#path(lease.metadata.name), {
+          body: {
+            ...lease,
+            spec: {
+              ...lease.spec,
+              holderIdentity: null,
+              leaseDurationSeconds: 1,
+              renewTime: microTime(this.#now()),
+            },
+          },
+        });
+        this.#opts.log.info({ lease: this.#opts.name }, 'leader lease released');
+      }
+    } catch (err) {
+      this.#opts.log.warn({ lease: this.#opts.name, err: errorSummary(err) }, 'leader lease not released');
+    }
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#stopped) return;
+    try {
+      await this.#tryAcquireOrRenew();
+    } catch (err) {
+      this.#opts.log.debug(
+        { lease: this.#opts.name, err: errorSummary(err) },
+        'leader election attempt failed',
+      );
+    }
+    if (this.#leader && this.#now() - this.#lastRenew > this.#opts.renewDeadlineMs) {
+      this.#opts.log.warn(
+        { lease: this.#opts.name },
+        'leader lease not renewed within the deadline; stepping down',
+      );
+      this.#setLeader(false);
+    }
+    if (this.#stopped) return;
+    const jitter = this.#leader ? 1 : 1 + Math.random() * 0.2;
+    this.#timer = setTimeout(() => void this.#tick(), this.#opts.retryPeriodMs * jitter);
+    this.#timer.unref();
+  }
+
+  async #tryAcquireOrRenew(): Promise<void> {
+    const { identity, leaseDurationMs } = this.#opts;
+    const now = this.#now();
+    const lease = await this.#get();
+    const spec = {
+      holderIdentity: identity,
+      leaseDurationSeconds: Math.ceil(leaseDurationMs / 1000),
+      renewTime: microTime(now),
+    };
+    if (!lease) {
+      await this.#opts.client.create(this.#path(), {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name: this.#opts.name, namespace: this.#opts.namespace },
+        spec: { ...spec, acquireTime: microTime(now), leaseTransitions: 0 },
+      });
+      this.#renewed(now);
+      return;
+    }
+    const holder = lease.spec?.holderIdentity ?? '';
+    const key = `${holder}/${lease.spec?.renewTime ?? ''}/${lease.metadata.resourceVersion ?? ''}`;
+    if (this.#observed?.key !== key) this.#observed = { key, at: now };
+    const durationMs = (lease.spec?.leaseDurationSeconds ?? 0) * 1000;
+    const expired = !holder || now - this.#observed.at > durationMs;
+    if (holder !== identity && !expired) {
+      if (this.#leader) this.#setLeader(false);
+      return;
+    }
+    const taking = holder !== identity;
+    await this.#opts.client.request('PUT', this.#path(lease.metadata.name), {
+      body: {
+        ...lease,
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        spec: {
+          ...lease.spec,
+          ...spec,
+          ...(taking
+            ? { acquireTime: microTime(now), leaseTransitions: (lease.spec?.leaseTransitions ?? 0) + 1 }
+            : {}),
+        },
+      },
+    });
+    this.#renewed(now);
+  }
+
+  #renewed(now: number) {
+    this.#lastRenew = now;
+    if (!this.#leader) this.#setLeader(true);
+  }
+
+  #setLeader(leader: boolean) {
+    if (this.#leader === leader) return;
+    this.#leader = leader;
+    this.#opts.log.info(
+      { lease: this.#opts.name, identity: this.#opts.identity, leader },
+      leader ? 'became leader' : 'lost leadership',
+    );
+    if (leader) this.#opts.onStartedLeading?.();
+    else this.#opts.onStoppedLeading?.();
+  }
+
+  async #get(): Promise<Lease | undefined> {
+    try {
+      return await this.#opts.client.get<Lease>(this.#path(this.#opts.name));
+    } catch (err) {
+      if (err instanceof KubeApiError && err.errorClass === 'notFound') return undefined;
+      throw err;
+    }
+  }
+
+  #path(name?: string) {
+    const base = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(this.#opts.namespace)}/leases`;
+    return name ? `${base}/${encodeURIComponent(name)}` : base;
+  }
+}

@@ -15,7 +15,9 @@ const args = process.argv.slice(2);
 
 function currentContext(): string | undefined {
   if (process.env.KUBERNETES_SERVICE_HOST) return 'in-cluster';
-  const files = (process.env.KUBECONFIG ?? join(homedir(), '.kube', 'config')).split(delimiter).filter(Boolean);
+  const files = (process.env.KUBECONFIG ?? join(homedir(), '.kube', 'config'))
+    .split(delimiter)
+    .filter(Boolean);
   for (const file of files) {
     if (!existsSync(file)) continue;
     const doc = load(readFileSync(file, 'utf8')) as { 'current-context'?: string } | undefined;
@@ -25,7 +27,9 @@ function currentContext(): string | undefined {
 }
 
 function runOperator(operatorArgs: string[]): Promise<number> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...operatorArgs], { stdio: 'inherit' });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...operatorArgs], {
+    stdio: 'inherit',
+  });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
@@ -38,7 +42,9 @@ if (context && !args.includes('--local')) {
   process.exit(await runOperator(args));
 }
 
-console.error('[start] no kube context: starting a local control plane (the first run builds it from Go modules; later runs take seconds)');
+console.error(
+  '[start] no kube context: starting a local control plane (the first run builds it from Go modules; later runs take seconds)',
+);
 const binDir = await ensureBinaries();
 const cp = await startControlPlane({ binDir });
 await installCrds(cp.info());

@@ -48,6 +48,15 @@ if (existsSync('.test-results/vitest.json')) {
   results.push({ suite: 'vitest', passed: 0, failed: 1, skipped: 0 });
 }
 
+// 3. The OpenFeature providers, each with its own runner, against a running operator.
+rmSync('.test-results/providers.json', { force: true });
+run('providers', 'node', ['--import', 'tsx', 'scripts/test-providers.ts']);
+if (existsSync('.test-results/providers.json')) {
+  results.push(...JSON.parse(readFileSync('.test-results/providers.json', 'utf8')));
+} else {
+  results.push({ suite: 'providers', passed: 0, failed: 1, skipped: 0 });
+}
+
 console.log('\nSummary:');
 for (const r of results)
   console.log(`  ${r.suite.padEnd(12)} ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped`);

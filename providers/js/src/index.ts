@@ -1,0 +1,6 @@
+export { FlagopsStoreError, type StoreErrorKind } from './errors.js';
+export { FactsSource } from './facts-source.js';
+export { FlagopsContextHook } from './hook.js';
+export { DEFAULT_TOKEN_FILE, type FlagopsOptions } from './options.js';
+export { FlagopsProvider, type FlagopsProviderOptions } from './provider.js';
+export type { Facts } from './store-client.js';

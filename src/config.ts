@@ -240,6 +240,11 @@ function durationFlag(
   };
 }
 
+/** A configuration problem found after flag parsing (an unreadable file, say): also exit code 2. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
 export const envName = (flag: string) => `FLAGOPS_${flag.toUpperCase().replace(/-/g, '_')}`;
 
 export function usage(): string {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** Entry point: parse flags, then wire the operator. Exit code 2 for bad flags. */
-import { parseConfig, usage } from './config.js';
+import { ConfigError, parseConfig, usage } from './config.js';
 import { createLogger } from './logger.js';
 import { startOperator } from './operator.js';
 
@@ -15,6 +15,10 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const log = createLogger(parsed.config.logLevel);
+  // A stray rejection is a bug to fix, not a reason to stop serving: log it (message only) and carry on.
+  process.on('unhandledRejection', (reason) => {
+    log.error({ err: reason instanceof Error ? reason.message : String(reason) }, 'unhandled rejection');
+  });
   const operator = await startOperator(parsed.config, log);
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -35,5 +39,5 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   process.stderr.write(`flagops-data-store: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
+  process.exit(err instanceof ConfigError ? 2 : 1);
 });

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { Config } from './config.js';
+import { type Config, ConfigError } from './config.js';
 import { KubeEventRecorder } from './controller/events.js';
 import { LeaderElector } from './controller/leader.js';
 import { ControllerManager } from './controller/manager.js';
@@ -41,8 +41,14 @@ export interface Operator {
 
 export function loadKubeConfig(path: string | undefined): KubeConfig {
   const kc = new KubeConfig();
-  if (path) kc.loadFromFile(path);
-  else kc.loadFromDefault();
+  try {
+    if (path) kc.loadFromFile(path);
+    else kc.loadFromDefault();
+  } catch (err) {
+    throw new ConfigError(`cannot load the kubeconfig ${path ?? '(default)'}: ${(err as Error).message}`);
+  }
+  if (!kc.getCurrentCluster())
+    throw new ConfigError(`the kubeconfig ${path ?? '(default)'} has no current cluster`);
   return kc;
 }
 

@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { load } from 'js-yaml';
 import { z } from 'zod';
+import { ConfigError } from '../../config.js';
 import { NamespaceName } from '../validate.js';
 
 export const WebhookConfig = z
@@ -36,12 +37,14 @@ export function loadWebhooksConfig(path: string): WebhookConfig[] {
   try {
     doc = load(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new Error(`cannot read webhooks config ${path}: ${(err as Error).message}`);
+    throw new ConfigError(`cannot read webhooks config ${path}: ${(err as Error).message}`);
   }
   const parsed = WebhooksFile.safeParse(doc ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new Error(`invalid webhooks config ${path}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new ConfigError(
+      `invalid webhooks config ${path}: ${issue.path.join('.') || '(root)'}: ${issue.message}`,
+    );
   }
   return parsed.data.webhooks;
 }

@@ -67,7 +67,10 @@ describe('parseConfig', () => {
     [['--tls-cert-file=/x'], 'go together'],
     [['--leader-elect=yes'], 'invalid --leader-elect'],
     [['--leader-election-lease-duration=5'], 'not a duration'],
-    [['--leader-election-lease-duration=5s'], 'retry-period < renew-deadline < lease-duration'],
+    [
+      ['--leader-elect', '--leader-election-lease-duration=5s'],
+      'retry-period < renew-deadline < lease-duration',
+    ],
   ])('%j is refused: %s', (argv, message) => {
     const r = parseConfig(argv, {});
     expect('error' in r && r.error).toContain(message);
@@ -89,6 +92,12 @@ describe('parseConfig', () => {
       renewDeadlineMs: 2000,
       retryPeriodMs: 500,
     });
+  });
+
+  it('takes a bare boolean flag as true, and checks lease timings only when electing', () => {
+    const bare = parseConfig(['--leader-elect', '--log-level=debug'], {});
+    expect('config' in bare && bare.config.leaderElection.enabled).toBe(true);
+    expect('config' in parseConfig(['--leader-election-lease-duration=5s'], {})).toBe(true);
   });
 
   it('allows --auth=none on loopback', () => {

@@ -30,6 +30,8 @@ interface FlagSpec {
   name: string;
   help: string;
   default?: string;
+  /** A boolean flag may be given bare (`--leader-elect`) to mean true. */
+  boolean?: true;
   parse: (value: string, c: Partial<Config>) => string | undefined; // returns an error message
 }
 
@@ -39,7 +41,7 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const FLAGS: FlagSpec[] = [
   {
     name: 'kubeconfig',
-    help: 'path to a kubeconfig; default: in-cluster config, else $KUBECONFIG or ~/.kube/config',
+    help: 'path to a kubeconfig; default: $KUBECONFIG, else ~/.kube/config, else the in-cluster ServiceAccount',
     parse: (v, c) => {
       c.kubeconfig = v || undefined;
       return undefined;
@@ -154,6 +156,7 @@ const FLAGS: FlagSpec[] = [
     name: 'leader-elect',
     help: 'elect one leader (a Lease) to write status and Events; every replica serves reads',
     default: 'false',
+    boolean: true,
     parse: (v, c) => {
       if (v !== 'true' && v !== 'false') return 'must be true or false';
       leader(c).enabled = v === 'true';
@@ -250,9 +253,9 @@ export const envName = (flag: string) => `FLAGOPS_${flag.toUpperCase().replace(/
 export function usage(): string {
   const lines = FLAGS.map((f) => {
     const def = f.default !== undefined ? ` (default "${f.default}")` : '';
-    return `  --${f.name.padEnd(19)} ${f.help}${def}\n  ${' '.repeat(21)} env ${envName(f.name)}`;
+    return `  --${f.name.padEnd(33)} ${f.help}${def}\n  ${' '.repeat(35)} env ${envName(f.name)}`;
   });
-  return `Usage: flagops-data-store [flags]\n\nFlags:\n${lines.join('\n')}\n  --help               show this help\n`;
+  return `Usage: flagops-data-store [flags]\n\nFlags:\n${lines.join('\n')}\n  --${'help'.padEnd(33)} show this help\n`;
 }
 
 export type ParseResult = { config: Config } | { help: true } | { error: string };
@@ -269,6 +272,8 @@ export function parseConfig(
     const flag = m && FLAGS.find((f) => f.name === m[1]);
     if (!m || !flag) return { error: `unknown flag ${arg.split('=')[0]}` };
     let value = m[2];
+    if (value === undefined && flag.boolean && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('--')))
+      value = 'true';
     if (value === undefined) {
       value = argv[++i];
       if (value === undefined) return { error: `flag --${flag.name} needs a value` };
@@ -284,7 +289,7 @@ export function parseConfig(
   }
   const config = c as Config;
   const le = config.leaderElection;
-  if (le.renewDeadlineMs >= le.leaseDurationMs || le.retryPeriodMs >= le.renewDeadlineMs) {
+  if (le.enabled && (le.renewDeadlineMs >= le.leaseDurationMs || le.retryPeriodMs >= le.renewDeadlineMs)) {
     return { error: 'leader election needs retry-period < renew-deadline < lease-duration' };
   }
   if (config.tls && (!config.tls.certFile || !config.tls.keyFile)) {

@@ -1,6 +1,6 @@
 /**
  * The CustomResourceDefinitions, built from the same constants as the zod schemas. `npm run gen:crds` writes them
- * to crds/ and the Helm chart; crds.test.ts fails when those files drift from this module.
+ * to crds/ and the Helm chart; scripts/crd-files.test.ts fails when those files drift from this module.
  */
 import { FACT_NAME_PATTERN, MAX_FACT_VALUE_CHARS, MAX_FACTS, MAX_SAFE_INTEGER, NAME_RULE } from './facts.js';
 import { FACTS_KIND, FACTS_PLURAL, GROUP, SECRETS_KIND, SECRETS_PLURAL, VERSION } from './group.js';

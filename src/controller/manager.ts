@@ -9,7 +9,7 @@ import type { DeploymentFacts, DeploymentSecrets, SecretObject } from '../api/ty
 import type { KubeClient } from '../kube/client.js';
 import { classify } from '../kube/errors.js';
 import { corePath, factsPath, secretsPath } from '../kube/paths.js';
-import type { StoreWriter } from '../store/store.js';
+import type { StoreReader, StoreWriter } from '../store/store.js';
 import { objectKey, ResourceCache } from './cache.js';
 import { factsReconciler } from './deployment-facts/reconciler.js';
 import { SecretUsers, secretsReconciler } from './deployment-secrets/reconciler.js';
@@ -26,7 +26,7 @@ export interface ControllerHooks extends InformerHooks {
 export interface ControllerManagerOptions {
   kc: KubeConfig;
   client: KubeClient;
-  store: StoreWriter;
+  store: StoreWriter & Pick<StoreReader, 'get'>;
   namespaces: readonly string[];
   status: StatusWriter;
   events: EventRecorder;

@@ -11,11 +11,12 @@ import type { StoreReader } from '../store/store.js';
 import { type Auth, authenticate } from './auth/middleware.js';
 import { errorMiddleware, HttpError } from './errors.js';
 import { openApiDocument } from './openapi.js';
+import { requestLog } from './request-log.js';
 import { templateMatcher } from './route-template.js';
 import { compatRouter } from './routes/compat.js';
 import { factsRouter } from './routes/facts.js';
 import { identitiesRouter } from './routes/identities.js';
-import { ofrepRouter } from './routes/ofrep.js';
+import { ofrepErrors, ofrepRouter } from './routes/ofrep.js';
 import { secretsRouter } from './routes/secrets.js';
 import { watchRouter } from './routes/watch.js';
 import { FactsWriter } from './writes/facts-writer.js';
@@ -59,7 +60,11 @@ const ROUTES: [string, string[]][] = [
   ['/readyz', ['GET']],
   ['/openapi.json', ['GET']],
   ['/metrics', ['GET']],
+  ['/', ['GET']],
 ];
+
+/** The path of a URL without its query, as the client sent it (routers rewrite req.path). */
+const pathOf = (url: string) => url.split('?', 1)[0] ?? url;
 
 export function createApp(deps: ServerDeps): Express {
   const app = express();
@@ -67,13 +72,14 @@ export function createApp(deps: ServerDeps): Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
 
+  const template = templateMatcher(ROUTES.map(([path]) => path));
+  app.use(requestLog(deps.log, template));
   const metrics = deps.metrics;
   if (metrics) {
-    const template = templateMatcher(ROUTES.map(([path]) => path));
     app.use((req, res, next) => {
       const end = metrics.httpRequests.startTimer();
       res.on('finish', () =>
-        end({ route: template(req.path), method: req.method, status: String(res.statusCode) }),
+        end({ route: template(pathOf(req.originalUrl)), method: req.method, status: String(res.statusCode) }),
       );
       next();
     });
@@ -124,10 +130,12 @@ export function createApp(deps: ServerDeps): Express {
       defaultNamespace: deps.defaultNamespace,
     }),
   );
-  app.use('/ofrep/v1', ofrepRouter({ ...common, defaultNamespace: deps.defaultNamespace }));
+  app.use('/ofrep/v1', ofrepRouter({ ...common, defaultNamespace: deps.defaultNamespace }), ofrepErrors);
 
   for (const [path, methods] of ROUTES) {
-    app.all(path, (_req, _res, next) => {
+    app.all(path, (req, _res, next) => {
+      // A known method that fell through to here found nothing (an unconfigured webhook, say): a 404, not a 405.
+      if (methods.includes(req.method)) return next();
       next(
         new HttpError(405, 'MethodNotAllowed', `use ${methods.join(', ')}`, undefined, {
           allow: methods.join(', '),

@@ -107,7 +107,12 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
     if (httpError.status >= 500) {
       const cause = (httpError.cause ?? err) as { message?: string; name?: string };
       log.error(
-        { route: req.route?.path, method: req.method, status: httpError.status, err: cause?.message },
+        {
+          requestId: res.locals.requestId,
+          method: req.method,
+          status: httpError.status,
+          err: cause?.message,
+        },
         'request failed',
       );
     }

@@ -72,7 +72,7 @@ const STATUS_TEXT: Record<number, string> = {
   403: 'the caller lacks the named permission',
   404: 'not found',
   409: 'the fact is managed by another field manager (use ?force=true), or a concurrent change',
-  412: 'If-Match did not match the resourceVersion',
+  412: 'If-Match did not match the current ETag (generation)',
   413: 'body too large',
   503: 'the Kubernetes API server is unavailable; retry after Retry-After',
 };
@@ -105,7 +105,7 @@ const ifMatch = {
   name: 'If-Match',
   in: 'header',
   schema: { type: 'string' },
-  description: 'the resourceVersion (ETag) the object must have',
+  description: "the ETag of a facts read (the object's generation) that must still hold",
 };
 const queryParams = (schema: z.ZodObject) =>
   Object.entries(schema.shape).map(([name, s]) => ({
@@ -164,7 +164,7 @@ export function openApiDocument() {
         parameters: idParams,
         get: {
           tags: facts,
-          summary: 'All facts as a flat map; ETag is the resourceVersion',
+          summary: 'All facts as a flat map; ETag is the generation (it moves only when facts change)',
           responses: { ...ok(FactMap), ...errors(400, 401, 403, 404) },
         },
         patch: {

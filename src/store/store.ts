@@ -2,6 +2,7 @@
  * The in-memory index the HTTP API reads. Controllers write through StoreWriter; the server gets a StoreReader.
  * It is only a cache of what the informers saw: a restart rebuilds it from a full list.
  */
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { FactMap } from '../api/facts.js';
 import { contentHash, type SecretValue } from './secret-value.js';
@@ -58,6 +59,8 @@ export interface ListOptions {
 }
 
 export interface StoreReader {
+  /** Random per store instance (per process): revisions of different replicas or restarts never compare. */
+  readonly epoch: string;
   get(namespace: string, name: string): Identity | undefined;
   list(opts?: ListOptions): { items: Identity[]; continue?: string };
   readonly revision: number;
@@ -84,6 +87,7 @@ export class Store implements StoreReader, StoreWriter {
   #revision = 0;
   readonly #events = new EventEmitter();
   readonly #replay: ChangeEvent[] = [];
+  readonly epoch = randomBytes(4).toString('hex');
 
   constructor(private readonly replayCapacity = 10_000) {
     this.#events.setMaxListeners(0);

@@ -130,6 +130,14 @@ describe('authorisation', () => {
     expect(r.headers.get('cache-control')).toBe('no-store');
   });
 
+  it('labels metrics with route templates only, never names', async () => {
+    const text = (await call(fx.op, 'GET', '/metrics')).text;
+    expect(text).toContain('route="/api/v1/namespaces/:ns/identities/:id/facts"');
+    expect(text).toContain('route="/api/v1/namespaces/:ns/identities/:id/secrets"');
+    expect(text).not.toContain(fx.ns);
+    expect(text).toMatch(/flagops_reconcile_total\{kind="deploymentfacts",result="success"\} [1-9]/);
+  });
+
   it('keeps health, readiness and the OpenAPI document open', async () => {
     for (const path of ['/healthz', '/readyz', '/openapi.json'])
       expect((await call(fx.op, 'GET', path)).status).toBe(200);

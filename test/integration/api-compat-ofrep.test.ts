@@ -109,6 +109,7 @@ describe('OFREP', () => {
       headers: { 'content-type': 'application/json' },
     });
     expect(parse.status).toBe(400);
+    expect(parse.body.errorCode).toBe('PARSE_ERROR');
     const noCtx = await call(fx.op, 'POST', '/ofrep/v1/evaluate/flags/tier', {
       token: fx.tokens.admin,
       body: { nothing: 1 },
@@ -117,6 +118,15 @@ describe('OFREP', () => {
     expect(
       (await call(fx.op, 'POST', '/ofrep/v1/evaluate/flags/tier', { body: ctx('customer-7') })).status,
     ).toBe(401);
+  });
+
+  it('accepts the token as X-API-Key too', async () => {
+    const r = await call(fx.op, 'POST', '/ofrep/v1/evaluate/flags/max-replicas', {
+      body: ctx('customer-7'),
+      headers: { 'x-api-key': fx.tokens.factsReader },
+    });
+    expect(r.status).toBe(200);
+    expect(r.body.value).toBe(5);
   });
 
   it('never serves secrets', async () => {

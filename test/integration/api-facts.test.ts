@@ -172,6 +172,16 @@ describe('writes', () => {
   });
 });
 
+describe('empty writes', () => {
+  it('do not create an object', async () => {
+    const r = await call(fx.op, 'PATCH', base('never-created'), { token: fx.tokens.admin, body: {} });
+    expect(r.status).toBe(404);
+    expect(
+      (await call(fx.op, 'PUT', '/api/fact/never-created', { token: fx.tokens.admin, body: {} })).status,
+    ).toBe(404);
+  });
+});
+
 describe('reads', () => {
   it('lists identities with counts, filters and pagination, and shows one identity', async () => {
     const list = await call(fx.op, 'GET', `/api/v1/identities?namespace=${fx.ns}&limit=2`, {
@@ -275,6 +285,7 @@ describe('bad input gets a 4xx that names the problem, never a 5xx', () => {
     ['an unknown route', 'GET', '/api/v2/whatever', 404],
     ['a bad list limit', 'GET', '/api/v1/identities?namespace=NS&limit=0', 400],
     ['an unknown query parameter', 'GET', '/api/v1/identities?namespace=NS&color=red', 400],
+    ['a webhook that is not configured', 'POST', '/api/v1/webhooks/billing', 404],
   ])('%s', async (_what, method, path, status) => {
     const r = await call(fx.op, method, path.replace('NS', fx.ns), { token: fx.tokens.admin });
     expect(r.status).toBe(status);

@@ -292,6 +292,7 @@ subjects: [{kind: ServiceAccount, name: ${role}, namespace: ${ns}}]
       ['get deploymentsecrets/values', ['get', 'deploymentsecrets.flagops.io', '--subresource=values']],
       ['update deploymentsecrets/values', ['update', 'deploymentsecrets.flagops.io', '--subresource=values']],
       ['patch deploymentsecrets', ['patch', 'deploymentsecrets.flagops.io']],
+      ['delete deploymentsecrets', ['delete', 'deploymentsecrets.flagops.io']],
     ];
     const table: Record<string, string[]> = {};
     await Promise.all(
@@ -306,9 +307,11 @@ subjects: [{kind: ServiceAccount, name: ${role}, namespace: ${ns}}]
       'flagops-facts-editor': ['get deploymentfacts', 'patch deploymentfacts'],
       'flagops-secrets-reader': ['get deploymentsecrets/values'],
       'flagops-secrets-editor': [
+        'list deploymentsecrets',
         'get deploymentsecrets/values',
         'update deploymentsecrets/values',
         'patch deploymentsecrets',
+        'delete deploymentsecrets',
       ],
     });
     // Aggregation labels: readers into view/edit/admin, values into admin only.

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { API_VERSION, FACTS_KIND } from '../../api/group.js';
 import type { DeploymentFacts } from '../../api/types.js';
 import { factsPath } from '../../kube/paths.js';
-import type { StoreWriter } from '../../store/store.js';
+import type { StoreReader, StoreWriter } from '../../store/store.js';
 import type { ResourceCache } from '../cache.js';
 import { splitKey } from '../cache.js';
 import type { EventRecorder } from '../events.js';
@@ -13,7 +13,7 @@ import { decideFacts } from './decide.js';
 
 export interface FactsReconcilerDeps {
   cache: ResourceCache<DeploymentFacts>;
-  store: StoreWriter;
+  store: StoreWriter & Pick<StoreReader, 'get'>;
   status: StatusWriter;
   events: EventRecorder;
   log: Logger;
@@ -32,14 +32,22 @@ export function factsReconciler(deps: FactsReconcilerDeps) {
       return {};
     }
     const decision = decideFacts(obj, now());
+    const meta = {
+      generation: obj.metadata.generation ?? 0,
+      resourceVersion: obj.metadata.resourceVersion ?? '',
+    };
     if (decision.store.op === 'set') {
       deps.store.setFacts(namespace, name, {
         values: decision.store.values,
-        generation: obj.metadata.generation ?? 0,
-        resourceVersion: obj.metadata.resourceVersion ?? '',
+        ...meta,
         ready: true,
         reason: 'Indexed',
       });
+    } else {
+      // Keep serving the last valid facts, but say they are not current.
+      const last = deps.store.get(namespace, name)?.facts;
+      if (last)
+        deps.store.setFacts(namespace, name, { ...last, ...meta, ready: false, reason: 'InvalidSpec' });
     }
     const wrote = await deps.status.write(factsPath(namespace, name), obj.status, decision.status);
     if (decision.warning && wrote) {

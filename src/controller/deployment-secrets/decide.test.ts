@@ -99,3 +99,20 @@ describe('decideSecrets', () => {
     expect(again.warning).toBeUndefined();
   });
 });
+
+describe('decideInvalidSecrets', () => {
+  it('reports InvalidSpec naming the field, and warns once', async () => {
+    const { DeploymentSecretsSpec } = await import('../../api/secrets.js');
+    const { decideInvalidSecrets } = await import('./decide.js');
+    const parsed = DeploymentSecretsSpec.safeParse({
+      secrets: [{ name: '-bad', secretKeyRef: { name: 'x', key: 'k' } }],
+    });
+    expect(parsed.success).toBe(false);
+    const d = decideInvalidSecrets(ds({}), parsed.error!, now);
+    expect(d.ready).toBe(false);
+    expect(d.status.conditions![0]).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
+    expect(d.status.conditions![0]!.message).toContain('spec.secrets.0.name');
+    expect(d.warning?.reason).toBe('InvalidSpec');
+    expect(decideInvalidSecrets({ ...ds({}), status: d.status }, parsed.error!, now).warning).toBeUndefined();
+  });
+});

@@ -1,4 +1,5 @@
 /** Decides the status of a DeploymentSecrets from its resolution summary. Pure: names and counts only. */
+import type { ZodError } from 'zod';
 import { CONDITION_READY, Reasons } from '../../api/conditions.js';
 import type { DeploymentSecrets, DeploymentSecretsStatus } from '../../api/types.js';
 import { setCondition } from '../conditions.js';
@@ -49,4 +50,35 @@ export function decideSecrets(obj: DeploymentSecrets, summary: SecretsSummary, n
   };
   const changed = previous?.reason !== reason || previous.message !== message;
   return { status, ready, reason, ...(!ready && changed ? { warning: { reason, message } } : {}) };
+}
+
+/** Status for a spec that passed the API server's schema but not ours (e.g. written before a CRD upgrade). */
+export function decideInvalidSecrets(obj: DeploymentSecrets, error: ZodError, now: Date): SecretsDecision {
+  const generation = obj.metadata.generation ?? 0;
+  const message = `invalid spec: ${error.issues
+    .slice(0, 5)
+    .map((i) => `${['spec', ...i.path].join('.')}: ${i.message}`)
+    .join('; ')}`;
+  const previous = obj.status?.conditions?.find((c) => c.type === CONDITION_READY);
+  const changed = previous?.reason !== Reasons.InvalidSpec || previous.message !== message;
+  return {
+    ready: false,
+    reason: Reasons.InvalidSpec,
+    status: {
+      ...obj.status,
+      observedGeneration: generation,
+      conditions: setCondition(
+        obj.status?.conditions,
+        {
+          type: CONDITION_READY,
+          status: 'False',
+          reason: Reasons.InvalidSpec,
+          message,
+          observedGeneration: generation,
+        },
+        now,
+      ),
+    },
+    ...(changed ? { warning: { reason: Reasons.InvalidSpec, message } } : {}),
+  };
 }

@@ -8,18 +8,18 @@ import { API_VERSION, SECRETS_KIND } from '../../api/group.js';
 import { DeploymentSecretsSpec } from '../../api/secrets.js';
 import type { DeploymentSecrets, SecretObject } from '../../api/types.js';
 import { secretsPath } from '../../kube/paths.js';
-import type { StoreWriter } from '../../store/store.js';
+import type { StoreReader, StoreWriter } from '../../store/store.js';
 import { type ResourceCache, splitKey } from '../cache.js';
 import type { EventRecorder } from '../events.js';
 import type { ReconcileResult } from '../queue.js';
 import type { StatusWriter } from '../status.js';
-import { decideSecrets } from './decide.js';
+import { decideInvalidSecrets, decideSecrets } from './decide.js';
 import { resolveSecrets } from './resolve.js';
 
 export interface SecretsReconcilerDeps {
   cache: ResourceCache<DeploymentSecrets>;
   secrets: ResourceCache<SecretObject>;
-  store: StoreWriter;
+  store: StoreWriter & Pick<StoreReader, 'get'>;
   status: StatusWriter;
   events: EventRecorder;
   log: Logger;
@@ -70,7 +70,27 @@ export function secretsReconciler(deps: SecretsReconcilerDeps, users: SecretUser
       return {};
     }
     const parsed = DeploymentSecretsSpec.safeParse(obj.spec ?? {});
-    const spec = parsed.success ? parsed.data : {};
+    if (!parsed.success) {
+      // Passed the API server's schema but not ours: keep serving the last resolved values, report the problem.
+      const decision = decideInvalidSecrets(obj, parsed.error, now());
+      const last = deps.store.get(namespace, name)?.secrets;
+      if (last) deps.store.setSecrets(namespace, name, { ...last, ready: false, reason: decision.reason });
+      const wrote = await deps.status.write(secretsPath(namespace, name), obj.status, decision.status);
+      if (wrote && decision.warning) {
+        await deps.events.record(
+          { apiVersion: API_VERSION, kind: SECRETS_KIND, metadata: obj.metadata },
+          'Warning',
+          decision.warning.reason,
+          decision.warning.message,
+        );
+      }
+      deps.log.info(
+        { kind: SECRETS_KIND, namespace, name, outcome: 'invalid', statusWritten: wrote },
+        'reconciled',
+      );
+      return {};
+    }
+    const spec = parsed.data;
     const resolution = resolveSecrets(spec, (secretName) => deps.secrets.get(namespace, secretName));
     users.set(key, namespace, resolution.referenced);
     const decision = decideSecrets(

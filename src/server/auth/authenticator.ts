@@ -72,12 +72,17 @@ export class TokenReviewAuthenticator implements Authenticator {
       status = review.status;
     } catch (err) {
       // Outage: a token that was valid a moment ago stays valid for the grace period (never a refused one).
-      const stale = this.#cache.stale(key, STALE_GRACE_MS);
+      const outage =
+        !(err instanceof KubeApiError) || ['transient', 'tooManyRequests'].includes(err.errorClass);
+      const stale = outage ? this.#cache.stale(key, STALE_GRACE_MS) : undefined;
       if (stale) return stale;
-      if (err instanceof KubeApiError && (err.statusCode === 0 || err.statusCode >= 500)) {
-        throw unavailable('cannot verify the token: the Kubernetes API server is unavailable', 5, err);
-      }
-      throw unavailable('cannot verify the token', 5, err);
+      throw unavailable(
+        outage
+          ? 'cannot verify the token: the Kubernetes API server is unavailable'
+          : 'cannot verify the token',
+        5,
+        err,
+      );
     }
     if (!status?.authenticated || !status.user?.username) {
       this.#cache.set(key, null, this.invalidTtlMs);

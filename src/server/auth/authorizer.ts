@@ -4,6 +4,7 @@
  */
 import { GROUP } from '../../api/group.js';
 import type { KubeClient } from '../../kube/client.js';
+import { KubeApiError } from '../../kube/errors.js';
 import { unavailable } from '../errors.js';
 import { STALE_GRACE_MS, type User } from './authenticator.js';
 import { TtlCache } from './ttl-cache.js';
@@ -76,7 +77,9 @@ export class SubjectAccessReviewAuthorizer implements Authorizer {
       );
       allowed = review.status?.allowed === true;
     } catch (err) {
-      const stale = this.#cache.stale(key, STALE_GRACE_MS);
+      const outage =
+        !(err instanceof KubeApiError) || ['transient', 'tooManyRequests'].includes(err.errorClass);
+      const stale = outage ? this.#cache.stale(key, STALE_GRACE_MS) : undefined;
       if (stale !== undefined) return stale;
       throw unavailable('cannot check permissions: the Kubernetes API server is unavailable', 5, err);
     }

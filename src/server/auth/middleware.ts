@@ -18,7 +18,8 @@ export const LOCAL_USER: User = { username: 'local', groups: [], anonymous: fals
 export function authenticate(authenticator: Authenticator): RequestHandler {
   return async (req, res, next) => {
     const header = req.get('authorization');
-    let token: string | undefined;
+    // OFREP clients may send the token as X-API-Key instead of a bearer token.
+    let token = req.get('x-api-key') || undefined;
     if (header) {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
       if (!m) return next(unauthorized('the Authorization header must be "Bearer <token>"'));

@@ -58,11 +58,20 @@ export function identitiesRouter(deps: IdentitiesRouteDeps): Router {
   r.delete('/namespaces/:ns/identities/:id', async (req, res) => {
     const namespace = parseNamespace(req.params.ns);
     const name = parseIdentity(req.params.id);
+    // Deleting secrets needs its own permission, asked only when the identity has a DeploymentSecrets. Asked of
+    // the API server rather than the store, which may not have seen an object created a moment ago.
+    const hasSecrets = await deps.client.get(secretsPath(namespace, name)).then(
+      () => true,
+      (err: unknown) => {
+        if (err instanceof KubeApiError && err.errorClass === 'notFound') return false;
+        throw err instanceof KubeApiError ? fromKubeError(err, `reading ${namespace}/${name}`) : err;
+      },
+    );
     await authorize(
       deps.auth,
       res,
       { verb: 'delete', resource: 'deploymentfacts', namespace, name },
-      { verb: 'delete', resource: 'deploymentsecrets', namespace, name },
+      ...(hasSecrets ? [{ verb: 'delete', resource: 'deploymentsecrets', namespace, name } as const] : []),
     );
     let deleted = 0;
     for (const path of [factsPath(namespace, name), secretsPath(namespace, name)]) {

@@ -4,9 +4,10 @@
  * namespace) its namespace. Values keep their type; the reason is STATIC. Secrets are never served here.
  */
 import { createHash } from 'node:crypto';
-import { type Request, type Response, Router } from 'express';
+import { type ErrorRequestHandler, type Request, type Response, Router } from 'express';
 import type { StoreReader } from '../../store/store.js';
 import { type Auth, authorize } from '../auth/middleware.js';
+import { HttpError } from '../errors.js';
 import { IdentityName, NamespaceName } from '../validate.js';
 
 export interface OfrepRouteDeps {
@@ -66,6 +67,27 @@ function sendError(res: Response, err: unknown, key?: string): boolean {
     .json({ ...(key !== undefined ? { key } : {}), errorCode: err.errorCode, errorDetails: err.message });
   return true;
 }
+
+/**
+ * Errors raised before the OFREP handlers (a body that is not JSON, a body over the limit, an API-server outage)
+ * in OFREP's own shape, so that OFREP providers can read them. 401/403 keep the API's shape: OFREP gives them
+ * no body.
+ */
+export const ofrepErrors: ErrorRequestHandler = (err, _req, res, next) => {
+  if (!(err instanceof HttpError) && !(err as { type?: string }).type?.startsWith('entity.'))
+    return next(err);
+  const status = err instanceof HttpError ? err.status : ((err as { status?: number }).status ?? 400);
+  if (status === 401 || status === 403) return next(err);
+  const errorCode = status >= 500 ? 'GENERAL' : 'PARSE_ERROR';
+  const message =
+    status === 413
+      ? 'the request body is too large'
+      : err instanceof HttpError
+        ? err.message
+        : 'the request body is not valid JSON';
+  if (err instanceof HttpError) res.set(err.headers);
+  res.status(status).json({ errorCode, errorDetails: message });
+};
 
 export function ofrepRouter(deps: OfrepRouteDeps): Router {
   const r = Router();

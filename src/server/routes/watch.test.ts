@@ -49,7 +49,7 @@ async function firstEvents(url: string, headers: Record<string, string>, count: 
   return text
     .split('\n\n')
     .filter((b) => b.includes('event: '))
-    .map((b) => ({ id: /id: (\d+)/.exec(b)?.[1], event: /event: (\w+)/.exec(b)?.[1] }));
+    .map((b) => ({ id: /id: (\S+)/.exec(b)?.[1], event: /event: (\w+)/.exec(b)?.[1] }));
 }
 
 describe('GET /api/v1/watch', () => {
@@ -57,10 +57,10 @@ describe('GET /api/v1/watch', () => {
     const store = new Store();
     for (let i = 1; i <= 3; i++) store.setFacts('ns', `id-${i}`, facts(i));
     const url = await serve(store);
-    const events = await firstEvents(`${url}/api/v1/watch`, { 'last-event-id': '1' }, 2);
+    const events = await firstEvents(`${url}/api/v1/watch`, { 'last-event-id': `${store.epoch}.1` }, 2);
     expect(events).toEqual([
-      { id: '2', event: 'change' },
-      { id: '3', event: 'change' },
+      { id: `${store.epoch}.2`, event: 'change' },
+      { id: `${store.epoch}.3`, event: 'change' },
     ]);
   });
 
@@ -68,8 +68,24 @@ describe('GET /api/v1/watch', () => {
     const store = new Store(2);
     for (let i = 1; i <= 5; i++) store.setFacts('ns', `id-${i}`, facts(i));
     const url = await serve(store);
-    const events = await firstEvents(`${url}/api/v1/watch`, { 'last-event-id': '1' }, 1);
-    expect(events[0]).toEqual({ id: '5', event: 'reset' });
+    const events = await firstEvents(`${url}/api/v1/watch`, { 'last-event-id': `${store.epoch}.1` }, 1);
+    expect(events[0]).toEqual({ id: `${store.epoch}.5`, event: 'reset' });
+  });
+
+  it.each([
+    ['another replica or an earlier process', 'deadbeef.2'],
+    ['the future', 'EPOCH.99'],
+    ['a malformed id', 'yesterday'],
+  ])('sends reset for an id from %s', async (_what, id) => {
+    const store = new Store();
+    for (let i = 1; i <= 3; i++) store.setFacts('ns', `id-${i}`, facts(i));
+    const url = await serve(store);
+    const events = await firstEvents(
+      `${url}/api/v1/watch`,
+      { 'last-event-id': id.replace('EPOCH', store.epoch) },
+      1,
+    );
+    expect(events[0]).toEqual({ id: `${store.epoch}.3`, event: 'reset' });
   });
 
   it('refuses a bad query with 400', async () => {

@@ -14,7 +14,8 @@ export const WatchQuery = z
   .object({
     namespace: NamespaceName.optional(),
     identity: IdentityName.optional(),
-    since: z.coerce.number().int().min(0).optional(),
+    /** An event id to resume after, as Last-Event-ID. */
+    since: z.string().max(64).optional(),
   })
   .strict();
 
@@ -33,8 +34,17 @@ export function watchRouter(deps: {
       namespace: q.namespace,
       name: q.identity,
     });
-    const lastEventId = req.get('last-event-id');
-    const since = lastEventId !== undefined && /^\d+$/.test(lastEventId) ? Number(lastEventId) : q.since;
+    // Event ids are `<store epoch>.<revision>`. An id from another replica or an earlier process, or one from
+    // the future, cannot be resumed from: the client gets `reset` and re-reads.
+    const resumeFrom = req.get('last-event-id') ?? q.since;
+    const parsed = resumeFrom === undefined ? undefined : /^([0-9a-f]+)\.(\d{1,15})$/.exec(resumeFrom);
+    const resumable =
+      parsed !== undefined &&
+      parsed !== null &&
+      parsed[1] === deps.reader.epoch &&
+      Number(parsed[2]) <= deps.reader.revision;
+    const since = resumable ? Number(parsed[2]) : undefined;
+    const mustReset = resumeFrom !== undefined && !resumable;
     const matches = (e: ChangeEvent) =>
       (q.namespace === undefined || e.namespace === q.namespace) &&
       (q.identity === undefined || e.name === q.identity);
@@ -47,25 +57,27 @@ export function watchRouter(deps: {
     });
     res.flushHeaders();
     const send = (e: ChangeEvent) => {
-      if (matches(e)) res.write(`id: ${e.revision}\nevent: change\ndata: ${JSON.stringify(e)}\n\n`);
+      if (matches(e))
+        res.write(`id: ${deps.reader.epoch}.${e.revision}\nevent: change\ndata: ${JSON.stringify(e)}\n\n`);
     };
     // Subscribe before replaying so that nothing falls between the two; duplicates are skipped by revision.
+    // (Replay is synchronous, so no live event can interleave with it.)
     let replayedUpTo = since ?? deps.reader.revision;
     const unsubscribe = deps.reader.onChange((e) => {
       if (e.revision > replayedUpTo) send(e);
     });
     res.write(`retry: 1000\n: connected at revision ${deps.reader.revision}\n\n`);
+    const reset = () =>
+      res.write(
+        `id: ${deps.reader.epoch}.${deps.reader.revision}\nevent: reset\ndata: {"revision":${deps.reader.revision}}\n\n`,
+      );
+    if (mustReset) reset();
     if (since !== undefined) {
       const missed = deps.reader.changesSince(since);
-      if (missed === undefined) {
-        res.write(
-          `id: ${deps.reader.revision}\nevent: reset\ndata: {"revision":${deps.reader.revision}}\n\n`,
-        );
-      } else {
-        for (const e of missed) send(e);
-      }
-      replayedUpTo = Math.max(replayedUpTo, deps.reader.revision);
+      if (missed === undefined) reset();
+      else for (const e of missed) send(e);
     }
+    replayedUpTo = deps.reader.revision;
     const heartbeat = setInterval(() => res.write(': ping\n\n'), deps.heartbeatMs ?? 15_000);
     heartbeat.unref();
     deps.streams?.add(res);

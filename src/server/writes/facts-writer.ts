@@ -52,6 +52,8 @@ export class FactsWriter {
     for (let attempt = 0; ; attempt++) {
       const current = await this.#get(namespace, name);
       const removeOnly = !change.set || Object.keys(change.set).length === 0;
+      if (!current && removeOnly && !change.remove?.length)
+        throw notFound(`identity ${namespace}/${name} has no facts`);
       if (!current && removeOnly && change.ignoreMissing && change.ifMatch === undefined) {
         return { resourceVersion: '', generation: 0, facts: {}, visible: true };
       }

@@ -28,6 +28,13 @@ export function managedSecretName(identity: string): string {
   return `${name.slice(0, 242).replace(/[-.]+$/, '')}-${hash}`;
 }
 
+/** A label value for the identity: the name itself when it fits in 63 characters, else a shortened one with a hash. */
+export function labelValue(identity: string): string {
+  if (identity.length <= 63) return identity;
+  const hash = createHash('sha256').update(identity).digest('hex').slice(0, 10);
+  return `${identity.slice(0, 52).replace(/[^a-z0-9]+$/, '')}-${hash}`;
+}
+
 export class SecretsWriter {
   constructor(
     private readonly client: KubeClient,
@@ -73,7 +80,7 @@ export class SecretsWriter {
         metadata: {
           name: secretName,
           namespace,
-          labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [IDENTITY_LABEL]: name.slice(0, 63) },
+          labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [IDENTITY_LABEL]: labelValue(name) },
           ...(ownerUid
             ? {
                 ownerReferences: [

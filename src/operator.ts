@@ -63,6 +63,16 @@ export async function startOperator(
   const identity = `${hostname()}_${process.pid}_${randomBytes(3).toString('hex')}`;
   // Read before anything starts, so that a bad file stops the process with a clear message.
   const webhooks = config.webhooksConfig ? loadWebhooksConfig(config.webhooksConfig) : [];
+  for (const w of webhooks) {
+    const unwatched = config.namespaces.length
+      ? w.namespaces.filter((n) => !config.namespaces.includes(n))
+      : [];
+    if (unwatched.length) {
+      throw new ConfigError(
+        `webhook ${w.name} may write to ${unwatched.join(', ')}, which --namespaces does not watch`,
+      );
+    }
+  }
 
   let elector: LeaderElector | undefined;
   const canWrite = () => !elector || elector.isLeader;
@@ -129,6 +139,7 @@ export async function startOperator(
     maxBodyBytes: config.maxBodyBytes,
     metrics,
     streams,
+    watches: (namespace) => config.namespaces.length === 0 || config.namespaces.includes(namespace),
     publicRoutes: webhooks.length
       ? [
           webhooksRouter({

@@ -5,6 +5,11 @@ import { FactName } from './facts.js';
 export const SECRET_NAME_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 export const SECRET_KEY_PATTERN = '^[-._a-zA-Z0-9]+$';
 export const MAX_SECRET_ENTRIES = 256;
+/**
+ * A Secret is served through DeploymentSecrets only when it carries this label with the value "true". The owner
+ * of a Secret opts in; writing a DeploymentSecrets alone cannot expose a Secret of the namespace.
+ */
+export const EXPOSE_LABEL = 'flagops.io/expose';
 
 export const SecretObjectName = z
   .string()

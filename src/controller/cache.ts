@@ -40,11 +40,8 @@ export class ResourceCache<T extends CachedObject> {
           resource: opts.resource,
           path,
           watch,
-          list: () =>
-            opts.client.get(path, { query: { labelSelector: opts.labelSelector } }) as Promise<{
-              items: T[];
-              metadata?: { resourceVersion?: string };
-            }>,
+          list: () => listAll<T>(opts.client, path, opts.labelSelector),
+          labelSelector: opts.labelSelector,
           log: opts.log.child({ namespace: ns || '*' }),
           hooks: opts.hooks,
         }),
@@ -83,6 +80,33 @@ export class ResourceCache<T extends CachedObject> {
   watches(namespace: string): boolean {
     return this.#informers.has('') || this.#informers.has(namespace);
   }
+}
+
+/**
+ * Lists a collection in pages of 500 (a large namespace must not be one huge response), returning the
+ * resourceVersion of the list to watch from.
+ */
+async function listAll<T>(
+  client: KubeClient,
+  path: string,
+  labelSelector: string | undefined,
+): Promise<{ items: T[]; metadata?: { resourceVersion?: string } }> {
+  const items: T[] = [];
+  let resourceVersion: string | undefined;
+  let next: string | undefined;
+  do {
+    const page = await client.get<{ items: T[]; metadata?: { resourceVersion?: string; continue?: string } }>(
+      path,
+      {
+        query: { labelSelector, limit: 500, continue: next },
+        timeoutMs: 60_000,
+      },
+    );
+    items.push(...page.items);
+    resourceVersion = page.metadata?.resourceVersion;
+    next = page.metadata?.continue || undefined;
+  } while (next);
+  return { items, metadata: { resourceVersion } };
 }
 
 export const objectKey = (obj: CachedObject) =>

@@ -23,6 +23,8 @@ export interface InformerOptions<T extends CachedObject> {
   path: string;
   watch: Pick<Watch, 'watch'>;
   list: () => Promise<{ items: T[]; metadata?: { resourceVersion?: string } }>;
+  /** Passed to the watch too: the list alone would let unselected objects in through watch events. */
+  labelSelector?: string;
   log: Logger;
   hooks?: InformerHooks;
   baseBackoffMs?: number;
@@ -58,7 +60,13 @@ export class Informer<T extends CachedObject> {
       // ListWatch expects the list's own shape; items from a list carry no kind, which nothing here needs.
       return result as never;
     };
-    this.#lw = new ListWatch<T & KubernetesObject>(opts.path, opts.watch as Watch, list, false);
+    this.#lw = new ListWatch<T & KubernetesObject>(
+      opts.path,
+      opts.watch as Watch,
+      list,
+      false,
+      opts.labelSelector,
+    );
     this.#lw.on('connect', () => opts.log.debug({ resource: opts.resource }, 'watch connected'));
     this.#lw.on('error', (err) => this.#scheduleRestart(err));
   }
@@ -79,7 +87,9 @@ export class Informer<T extends CachedObject> {
   async start(): Promise<void> {
     this.#stopped = false;
     const synced = this.waitForSync();
-    void this.#lw.start();
+    // start() rejects only when the request cannot even be built (an unreadable token file, say): treat it as
+    // any other watch failure, so that the informer is restarted rather than silently left dead.
+    this.#lw.start().catch((err: unknown) => this.#scheduleRestart(err));
     await synced;
   }
 
@@ -123,7 +133,7 @@ export class Informer<T extends CachedObject> {
     if (this.#restartTimer) clearTimeout(this.#restartTimer);
     this.#restartTimer = setTimeout(() => {
       this.#restartTimer = undefined;
-      if (!this.#stopped) void this.#lw.start();
+      if (!this.#stopped) this.#lw.start().catch((err: unknown) => this.#scheduleRestart(err));
     }, delay);
     this.#restartTimer.unref();
   }

@@ -52,19 +52,27 @@ export class LeaderElector {
     this.#now = opts.now ?? Date.now;
   }
 
+  /**
+   * True only while the last renewal is younger than the renew deadline: a renewal stuck on a hung API call must
+   * not keep a replica writing after a standby may have taken the lease.
+   */
   get isLeader(): boolean {
-    return this.#leader;
+    return this.#leader && this.#now() - this.#lastRenew < this.#opts.renewDeadlineMs;
   }
+
+  #inflight: Promise<void> | undefined;
 
   start(): void {
     this.#stopped = false;
-    void this.#tick();
+    this.#inflight = this.#tick();
   }
 
   /** Stops campaigning and, when leading, releases the lease so that a standby need not wait for it to expire. */
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
+    // Let an attempt in flight finish first, or it could re-acquire the lease after we released it.
+    await this.#inflight;
     if (!this.#leader) return;
     this.#setLeader(false);
     try {
@@ -107,7 +115,9 @@ export class LeaderElector {
     }
     if (this.#stopped) return;
     const jitter = this.#leader ? 1 : 1 + Math.random() * 0.2;
-    this.#timer = setTimeout(() => void this.#tick(), this.#opts.retryPeriodMs * jitter);
+    this.#timer = setTimeout(() => {
+      this.#inflight = this.#tick();
+    }, this.#opts.retryPeriodMs * jitter);
     this.#timer.unref();
   }
 
@@ -121,12 +131,16 @@ export class LeaderElector {
       renewTime: microTime(now),
     };
     if (!lease) {
-      await this.#opts.client.create(this.#path(), {
-        apiVersion: 'coordination.k8s.io/v1',
-        kind: 'Lease',
-        metadata: { name: this.#opts.name, namespace: this.#opts.namespace },
-        spec: { ...spec, acquireTime: microTime(now), leaseTransitions: 0 },
-      });
+      await this.#opts.client.create(
+        this.#path(),
+        {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name: this.#opts.name, namespace: this.#opts.namespace },
+          spec: { ...spec, acquireTime: microTime(now), leaseTransitions: 0 },
+        },
+        { timeoutMs: this.#requestTimeout() },
+      );
       this.#renewed(now);
       return;
     }
@@ -141,6 +155,7 @@ export class LeaderElector {
     }
     const taking = holder !== identity;
     await this.#opts.client.request('PUT', this.#path(lease.metadata.name), {
+      timeoutMs: this.#requestTimeout(),
       body: {
         ...lease,
         apiVersion: 'coordination.k8s.io/v1',
@@ -155,6 +170,11 @@ export class LeaderElector {
       },
     });
     this.#renewed(now);
+  }
+
+  /** Lease calls must answer well within the renew deadline, or the deadline check would come too late. */
+  #requestTimeout(): number {
+    return Math.max(250, Math.floor(this.#opts.renewDeadlineMs / 2));
   }
 
   #renewed(now: number) {
@@ -175,7 +195,9 @@ export class LeaderElector {
 
   async #get(): Promise<Lease | undefined> {
     try {
-      return await this.#opts.client.get<Lease>(this.#path(this.#opts.name));
+      return await this.#opts.client.get<Lease>(this.#path(this.#opts.name), {
+        timeoutMs: this.#requestTimeout(),
+      });
     } catch (err) {
       if (err instanceof KubeApiError && err.errorClass === 'notFound') return undefined;
       throw err;

@@ -5,6 +5,7 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { EXPOSE_LABEL } from '../api/secrets.js';
 import type { DeploymentFacts, DeploymentSecrets, SecretObject } from '../api/types.js';
 import type { KubeClient } from '../kube/client.js';
 import { classify } from '../kube/errors.js';
@@ -63,10 +64,13 @@ export class ControllerManager {
       path: secretsPath,
       log,
     });
+    // Only Secrets that opt in are cached and served: otherwise anyone allowed to write a DeploymentSecrets could
+    // read any Secret of the namespace through the operator, and the operator would hold every Secret in memory.
     this.secrets = new ResourceCache({
       ...common,
       resource: 'secrets',
       path: (ns) => corePath('secrets', ns),
+      labelSelector: `${EXPOSE_LABEL}=true`,
       log,
     });
 

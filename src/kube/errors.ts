@@ -11,6 +11,7 @@ export type KubeErrorClass =
   | 'unauthorized'
   | 'gone'
   | 'tooManyRequests'
+  | 'tooLarge'
   | 'transient';
 
 export interface KubeStatusCause {
@@ -62,6 +63,8 @@ export function classifyStatus(status: number): KubeErrorClass {
       return 'invalid';
     case 429:
       return 'tooManyRequests';
+    case 413:
+      return 'tooLarge';
     default:
       return 'transient';
   }

@@ -19,6 +19,8 @@ import { identitiesRouter } from './routes/identities.js';
 import { ofrepErrors, ofrepRouter } from './routes/ofrep.js';
 import { secretsRouter } from './routes/secrets.js';
 import { watchRouter } from './routes/watch.js';
+import { uiRouter } from './ui/router.js';
+import { parseNamespace } from './validate.js';
 import { FactsWriter } from './writes/facts-writer.js';
 import { SecretsWriter } from './writes/secrets-writer.js';
 
@@ -37,6 +39,10 @@ export interface ServerDeps {
   metrics?: Metrics;
   /** Open change-feed responses, so that shutdown can end them. */
   streams?: Set<ServerResponse>;
+  /** Most change-feed streams open at once; more get 429. */
+  maxStreams?: number;
+  /** Whether this operator watches a namespace (all, without --namespaces); other namespaces are 404. */
+  watches?: (namespace: string) => boolean;
 }
 
 /** Known paths and their methods, so that a wrong method gets 405 with Allow rather than 404. */
@@ -61,6 +67,8 @@ const ROUTES: [string, string[]][] = [
   ['/openapi.json', ['GET']],
   ['/metrics', ['GET']],
   ['/', ['GET']],
+  ['/ui', ['GET']],
+  ['/ui/:file', ['GET']],
 ];
 
 /** The path of a URL without its query, as the client sent it (routers rewrite req.path). */
@@ -100,6 +108,7 @@ export function createApp(deps: ServerDeps): Express {
     res.json(doc);
   });
   for (const handler of deps.publicRoutes ?? []) app.use(handler);
+  app.use(uiRouter());
 
   const factsWriter = new FactsWriter(deps.client, deps.reader, deps.visibilityTimeoutMs);
   const secretsWriter = new SecretsWriter(deps.client, deps.reader, deps.visibilityTimeoutMs);
@@ -113,8 +122,18 @@ export function createApp(deps: ServerDeps): Express {
 
   app.use('/api', authn, json);
   app.use('/ofrep/v1', authn, json);
+  // Writes to a namespace this operator does not watch could never be served (and its RBAC may not reach there).
+  app.use('/api/v1/namespaces/:ns', (req, _res, next) => {
+    const ns = parseNamespace(req.params.ns);
+    if (deps.watches && !deps.watches(ns)) {
+      return next(
+        new HttpError(404, 'NotFound', `namespace ${ns.slice(0, 63)} is not watched by this operator`),
+      );
+    }
+    next();
+  });
   app.use('/api/v1', identitiesRouter({ ...common, client: deps.client, secretsWriter }));
-  app.use('/api/v1', watchRouter({ ...common, streams: deps.streams }));
+  app.use('/api/v1', watchRouter({ ...common, streams: deps.streams, maxStreams: deps.maxStreams }));
   app.use('/api/v1/namespaces/:ns/identities/:id/facts', factsRouter({ ...common, writer: factsWriter }));
   app.use(
     '/api/v1/namespaces/:ns/identities/:id/secrets',

@@ -53,6 +53,12 @@ export function fromKubeError(err: KubeApiError, what: string): HttpError {
       return notFound(`${what}: not found`);
     case 'conflict':
       return conflict(`${what}: ${err.message}`);
+    case 'tooLarge':
+      return new HttpError(
+        413,
+        'PayloadTooLarge',
+        `${what}: the Kubernetes API server refused it as too large`,
+      );
     case 'tooManyRequests':
       return unavailable(`${what}: the Kubernetes API server is busy`, err.retryAfterSeconds ?? 1, err);
     case 'forbidden':

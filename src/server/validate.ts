@@ -17,7 +17,18 @@ export const IdentityName = z
 
 export const FactValueBody = z.object({ value: FactValue }).strict();
 export const FactsPatchBody = z.record(z.string(), FactValue.nullable());
-export const SecretValueBody = z.object({ value: z.string().max(1024 * 1024) }).strict();
+/** A Secret holds at most 1 MiB in all; one value may take half of it. */
+export const MAX_SECRET_VALUE_BYTES = 512 * 1024;
+export const SecretValueBody = z
+  .object({
+    value: z
+      .string()
+      .refine(
+        (v) => Buffer.byteLength(v, 'utf8') <= MAX_SECRET_VALUE_BYTES,
+        `must be at most ${MAX_SECRET_VALUE_BYTES} bytes`,
+      ),
+  })
+  .strict();
 
 export function parse<T>(schema: z.ZodType<T>, input: unknown, field: string): T {
   const r = schema.safeParse(input);

@@ -54,7 +54,8 @@ export function contentHash(values: ReadonlyMap<string, SecretValue>): string {
 
 /** `{name: plain value}` for the single HTTP route that is allowed to reveal secrets. */
 export function revealAll(values: ReadonlyMap<string, SecretValue>): Record<string, string> {
-  const out: Record<string, string> = {};
+  // A null prototype: a key such as __proto__ must be an ordinary key, not a prototype write.
+  const out: Record<string, string> = Object.create(null);
   for (const [k, v] of values) out[k] = v.reveal();
   return out;
 }

@@ -100,3 +100,17 @@ describe('Store', () => {
     expect(`${id!.secrets!.values.get('db')}`).toBe('[REDACTED]');
   });
 });
+
+describe('Store: empty secrets', () => {
+  it('indexes a new empty, ready secrets entry without a change event', () => {
+    const s = new Store();
+    const seen: ChangeEvent[] = [];
+    s.onChange((e) => seen.push(e));
+    s.setSecrets('ns', 'a', secrets({}));
+    expect(s.get('ns', 'a')?.secrets?.values.size).toBe(0);
+    expect(s.list().items.map((i) => i.name)).toEqual(['a']);
+    expect(seen).toEqual([]);
+    s.setSecrets('ns', 'a', secrets({ k: 'v' }));
+    expect(seen.map((e) => e.keys)).toEqual([['k']]);
+  });
+});

@@ -155,9 +155,10 @@ export class Store implements StoreReader, StoreWriter {
   setFacts(namespace: string, name: string, entry: FactsEntry): void {
     const prev = this.get(namespace, name);
     const keys = changedFactKeys(prev?.facts?.values, entry.values);
-    if (prev?.facts && keys.length === 0) {
-      // Same values: keep the revision (and so the ETag), refresh the bookkeeping only.
-      this.#put({ ...prev, facts: entry });
+    // Same values, or a new empty entry (an object just created by a writer): nothing changed for readers, so
+    // keep the revision (and so the ETag) and refresh the bookkeeping only.
+    if ((prev?.facts && keys.length === 0) || (!prev?.facts && keys.length === 0 && entry.ready)) {
+      this.#put({ namespace, name, revision: prev?.revision ?? this.#revision, ...prev, facts: entry });
       return;
     }
     this.#commit(namespace, name, (rev) => ({ ...prev, namespace, name, facts: entry, revision: rev }), {
@@ -188,8 +189,10 @@ export class Store implements StoreReader, StoreWriter {
     const keys = changedSecretKeys(prev?.secrets?.values, entry.values);
     const statusChanged =
       prev?.secrets?.ready !== entry.ready || prev.secrets.unresolved.join() !== entry.unresolved.join();
-    if (prev?.secrets && keys.length === 0 && !statusChanged) {
-      this.#put({ ...prev, secrets: entry });
+    // A new entry with nothing in it and nothing wrong changes nothing for readers: no event.
+    const emptyNew = !prev?.secrets && entry.values.size === 0 && entry.ready;
+    if ((prev?.secrets && keys.length === 0 && !statusChanged) || emptyNew) {
+      this.#put({ namespace, name, revision: prev?.revision ?? this.#revision, ...prev, secrets: entry });
       return;
     }
     this.#commit(namespace, name, (rev) => ({ ...prev, namespace, name, secrets: entry, revision: rev }), {
@@ -214,8 +217,11 @@ export class Store implements StoreReader, StoreWriter {
     );
   }
 
+  /** Replaces an item without a change event (bookkeeping only). */
   #put(item: Identity) {
-    this.#items.set(keyOf(item.namespace, item.name), item);
+    const key = keyOf(item.namespace, item.name);
+    if (!this.#items.has(key)) this.#sortedKeys = undefined;
+    this.#items.set(key, item);
   }
 
   #commit(
@@ -252,8 +258,9 @@ function lowerBound(sorted: string[], key: string): number {
 
 function changedFactKeys(prev: Readonly<FactMap> | undefined, next: Readonly<FactMap>): string[] {
   const keys = new Set<string>();
-  for (const [k, v] of Object.entries(next)) if (!prev || prev[k] !== v || !(k in prev)) keys.add(k);
-  for (const k of Object.keys(prev ?? {})) if (!(k in next)) keys.add(k);
+  for (const [k, v] of Object.entries(next))
+    if (!prev || prev[k] !== v || !Object.hasOwn(prev, k)) keys.add(k);
+  for (const k of Object.keys(prev ?? {})) if (!Object.hasOwn(next, k)) keys.add(k);
   return [...keys].sort();
 }
 

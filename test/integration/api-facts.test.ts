@@ -280,12 +280,18 @@ describe('bad input gets a 4xx that names the problem, never a 5xx', () => {
 
   it.each([
     ['a bad namespace', 'GET', '/api/v1/namespaces/Bad_NS/identities/x/facts', 400],
-    ['a bad identity', 'GET', `/api/v1/namespaces/default/identities/UPPER/facts`, 400],
+    ['a bad identity', 'GET', '/api/v1/namespaces/NS/identities/UPPER/facts', 400],
     ['an unknown identity', 'GET', '/api/v1/namespaces/NS/identities/nobody-here', 404],
     ['an unknown route', 'GET', '/api/v2/whatever', 404],
     ['a bad list limit', 'GET', '/api/v1/identities?namespace=NS&limit=0', 400],
     ['an unknown query parameter', 'GET', '/api/v1/identities?namespace=NS&color=red', 400],
     ['a webhook that is not configured', 'POST', '/api/v1/webhooks/billing', 404],
+    [
+      'a write to a namespace the operator does not watch',
+      'PUT',
+      '/api/v1/namespaces/kube-system/identities/x/facts/k',
+      404,
+    ],
   ])('%s', async (_what, method, path, status) => {
     const r = await call(fx.op, method, path.replace('NS', fx.ns), { token: fx.tokens.admin });
     expect(r.status).toBe(status);

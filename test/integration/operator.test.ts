@@ -134,7 +134,7 @@ describe('reconciling DeploymentSecrets', () => {
   const secret = (name: string, data: Record<string, string>) => ({
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: { name, namespace: ns },
+    metadata: { name, namespace: ns, labels: { 'flagops.io/expose': 'true' } },
     data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])),
   });
   const readyOf = async (name: string) =>
@@ -199,6 +199,28 @@ describe('reconciling DeploymentSecrets', () => {
       5,
     );
     expect(Date.now() - rotated).toBeLessThan(1000);
+  });
+
+  it('does not serve a Secret that has not opted in with the flagops.io/expose label', async () => {
+    await client.create(corePath('secrets', ns), {
+      ...secret('private', { key: 'not-for-flagops' }),
+      metadata: { name: 'private', namespace: ns },
+    });
+    await client.create(secretsPath(ns), ds('snoop', { secretsFrom: [{ secretRef: { name: 'private' } }] }));
+    await eventually(async () =>
+      expect(await readyOf('snoop')).toMatchObject({ status: 'False', reason: 'SecretNotFound' }),
+    );
+    expect((await readyOf('snoop'))?.message).toContain('not labelled flagops.io/expose=true');
+    expect(op.store.get(ns, 'snoop')?.secrets?.values.size).toBe(0);
+    // Opting in later resolves it within a second.
+    await client.mergePatch(corePath('secrets', ns, 'private'), {
+      metadata: { labels: { 'flagops.io/expose': 'true' } },
+    });
+    await eventually(
+      () => expect(op.store.get(ns, 'snoop')?.secrets?.values.get('key')?.reveal()).toBe('not-for-flagops'),
+      1000,
+      5,
+    );
   });
 
   it('records Warning Events naming the problem', async () => {

@@ -2,7 +2,7 @@
 // and no registry but the package registries), and hadolint is not packaged by Debian, so the rules that
 // matter are checked directly. The entrypoint is checked by compiling src/ as the image's build stage does
 // and starting the result.
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -232,8 +232,10 @@ describe('npm run build', () => {
   const dir = mkdtempSync(join(tmpdir(), 'flagops-image-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('produces dist/main.js, which starts', async () => {
-    expect(pkg.scripts.build).toBe('tsc -p tsconfig.build.json');
+  it('produces dist/main.js, which starts, with the UI assets beside it', async () => {
+    expect(pkg.scripts.build).toMatch(
+      /^tsc -p tsconfig\.build\.json && .*cpSync\('src\/server\/ui\/assets','dist\/server\/ui\/assets'/,
+    );
     const tsconfig = JSON.parse(readFileSync(join(REPO, 'tsconfig.build.json'), 'utf8')) as {
       compilerOptions: { rootDir: string; outDir: string };
     };
@@ -247,6 +249,9 @@ describe('npm run build', () => {
       out,
     ]);
     expect(tsc.stdout + tsc.stderr).toBe('');
+    // The build script's second step: the UI's static files, which tsc does not copy.
+    cpSync(join(REPO, 'src/server/ui/assets'), join(out, 'server/ui/assets'), { recursive: true });
+    expect(existsSync(join(out, 'server/ui/assets/index.html'))).toBe(true);
     // Laid out as in the image: package.json (for "type": "module"), node_modules and dist/ side by side.
     writeFileSync(join(dir, 'package.json'), readFileSync(join(REPO, 'package.json')));
     symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));

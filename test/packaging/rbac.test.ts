@@ -147,7 +147,7 @@ spec:
 `;
     const secrets = `apiVersion: v1
 kind: Secret
-metadata: {name: customer-42-db, namespace: ${b}}
+metadata: {name: customer-42-db, namespace: ${b}, labels: {flagops.io/expose: "true"}}
 stringData: {url: postgres://fake:fake@db.invalid/x}
 ---
 apiVersion: flagops.io/v1alpha1

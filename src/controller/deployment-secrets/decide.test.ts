@@ -92,7 +92,8 @@ describe('decideSecrets', () => {
     expect(d.status.conditions![0]).toMatchObject({
       status: 'False',
       reason: 'SecretNotFound',
-      message: 'Secret db not found (needed by password); key tok not found in Secret api (needed by token)',
+      message:
+        'Secret db not found or not labelled flagops.io/expose=true (needed by password); key tok not found in Secret api (needed by token)',
     });
     expect(d.warning?.reason).toBe('SecretNotFound');
     const again = decideSecrets({ ...ds({}), status: d.status }, { keys: [], problems }, now);

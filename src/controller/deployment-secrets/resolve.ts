@@ -2,7 +2,7 @@
  * Resolves a DeploymentSecrets' references against the Secrets cache. The only code in the controller that
  * touches Secret data; what it returns outside `values` is names only.
  */
-import type { DeploymentSecretsSpec } from '../../api/secrets.js';
+import { type DeploymentSecretsSpec, EXPOSE_LABEL } from '../../api/secrets.js';
 import type { SecretObject } from '../../api/types.js';
 import { SecretValue } from '../../store/secret-value.js';
 
@@ -66,6 +66,6 @@ export function resolveSecrets(spec: DeploymentSecretsSpec, lookup: SecretLookup
 /** One line per problem, names only: safe for status, Events and logs. */
 export function describeProblem(p: Problem): string {
   return p.reason === 'SecretNotFound'
-    ? `Secret ${p.secret} not found (needed by ${p.names.join(', ')})`
+    ? `Secret ${p.secret} not found or not labelled ${EXPOSE_LABEL}=true (needed by ${p.names.join(', ')})`
     : `key ${p.key} not found in Secret ${p.secret} (needed by ${p.name})`;
 }

@@ -32,6 +32,7 @@ export interface Authenticator {
 
 interface TokenReviewStatus {
   authenticated?: boolean;
+  audiences?: string[];
   user?: { username?: string; uid?: string; groups?: string[]; extra?: Record<string, string[]> };
   error?: string;
 }
@@ -84,7 +85,11 @@ export class TokenReviewAuthenticator implements Authenticator {
         err,
       );
     }
-    if (!status?.authenticated || !status.user?.username) {
+    // With audiences configured, the token must have been issued for one of them (an authenticator that ignores
+    // audiences would otherwise accept a token meant for something else).
+    const audienceOk =
+      this.audiences.length === 0 || (status?.audiences ?? []).some((a) => this.audiences.includes(a));
+    if (!status?.authenticated || !status.user?.username || !audienceOk) {
       this.#cache.set(key, null, this.invalidTtlMs);
       throw unauthorized('the bearer token is invalid or expired');
     }

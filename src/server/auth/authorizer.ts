@@ -40,10 +40,13 @@ export class SubjectAccessReviewAuthorizer implements Authorizer {
   }
 
   async allowed(user: User, p: Permission): Promise<boolean> {
+    // Everything the SubjectAccessReview is asked about is in the key, extra included (scoped tokens differ there).
+    const extra = user.extra ? Object.entries(user.extra).sort(([a], [b]) => a.localeCompare(b)) : [];
     const key = JSON.stringify([
       user.username,
       user.uid,
       user.groups,
+      extra,
       p.verb,
       p.resource,
       p.subresource,

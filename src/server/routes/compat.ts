@@ -95,7 +95,7 @@ export function compatRouter(deps: CompatRouteDeps): Router {
     const name = parseFactName(req.params.name);
     await authorize(deps.auth, res, factsPerm('get', id));
     const facts = deps.reader.get(namespace, id)?.facts?.values;
-    if (!facts || !(name in facts)) throw notFound(`fact ${name} not found for ${id}`);
+    if (!facts || !Object.hasOwn(facts, name)) throw notFound(`fact ${name} not found for ${id}`);
     res.json({ [name]: String(facts[name]) });
   });
 
@@ -135,7 +135,7 @@ export function compatRouter(deps: CompatRouteDeps): Router {
     const name = parseFactName(req.params.name);
     await authorize(deps.auth, res, secretsPerm('get', id));
     const values = secretValues(deps.reader, namespace, id);
-    if (!values || !(name in values)) throw notFound(`secret ${name} not found for ${id}`);
+    if (!values || !Object.hasOwn(values, name)) throw notFound(`secret ${name} not found for ${id}`);
     res.set('cache-control', 'no-store').json({ [name]: values[name] });
   });
 

@@ -67,7 +67,8 @@ export function factsRouter(deps: FactsRouteDeps): Router {
     const fact = parseFactName(req.params.name);
     await authorize(deps.auth, res, { verb: 'get', resource: 'deploymentfacts', namespace, name });
     const facts = deps.reader.get(namespace, name)?.facts;
-    if (!facts || !(fact in facts.values)) throw notFound(`fact ${fact} not found in ${namespace}/${name}`);
+    if (!facts || !Object.hasOwn(facts.values, fact))
+      throw notFound(`fact ${fact} not found in ${namespace}/${name}`);
     res.set('etag', `"${facts.generation}"`).json({ [fact]: facts.values[fact] });
   });
 

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { type ErrorRequestHandler, type Request, type Response, Router } from 'express';
+import { FactName } from '../../api/facts.js';
 import type { StoreReader } from '../../store/store.js';
 import { type Auth, authorize } from '../auth/middleware.js';
 import { HttpError } from '../errors.js';
@@ -98,7 +99,7 @@ export function ofrepRouter(deps: OfrepRouteDeps): Router {
       const { namespace, name } = identityOf(req, deps.defaultNamespace);
       await authorize(deps.auth, res, { verb: 'get', resource: 'deploymentfacts', namespace, name });
       const facts = deps.reader.get(namespace, name)?.facts?.values;
-      if (!facts || !(key in facts)) {
+      if (!facts || !FactName.safeParse(key).success || !Object.hasOwn(facts, key)) {
         throw new OfrepError(404, 'FLAG_NOT_FOUND', `no fact ${key} for identity ${namespace}/${name}`);
       }
       const value = facts[key]!;
@@ -115,7 +116,7 @@ export function ofrepRouter(deps: OfrepRouteDeps): Router {
       const identity = deps.reader.get(namespace, name);
       // The ETag changes whenever the identity's facts change: it hashes the identity and its store revision.
       const etag = `"${createHash('sha256')
-        .update(`${namespace}/${name}@${identity?.revision ?? 0}`)
+        .update(`${deps.reader.epoch}/${namespace}/${name}@${identity?.revision ?? 0}`)
         .digest('hex')
         .slice(0, 20)}"`;
       res.set('etag', etag);

@@ -57,7 +57,8 @@ export function secretsRouter(deps: SecretsRouteDeps): Router {
     const key = parseFactName(req.params.name);
     await authorize(deps.auth, res, readPermission(namespace, name));
     const values = secretValues(deps.reader, namespace, name);
-    if (!values || !(key in values)) throw notFound(`secret ${key} not found in ${namespace}/${name}`);
+    if (!values || !Object.hasOwn(values, key))
+      throw notFound(`secret ${key} not found in ${namespace}/${name}`);
     res.set('cache-control', 'no-store').json({ [key]: values[key] });
   });
 

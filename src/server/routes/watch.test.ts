@@ -19,8 +19,9 @@ afterEach(() => {
   for (const s of servers.splice(0)) s.close();
 });
 
-async function serve(store: Store) {
+async function serve(store: Store, maxStreams?: number) {
   const app = createApp({
+    maxStreams,
     reader: store,
     client: {} as KubeClient,
     auth: { authenticator: noAuth, authorizer: allowAll },
@@ -86,6 +87,20 @@ describe('GET /api/v1/watch', () => {
       1,
     );
     expect(events[0]).toEqual({ id: `${store.epoch}.3`, event: 'reset' });
+  });
+
+  it('answers 429 when too many streams are open, and counts a closed one out', async () => {
+    const url = await serve(new Store(), 1);
+    const first = await fetch(`${url}/api/v1/watch`);
+    expect(first.status).toBe(200);
+    const second = await fetch(`${url}/api/v1/watch`);
+    expect(second.status).toBe(429);
+    expect(second.headers.get('retry-after')).toBe('5');
+    await first.body!.cancel();
+    await new Promise((r) => setTimeout(r, 50));
+    const third = await fetch(`${url}/api/v1/watch`);
+    expect(third.status).toBe(200);
+    await third.body!.cancel();
   });
 
   it('refuses a bad query with 400', async () => {

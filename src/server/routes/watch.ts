@@ -8,6 +8,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { ChangeEvent, StoreReader } from '../../store/store.js';
 import { type Auth, authorize } from '../auth/middleware.js';
+import { HttpError } from '../errors.js';
 import { IdentityName, NamespaceName, parse } from '../validate.js';
 
 export const WatchQuery = z
@@ -19,15 +20,31 @@ export const WatchQuery = z
   })
   .strict();
 
+/** A client that lets this much pile up unread is cut off (it reconnects and resumes, or gets `reset`). */
+export const MAX_BUFFERED_BYTES = 1024 * 1024;
+
 export function watchRouter(deps: {
   reader: StoreReader;
   auth: Auth;
   heartbeatMs?: number;
   streams?: Set<ServerResponse>;
+  maxStreams?: number;
 }): Router {
   const r = Router();
+  let open = 0;
   r.get('/watch', async (req, res) => {
     const q = parse(WatchQuery, req.query, 'query');
+    if (open >= (deps.maxStreams ?? 1000)) {
+      throw new HttpError(
+        429,
+        'TooManyRequests',
+        'too many open change-feed streams; retry later',
+        undefined,
+        {
+          'retry-after': '5',
+        },
+      );
+    }
     await authorize(deps.auth, res, {
       verb: 'watch',
       resource: 'deploymentfacts',
@@ -56,9 +73,15 @@ export function watchRouter(deps: {
       'x-accel-buffering': 'no',
     });
     res.flushHeaders();
+    // Backpressure: a stream whose client stops reading is ended instead of buffering without bound.
+    const write = (chunk: string) => {
+      if (res.destroyed) return;
+      res.write(chunk);
+      if (res.writableLength > MAX_BUFFERED_BYTES) res.destroy();
+    };
     const send = (e: ChangeEvent) => {
       if (matches(e))
-        res.write(`id: ${deps.reader.epoch}.${e.revision}\nevent: change\ndata: ${JSON.stringify(e)}\n\n`);
+        write(`id: ${deps.reader.epoch}.${e.revision}\nevent: change\ndata: ${JSON.stringify(e)}\n\n`);
     };
     // Subscribe before replaying so that nothing falls between the two; duplicates are skipped by revision.
     // (Replay is synchronous, so no live event can interleave with it.)
@@ -68,7 +91,7 @@ export function watchRouter(deps: {
     });
     res.write(`retry: 1000\n: connected at revision ${deps.reader.revision}\n\n`);
     const reset = () =>
-      res.write(
+      write(
         `id: ${deps.reader.epoch}.${deps.reader.revision}\nevent: reset\ndata: {"revision":${deps.reader.revision}}\n\n`,
       );
     if (mustReset) reset();
@@ -78,10 +101,12 @@ export function watchRouter(deps: {
       else for (const e of missed) send(e);
     }
     replayedUpTo = deps.reader.revision;
-    const heartbeat = setInterval(() => res.write(': ping\n\n'), deps.heartbeatMs ?? 15_000);
+    const heartbeat = setInterval(() => write(': ping\n\n'), deps.heartbeatMs ?? 15_000);
     heartbeat.unref();
     deps.streams?.add(res);
+    open++;
     req.on('close', () => {
+      open--;
       deps.streams?.delete(res);
       clearInterval(heartbeat);
       unsubscribe();

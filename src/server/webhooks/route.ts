@@ -73,10 +73,17 @@ export function webhooksRouter(deps: WebhookDeps): Router {
 
   r.post(
     '/api/v1/webhooks/:name',
+    // An unknown webhook is refused before its body is read: unauthenticated callers get no buffer to fill.
+    (req, _res, next) => {
+      if (byName.has(String(req.params.name))) return next();
+      deps.onDelivery?.('unknown', 'rejected_404');
+      next(notFound(`no webhook named ${String(req.params.name).slice(0, 63)}`));
+    },
     express.raw({ type: () => true, limit: deps.maxBodyBytes }),
     async (req, res) => {
       const name = String(req.params.name);
       const w = byName.get(name);
+      let signature: string | undefined;
       const result = (outcome: string) => deps.onDelivery?.(w ? w.name : 'unknown', outcome);
       try {
         if (!w) throw notFound(`no webhook named ${name.slice(0, 63)}`);
@@ -88,8 +95,11 @@ export function webhooksRouter(deps: WebhookDeps): Router {
           now(),
         );
         if (!verdict.ok) throw unauthorizedWebhook(verdict.reason);
-        if (!replay.firstUse(req.get(SIGNATURE_HEADER)!, now()))
+        signature = req.get(SIGNATURE_HEADER)!;
+        if (!replay.firstUse(signature, now())) {
+          signature = undefined;
           throw unauthorizedWebhook('this signature was already used (replay)');
+        }
         let json: unknown;
         try {
           json = JSON.parse(raw.toString('utf8'));
@@ -121,6 +131,8 @@ export function webhooksRouter(deps: WebhookDeps): Router {
         result('applied');
         res.json(current.facts);
       } catch (err) {
+        // The delivery did not happen: its sender may retry the same signed request.
+        if (signature) replay.forget(signature);
         result(err instanceof HttpError && err.status < 500 ? `rejected_${err.status}` : 'error');
         throw err;
       }

@@ -57,4 +57,8 @@ export class ReplayGuard {
     this.#seen.set(signature, nowSeconds + 2 * REPLAY_WINDOW_SECONDS);
     return true;
   }
+
+  forget(signature: string): void {
+    this.#seen.delete(signature);
+  }
 }

@@ -39,6 +39,11 @@ export interface WriteResult {
   visible: boolean;
 }
 
+/** Optimistic writes retry this often when another writer wins the race, with growing jittered pauses. */
+export const MAX_ATTEMPTS = 12;
+export const backoff = (attempt: number) =>
+  new Promise((r) => setTimeout(r, Math.min(200, 5 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random())));
+
 export class FactsWriter {
   constructor(
     private readonly client: KubeClient,
@@ -62,6 +67,12 @@ export class FactsWriter {
           throw preconditionFailed(`DeploymentFacts ${namespace}/${name} does not exist`);
         throw notFound(`identity ${namespace}/${name} has no facts`);
       }
+      if (!current) {
+        // Create the object empty first (create-only: a concurrent creator makes this fail, and we read again),
+        // so that every apply below carries a resourceVersion and no two first writers can drop each other's facts.
+        await this.#createEmpty(namespace, name);
+        continue;
+      }
       if (current && change.ifMatch !== undefined && current.metadata.generation !== change.ifMatch) {
         throw preconditionFailed(
           `DeploymentFacts ${namespace}/${name} is at generation ${current.metadata.generation}, not ${change.ifMatch}`,
@@ -70,9 +81,9 @@ export class FactsWriter {
       const facts = current?.spec?.facts ?? {};
       const own = ownership(current?.metadata.managedFields, API_FIELD_MANAGER, ['f:spec', 'f:facts']);
 
-      const remove = (change.remove ?? []).filter((k) => k in facts || !change.ignoreMissing);
+      const remove = (change.remove ?? []).filter((k) => Object.hasOwn(facts, k) || !change.ignoreMissing);
       for (const key of remove) {
-        if (!(key in facts)) throw notFound(`fact ${key} not found in ${namespace}/${name}`);
+        if (!Object.hasOwn(facts, key)) throw notFound(`fact ${key} not found in ${namespace}/${name}`);
         const owners = own.others.get(key);
         if (owners && !change.force) {
           throw conflict(
@@ -94,7 +105,7 @@ export class FactsWriter {
       }
 
       const desired: Record<string, FactValue> = {};
-      for (const key of own.ours) if (key in facts) desired[key] = facts[key]!;
+      for (const key of own.ours) if (Object.hasOwn(facts, key)) desired[key] = facts[key]!;
       Object.assign(desired, change.set);
       for (const key of remove) delete desired[key];
       const forcedRemovals = remove.filter((k) => own.others.has(k));
@@ -144,10 +155,28 @@ export class FactsWriter {
           const fieldConflict = err.causes.some((c) => c.reason === 'FieldManagerConflict');
           if (fieldConflict) throw conflict(`${err.message}; repeat with ?force=true to take it over`);
           // Someone wrote between our read and our apply: read again (re-checking If-Match against the new state).
-          if (attempt < 4) continue;
+          if (attempt < MAX_ATTEMPTS) {
+            await backoff(attempt);
+            continue;
+          }
         }
         throw fromKubeError(err, `writing DeploymentFacts ${namespace}/${name}`);
       }
+    }
+  }
+
+  async #createEmpty(namespace: string, name: string): Promise<void> {
+    try {
+      await this.client.create(
+        factsPath(namespace),
+        { apiVersion: API_VERSION, kind: FACTS_KIND, metadata: { name, namespace } },
+        { query: { fieldManager: API_FIELD_MANAGER } },
+      );
+    } catch (err) {
+      if (err instanceof KubeApiError && err.errorClass === 'conflict') return; // created meanwhile: use it
+      throw err instanceof KubeApiError
+        ? fromKubeError(err, `creating DeploymentFacts ${namespace}/${name}`)
+        : err;
     }
   }
 

@@ -5,14 +5,19 @@
  */
 import { createHash } from 'node:crypto';
 import { API_VERSION, SECRETS_KIND } from '../../api/group.js';
-import type { DeploymentSecrets, SecretEntry, SecretObject } from '../../api/index.js';
+import {
+  type DeploymentSecrets,
+  EXPOSE_LABEL,
+  type SecretEntry,
+  type SecretObject,
+} from '../../api/index.js';
 import type { KubeClient } from '../../kube/client.js';
 import { KubeApiError } from '../../kube/errors.js';
 import { corePath, secretsPath } from '../../kube/paths.js';
 import { SecretValue } from '../../store/secret-value.js';
 import type { StoreReader } from '../../store/store.js';
 import { conflict, fromKubeError, notFound } from '../errors.js';
-import { API_FIELD_MANAGER, ORIGIN_ANNOTATION } from './facts-writer.js';
+import { API_FIELD_MANAGER, backoff, MAX_ATTEMPTS, ORIGIN_ANNOTATION } from './facts-writer.js';
 import { ownership } from './managed-fields.js';
 import { waitFor } from './visibility.js';
 
@@ -35,6 +40,21 @@ export function labelValue(identity: string): string {
   return `${identity.slice(0, 52).replace(/[^a-z0-9]+$/, '')}-${hash}`;
 }
 
+/** Another writer changed the object between our read and our apply. */
+class StaleWrite extends Error {}
+
+async function retryOnStale<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!(err instanceof StaleWrite)) throw err;
+      if (i >= MAX_ATTEMPTS) throw conflict('the identity kept changing during the write; try again');
+      await backoff(i);
+    }
+  }
+}
+
 export class SecretsWriter {
   constructor(
     private readonly client: KubeClient,
@@ -42,7 +62,11 @@ export class SecretsWriter {
     private readonly visibilityTimeoutMs = 10_000,
   ) {}
 
-  /** Returns whether the new value was visible to reads before the timeout. */
+  /**
+   * Returns whether the new value was visible to reads before the timeout. Every apply carries the
+   * resourceVersion it was computed from, so that two concurrent writes cannot drop each other's keys; the loser
+   * reads again and retries.
+   */
   async put(
     namespace: string,
     name: string,
@@ -50,10 +74,24 @@ export class SecretsWriter {
     value: string,
     opts: { force: boolean; origin: string },
   ): Promise<boolean> {
-    const current = await this.#get<DeploymentSecrets>(secretsPath(namespace, name));
+    return retryOnStale(() => this.#putOnce(namespace, name, key, value, opts));
+  }
+
+  async #putOnce(
+    namespace: string,
+    name: string,
+    key: string,
+    value: string,
+    opts: { force: boolean; origin: string },
+  ): Promise<boolean> {
+    // Creating the DeploymentSecrets first (empty, create-only) gives every later write a resourceVersion to
+    // guard with, and the managed Secret an owner uid; a concurrent creator's object is simply used.
+    const current =
+      (await this.#get<DeploymentSecrets>(secretsPath(namespace, name))) ??
+      (await this.#createEmpty(namespace, name));
     const secretName = managedSecretName(name);
-    const entries = current?.spec?.secrets ?? [];
-    const own = ownership(current?.metadata.managedFields, API_FIELD_MANAGER, ['f:spec', 'f:secrets']);
+    const entries = current.spec?.secrets ?? [];
+    const own = ownership(current.metadata.managedFields, API_FIELD_MANAGER, ['f:spec', 'f:secrets']);
     const existing = entries.find((e) => e.name === key);
     const pointsHere = existing?.secretKeyRef.name === secretName && existing.secretKeyRef.key === key;
     const owners = own.others.get(key);
@@ -65,52 +103,65 @@ export class SecretsWriter {
     }
     const desired: SecretEntry[] = entries.filter((e) => own.ours.has(e.name) && e.name !== key);
     desired.push({ name: key, secretKeyRef: { name: secretName, key } });
+
     // The value goes into the Secret before the DeploymentSecrets references it, so that no reader ever sees a
-    // reference to a key that is not there yet (no transient SecretNotFound, no Warning Event).
-    const secret = await this.#get<SecretObject>(corePath('secrets', namespace, secretName));
+    // reference to a key that is not there yet (no transient SecretNotFound, no Warning Event). A merge patch of
+    // one data key cannot drop another writer's key.
+    const secretPath = corePath('secrets', namespace, secretName);
+    const secret = await this.#get<SecretObject>(secretPath);
     if (secret && secret.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) {
       throw conflict(`Secret ${namespace}/${secretName} exists and is not managed by ${MANAGED_BY}`);
     }
-    const data = { ...(secret?.data ?? {}), [key]: Buffer.from(value, 'utf8').toString('base64') };
-    const applySecret = (ownerUid: string | undefined) =>
-      this.#apply(corePath('secrets', namespace, secretName), {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        type: 'Opaque',
-        metadata: {
-          name: secretName,
-          namespace,
-          labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [IDENTITY_LABEL]: labelValue(name) },
-          ...(ownerUid
-            ? {
-                ownerReferences: [
-                  {
-                    apiVersion: API_VERSION,
-                    kind: SECRETS_KIND,
-                    name,
-                    uid: ownerUid,
-                    controller: true,
-                    blockOwnerDeletion: false,
-                  },
-                ],
-              }
-            : {}),
+    const metadata = {
+      labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [IDENTITY_LABEL]: labelValue(name), [EXPOSE_LABEL]: 'true' },
+      ownerReferences: [
+        {
+          apiVersion: API_VERSION,
+          kind: SECRETS_KIND,
+          name,
+          uid: current.metadata.uid,
+          controller: true,
+          blockOwnerDeletion: false,
         },
-        data,
-      });
-    await applySecret(current?.metadata.uid);
-    const ds = await this.#apply<DeploymentSecrets>(
+      ],
+    };
+    const data = { [key]: Buffer.from(value, 'utf8').toString('base64') };
+    await this.#write(async () => {
+      if (secret)
+        await this.client.mergePatch(
+          secretPath,
+          { metadata, data },
+          { query: { fieldManager: API_FIELD_MANAGER } },
+        );
+      else {
+        await this.client.create(
+          corePath('secrets', namespace),
+          {
+            apiVersion: 'v1',
+            kind: 'Secret',
+            type: 'Opaque',
+            metadata: { name: secretName, namespace, ...metadata },
+            data,
+          },
+          { query: { fieldManager: API_FIELD_MANAGER } },
+        );
+      }
+    }, `writing Secret ${namespace}/${secretName}`);
+    await this.#apply<DeploymentSecrets>(
       secretsPath(namespace, name),
       {
         apiVersion: API_VERSION,
         kind: SECRETS_KIND,
-        metadata: { name, namespace, annotations: { [ORIGIN_ANNOTATION]: opts.origin } },
+        metadata: {
+          name,
+          namespace,
+          resourceVersion: current.metadata.resourceVersion,
+          annotations: { [ORIGIN_ANNOTATION]: opts.origin },
+        },
         spec: { secrets: desired },
       },
       opts.force,
     );
-    // A new DeploymentSecrets has a uid only now: make it the Secret's owner, so that deleting it removes the Secret.
-    if (!current) await applySecret(ds.metadata.uid);
     const expected = SecretValue.fromPlain(value);
     return waitFor(() => {
       const got = this.reader.get(namespace, name)?.secrets?.values.get(key);
@@ -119,6 +170,15 @@ export class SecretsWriter {
   }
 
   async remove(
+    namespace: string,
+    name: string,
+    key: string,
+    opts: { force: boolean; origin: string },
+  ): Promise<void> {
+    return retryOnStale(() => this.#removeOnce(namespace, name, key, opts));
+  }
+
+  async #removeOnce(
     namespace: string,
     name: string,
     key: string,
@@ -142,40 +202,56 @@ export class SecretsWriter {
       {
         apiVersion: API_VERSION,
         kind: SECRETS_KIND,
-        metadata: { name, namespace, annotations: { [ORIGIN_ANNOTATION]: opts.origin } },
+        metadata: {
+          name,
+          namespace,
+          resourceVersion: current.metadata.resourceVersion,
+          annotations: { [ORIGIN_ANNOTATION]: opts.origin },
+        },
         spec: { secrets: desired },
       },
       opts.force,
     );
     if (owners) {
-      // Owned elsewhere too: only an update removes it (JSON patch on the list element).
+      // Owned elsewhere too: only an update removes it (a JSON patch on the list element, guarded by a test of
+      // its name; a failed test means the list moved under us, so read again).
       const index = (ds.spec?.secrets ?? []).findIndex((e) => e.name === key);
       if (index >= 0) {
-        ds = await this.client.request<DeploymentSecrets>('PATCH', secretsPath(namespace, name), {
-          body: [
-            { op: 'test', path: `/spec/secrets/${index}/name`, value: key },
-            { op: 'remove', path: `/spec/secrets/${index}` },
-          ],
-          contentType: 'application/json-patch+json',
-          query: { fieldManager: API_FIELD_MANAGER },
-        });
+        await this.#write(
+          async () => {
+            ds = await this.client.request<DeploymentSecrets>('PATCH', secretsPath(namespace, name), {
+              body: [
+                { op: 'test', path: `/spec/secrets/${index}/name`, value: key },
+                { op: 'remove', path: `/spec/secrets/${index}` },
+              ],
+              contentType: 'application/json-patch+json',
+              query: { fieldManager: API_FIELD_MANAGER },
+            });
+          },
+          `updating DeploymentSecrets ${namespace}/${name}`,
+          true,
+        );
       }
     }
     const secretName = managedSecretName(name);
     if (entry.secretKeyRef.name === secretName) {
-      const secret = await this.#get<SecretObject>(corePath('secrets', namespace, secretName));
-      if (secret?.data && key in secret.data && secret.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY) {
-        await this.client
-          .request('PATCH', corePath('secrets', namespace, secretName), {
-            body: [{ op: 'remove', path: `/data/${key.replace(/~/g, '~0').replace(/\//g, '~1')}` }],
-            contentType: 'application/json-patch+json',
-            query: { fieldManager: API_FIELD_MANAGER },
-          })
-          .catch((err: unknown) => {
-            throw err instanceof KubeApiError
-              ? fromKubeError(err, `updating Secret ${namespace}/${secretName}`)
-              : err;
-          });
+      const secretPath = corePath('secrets', namespace, secretName);
+      const secret = await this.#get<SecretObject>(secretPath);
+      if (
+        secret?.data &&
+        Object.hasOwn(secret.data, key) &&
+        secret.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY
+      ) {
+        // A merge patch removing one key: idempotent, and it cannot touch another writer's key.
+        await this.#write(
+          () =>
+            this.client.mergePatch(
+              secretPath,
+              { data: { [key]: null } },
+              { query: { fieldManager: API_FIELD_MANAGER } },
+            ),
+          `updating Secret ${namespace}/${secretName}`,
+        );
       }
     }
     await waitFor(
@@ -199,6 +275,33 @@ export class SecretsWriter {
     }
   }
 
+  async #createEmpty(namespace: string, name: string): Promise<DeploymentSecrets> {
+    try {
+      return await this.client.create<DeploymentSecrets>(
+        secretsPath(namespace),
+        { apiVersion: API_VERSION, kind: SECRETS_KIND, metadata: { name, namespace } },
+        { query: { fieldManager: API_FIELD_MANAGER } },
+      );
+    } catch (err) {
+      if (err instanceof KubeApiError && err.errorClass === 'conflict') throw new StaleWrite(); // created meanwhile
+      throw err instanceof KubeApiError
+        ? fromKubeError(err, `creating DeploymentSecrets ${namespace}/${name}`)
+        : err;
+    }
+  }
+
+  /** Runs a write, turning a 409 (AlreadyExists, a stale resourceVersion), or a failed JSON-patch test, into a retry. */
+  async #write(write: () => Promise<unknown>, what: string, invalidMeansStale = false): Promise<void> {
+    try {
+      await write();
+    } catch (err) {
+      if (err instanceof KubeApiError && err.errorClass === 'conflict') throw new StaleWrite();
+      if (invalidMeansStale && err instanceof KubeApiError && err.errorClass === 'invalid')
+        throw new StaleWrite();
+      throw err instanceof KubeApiError ? fromKubeError(err, what) : err;
+    }
+  }
+
   async #get<T>(path: string): Promise<T | undefined> {
     try {
       return await this.client.get<T>(path);
@@ -215,6 +318,7 @@ export class SecretsWriter {
       if (err instanceof KubeApiError && err.causes.some((c) => c.reason === 'FieldManagerConflict')) {
         throw conflict(`${err.message}; repeat with ?force=true to take it over`);
       }
+      if (err instanceof KubeApiError && err.errorClass === 'conflict') throw new StaleWrite();
       throw err instanceof KubeApiError ? fromKubeError(err, `writing ${path}`) : err;
     }
   }

@@ -1,0 +1,125 @@
+// The operator's HTTP API, as the signed-in user. The bearer token lives in this tab's sessionStorage only:
+// never in localStorage, a cookie or a URL. This module never calls the secret-value routes.
+
+const TOKEN_KEY = 'flagops-data-store.token';
+
+/** The API's base URL, relative to the page (served at <prefix>/ui/), so a path prefix in front works too. */
+export const API_BASE = new URL('../api/v1/', location.href);
+
+export class ApiError extends Error {
+  /**
+   * @param {number} status
+   * @param {string} code
+   * @param {string} message
+   * @param {string | undefined} field
+   */
+  constructor(status, code, message, field) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.field = field;
+  }
+}
+
+export function getToken() {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY) ?? '';
+  } catch {
+    return '';
+  }
+}
+
+/** @param {string} token */
+export function setToken(token) {
+  sessionStorage.setItem(TOKEN_KEY, token);
+}
+
+export function clearToken() {
+  sessionStorage.removeItem(TOKEN_KEY);
+}
+
+/** @param {Record<string, string>} headers */
+export function withAuth(headers) {
+  const token = getToken();
+  return token ? { ...headers, authorization: `Bearer ${token}` } : headers;
+}
+
+/** Turns an error response into an ApiError carrying the server's message. */
+export async function errorOf(/** @type {Response} */ res) {
+  let body;
+  try {
+    body = await res.json();
+  } catch {
+    body = undefined;
+  }
+  const e = body?.error;
+  return new ApiError(
+    res.status,
+    typeof e?.code === 'string' ? e.code : 'Error',
+    typeof e?.message === 'string' ? e.message : `the server answered ${res.status} ${res.statusText}`,
+    typeof e?.field === 'string' ? e.field : undefined,
+  );
+}
+
+/**
+ * @param {string} method
+ * @param {string} path relative to /api/v1/
+ * @param {unknown} [body]
+ */
+export async function request(method, path, body) {
+  const headers = withAuth({ accept: 'application/json' });
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(new URL(path, API_BASE), {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    cache: 'no-store',
+    credentials: 'omit',
+    redirect: 'error',
+  });
+  if (!res.ok) throw await errorOf(res);
+  return { status: res.status, data: res.status === 204 ? undefined : await res.json() };
+}
+
+const enc = encodeURIComponent;
+const identityPath = (/** @type {string} */ ns, /** @type {string} */ id) =>
+  `namespaces/${enc(ns)}/identities/${enc(id)}`;
+
+/** @param {{namespace?: string, prefix?: string, limit?: number, continue?: string}} q */
+export function listIdentities(q) {
+  const params = new URLSearchParams();
+  if (q.namespace) params.set('namespace', q.namespace);
+  if (q.prefix) params.set('prefix', q.prefix);
+  if (q.limit) params.set('limit', String(q.limit));
+  if (q.continue) params.set('continue', q.continue);
+  const query = params.toString();
+  return request('GET', `identities${query ? `?${query}` : ''}`);
+}
+
+/** @param {string} ns @param {string} id */
+export function getIdentity(ns, id) {
+  return request('GET', identityPath(ns, id));
+}
+
+/** @param {string} ns @param {string} id @param {string} name @param {string | number} value */
+export function putFact(ns, id, name, value) {
+  return request('PUT', `${identityPath(ns, id)}/facts/${enc(name)}`, { value });
+}
+
+/** @param {string} ns @param {string} id @param {string} name */
+export function deleteFact(ns, id, name) {
+  return request('DELETE', `${identityPath(ns, id)}/facts/${enc(name)}`);
+}
+
+/**
+ * The value a fact input stands for: an integer when the text is one (and JavaScript can hold it exactly),
+ * otherwise the text itself, as a string.
+ * @param {string} text
+ */
+export function typedValue(text) {
+  if (/^(0|-?[1-9][0-9]*)$/.test(text)) {
+    const n = Number(text);
+    if (Number.isSafeInteger(n)) return n;
+  }
+  return text;
+}

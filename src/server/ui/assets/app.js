@@ -1,0 +1,802 @@
+// The web UI: a list of identities and one identity's facts and status, kept current by the change feed.
+// Plain DOM (no innerHTML anywhere: the page's CSP enforces Trusted Types). Secret VALUES are never requested:
+// only the key names the identity views carry.
+import {
+  ApiError,
+  clearToken,
+  deleteFact,
+  getIdentity,
+  getToken,
+  listIdentities,
+  putFact,
+  setToken,
+  typedValue,
+} from './api.js';
+import { watch } from './watch.js';
+
+const DEFAULT_LIMIT = 25;
+const LIMITS = [10, 25, 50, 100];
+
+// ---------------------------------------------------------------------------------------------- DOM helpers
+
+/** @param {string} id */
+const $ = (id) => {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`#${id} is missing from index.html`);
+  return el;
+};
+
+/**
+ * Creates an element. Attributes named on* become listeners; children are nodes or text.
+ * @param {string} tag
+ * @param {Record<string, unknown>} [attrs]
+ * @param {...(Node | string | number | null | undefined | false | (Node | string)[])} children
+ */
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on') && typeof v === 'function')
+      el.addEventListener(k.slice(2), /** @type {any} */ (v));
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(typeof c === 'object' ? c : String(c));
+  }
+  return el;
+}
+
+/** @param {boolean} ready */
+const badge = (ready) =>
+  h('span', { class: ready ? 'badge ok' : 'badge bad' }, ready ? 'Ready' : 'Not ready');
+
+const el = {
+  auth: $('auth'),
+  authForm: /** @type {HTMLFormElement} */ ($('auth-form')),
+  authReason: $('auth-reason'),
+  token: /** @type {HTMLInputElement} */ ($('token')),
+  signOut: /** @type {HTMLButtonElement} */ ($('sign-out')),
+  error: $('error'),
+  feed: $('feed'),
+  updated: $('updated'),
+  listView: $('list-view'),
+  listTitle: $('list-title'),
+  filters: /** @type {HTMLFormElement} */ ($('filters')),
+  fNamespace: /** @type {HTMLInputElement} */ ($('f-namespace')),
+  fPrefix: /** @type {HTMLInputElement} */ ($('f-prefix')),
+  fLimit: /** @type {HTMLSelectElement} */ ($('f-limit')),
+  nsOptions: $('ns-options'),
+  listBody: $('list-body'),
+  listEmpty: $('list-empty'),
+  prev: /** @type {HTMLButtonElement} */ ($('prev')),
+  next: /** @type {HTMLButtonElement} */ ($('next')),
+  pageInfo: $('page-info'),
+  detailView: $('detail-view'),
+  back: /** @type {HTMLAnchorElement} */ ($('back')),
+  detailTitle: $('detail-title'),
+  detailNamespace: $('detail-namespace'),
+  status: $('status'),
+  factsBody: $('facts-body'),
+  factsEmpty: $('facts-empty'),
+  factError: $('fact-error'),
+  factStatus: $('fact-status'),
+  addFact: /** @type {HTMLFormElement} */ ($('add-fact')),
+  newName: /** @type {HTMLInputElement} */ ($('new-name')),
+  newValue: /** @type {HTMLInputElement} */ ($('new-value')),
+  secretKeys: $('secret-keys'),
+  secretsEmpty: $('secrets-empty'),
+};
+
+// ------------------------------------------------------------------------------------------------- routing
+
+/** @typedef {{ns: string, prefix: string, limit: number}} Filters */
+/** @typedef {{view: 'list', filters: Filters} | {view: 'identity', ns: string, id: string, filters: Filters}} Route */
+
+/** @param {string | null} v */
+function parseLimit(v) {
+  const n = Number(v);
+  return Number.isInteger(n) && n >= 1 && n <= 1000 ? n : DEFAULT_LIMIT;
+}
+
+/** @returns {Route} */
+function parseHash() {
+  const raw = location.hash.replace(/^#/, '');
+  const q = raw.indexOf('?');
+  const path = q < 0 ? raw : raw.slice(0, q);
+  const params = new URLSearchParams(q < 0 ? '' : raw.slice(q + 1));
+  const filters = {
+    ns: params.get('ns')?.trim() ?? '',
+    prefix: params.get('prefix') ?? '',
+    limit: parseLimit(params.get('limit')),
+  };
+  const m = /^\/identity\/([^/]+)\/([^/]+)$/.exec(path);
+  if (m) {
+    try {
+      return { view: 'identity', ns: decodeURIComponent(m[1]), id: decodeURIComponent(m[2]), filters };
+    } catch {
+      // a malformed escape: fall through to the list
+    }
+  }
+  return { view: 'list', filters };
+}
+
+/** @param {Filters} f */
+function filterQuery(f) {
+  const p = new URLSearchParams();
+  if (f.ns) p.set('ns', f.ns);
+  if (f.prefix) p.set('prefix', f.prefix);
+  if (f.limit !== DEFAULT_LIMIT) p.set('limit', String(f.limit));
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}
+
+/** @param {Filters} f */
+const listHash = (f) => `#/${filterQuery(f)}`;
+/** @param {string} ns @param {string} id @param {Filters} f */
+const identityHash = (ns, id, f) =>
+  `#/identity/${encodeURIComponent(ns)}/${encodeURIComponent(id)}${filterQuery(f)}`;
+
+// --------------------------------------------------------------------------------------------------- state
+
+const state = {
+  /** @type {Route} */
+  route: parseHash(),
+  /** Bumped by every load; an answer for an older load is dropped. */
+  seq: 0,
+  list: {
+    /** The filters the page tokens belong to. */
+    key: '',
+    /** Continue tokens: pages[i] fetches page i (pages[0] is undefined, the first page). */
+    /** @type {(string | undefined)[]} */
+    pages: [undefined],
+    page: 0,
+    /** @type {string | undefined} */
+    next: undefined,
+    /** @type {any[]} */
+    items: [],
+  },
+  /** @type {any} the identity shown */
+  detail: null,
+  /** The fact whose value is being edited, if any. */
+  /** @type {string | null} */
+  editing: null,
+  /** The fact whose deletion waits for confirmation, if any. */
+  /** @type {string | null} */
+  confirmingDelete: null,
+  /** A change arrived while editing: re-read once the edit ends. */
+  stale: false,
+  busy: false,
+  /** @type {(() => void) | null} */
+  stopWatch: null,
+  watchKey: '',
+  seenNamespaces: new Set(),
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  refreshTimer: undefined,
+  /** @type {Set<string>} keys (identity keys or fact names) to highlight after the next live refresh */
+  highlight: new Set(),
+};
+
+// --------------------------------------------------------------------------------------- errors and auth
+
+function clearError() {
+  el.error.hidden = true;
+  el.error.textContent = '';
+}
+
+/** @param {string} message */
+function showError(message) {
+  el.error.textContent = message;
+  el.error.hidden = false;
+}
+
+/** @param {string} message */
+function promptForToken(message) {
+  stopWatching();
+  el.listView.hidden = true;
+  el.detailView.hidden = true;
+  clearError();
+  el.authReason.textContent = message;
+  el.auth.hidden = false;
+  el.signOut.hidden = true;
+  el.token.value = '';
+  el.token.focus();
+}
+
+/** Shows what went wrong; a 401 asks for a token instead. @param {unknown} err */
+function handleError(err) {
+  if (err instanceof ApiError && err.status === 401) {
+    const hadToken = getToken() !== '';
+    if (hadToken) clearToken();
+    promptForToken(
+      hadToken ? `The operator refused the token: ${err.message}` : `Sign in to continue: ${err.message}`,
+    );
+    return;
+  }
+  if (err instanceof ApiError) showError(err.message);
+  else showError(`The operator could not be reached: ${err instanceof Error ? err.message : String(err)}`);
+}
+
+el.authForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  const token = el.token.value.trim().replace(/^Bearer\s+/i, '');
+  el.token.value = '';
+  if (!token) return;
+  setToken(token);
+  el.auth.hidden = true;
+  el.signOut.hidden = false;
+  state.watchKey = '';
+  show({ focus: true });
+});
+
+el.signOut.addEventListener('click', () => {
+  clearToken();
+  promptForToken('The token was forgotten. Enter a token to continue.');
+});
+
+// ------------------------------------------------------------------------------------ live-update feedback
+
+/** @param {'connecting' | 'live' | 'retrying' | 'denied'} s @param {ApiError} [err] */
+function feedState(s, err) {
+  el.feed.dataset.state = s;
+  if (s === 'live') el.feed.textContent = 'Live';
+  else if (s === 'connecting') el.feed.textContent = 'Connecting…';
+  else if (s === 'retrying') el.feed.textContent = 'Reconnecting…';
+  else {
+    el.feed.textContent = `Live updates off: ${err?.message ?? 'refused'}`;
+    if (err?.status === 401) handleError(err);
+  }
+}
+
+/** @type {ReturnType<typeof setTimeout> | undefined} */
+let updatedTimer;
+/** @param {string} text */
+function flashUpdated(text) {
+  el.updated.textContent = text;
+  el.updated.classList.add('show');
+  clearTimeout(updatedTimer);
+  updatedTimer = setTimeout(() => el.updated.classList.remove('show'), 4000);
+}
+
+function stopWatching() {
+  state.stopWatch?.();
+  state.stopWatch = null;
+  state.watchKey = '';
+  clearTimeout(state.refreshTimer);
+}
+
+/** Watches what the current view shows; keeps the running watch when that has not changed. */
+function ensureWatch() {
+  const r = state.route;
+  const opts = r.view === 'identity' ? { namespace: r.ns, identity: r.id } : { namespace: r.filters.ns };
+  const key = JSON.stringify(opts);
+  if (key === state.watchKey) return;
+  stopWatching();
+  state.watchKey = key;
+  state.stopWatch = watch({
+    ...opts,
+    onChange: onChange,
+    onReset: () => scheduleRefresh(),
+    onState: feedState,
+  });
+}
+
+/** @param {import('./watch.js').ChangeEvent} e */
+function onChange(e) {
+  const r = state.route;
+  if (r.view === 'identity') {
+    if (e.namespace !== r.ns || e.name !== r.id) return;
+    if (state.detail && e.revision <= state.detail.revision) return; // already shown (our own write)
+    for (const k of e.kind === 'facts' ? (e.keys ?? []) : []) state.highlight.add(`fact:${k}`);
+    if (state.editing !== null) {
+      state.stale = true;
+      flashUpdated('Changed elsewhere: refreshes when you finish editing');
+      return;
+    }
+    scheduleRefresh();
+    return;
+  }
+  const f = r.filters;
+  if (f.ns && e.namespace !== f.ns) return;
+  if (f.prefix && !e.name.startsWith(f.prefix)) return;
+  const shown = state.list.items.find((i) => i.namespace === e.namespace && i.name === e.name);
+  if (shown && e.revision <= shown.revision) return;
+  state.highlight.add(`identity:${e.namespace}/${e.name}`);
+  scheduleRefresh();
+}
+
+/** Re-reads the current view soon, once for a burst of changes. */
+function scheduleRefresh() {
+  clearTimeout(state.refreshTimer);
+  state.refreshTimer = setTimeout(() => {
+    const load = state.route.view === 'identity' ? loadDetail : loadList;
+    load({ live: true });
+  }, 150);
+}
+
+// ----------------------------------------------------------------------------------------------- the list
+
+/** @param {{live?: boolean}} [opts] */
+async function loadList(opts = {}) {
+  const seq = ++state.seq;
+  const f = /** @type {Route} */ (state.route).filters;
+  try {
+    const { data } = await listIdentities({
+      namespace: f.ns,
+      prefix: f.prefix,
+      limit: f.limit,
+      continue: state.list.pages[state.list.page],
+    });
+    if (seq !== state.seq || state.route.view !== 'list') return;
+    clearError();
+    state.list.items = data.items;
+    state.list.next = data.continue;
+    renderList();
+    if (opts.live) flashUpdated(`Updated at ${new Date().toLocaleTimeString()}`);
+  } catch (err) {
+    if (seq !== state.seq) return;
+    // Rows of other filters must not stand under an error about these.
+    state.list.items = [];
+    state.list.next = undefined;
+    el.listBody.replaceChildren();
+    el.listEmpty.hidden = true;
+    el.next.disabled = true;
+    handleError(err);
+  }
+}
+
+function renderList() {
+  const { items, page, next } = state.list;
+  const f = state.route.filters;
+  for (const i of items) state.seenNamespaces.add(i.namespace);
+  el.nsOptions.replaceChildren(...[...state.seenNamespaces].sort().map((ns) => h('option', { value: ns })));
+  el.listBody.replaceChildren(
+    ...items.map((i) => {
+      const key = `identity:${i.namespace}/${i.name}`;
+      const flash = state.highlight.has(key);
+      return h(
+        'tr',
+        { class: flash ? 'flash' : undefined },
+        h('th', { scope: 'row' }, h('a', { href: identityHash(i.namespace, i.name, f) }, i.name)),
+        h('td', {}, i.namespace),
+        h('td', {}, badge(i.ready)),
+        h('td', { class: 'num' }, i.factCount),
+        h(
+          'td',
+          {},
+          i.secretKeys.length === 0
+            ? h('span', { class: 'muted' }, 'none')
+            : h(
+                'ul',
+                { class: 'keys' },
+                ...i.secretKeys.map((/** @type {string} */ k) => h('li', {}, h('code', {}, k))),
+              ),
+        ),
+      );
+    }),
+  );
+  state.highlight.clear();
+  el.listEmpty.hidden = items.length > 0;
+  el.prev.disabled = page === 0;
+  el.next.disabled = !next;
+  el.pageInfo.textContent = `Page ${page + 1}`;
+}
+
+function readFilters() {
+  return {
+    ns: el.fNamespace.value.trim(),
+    prefix: el.fPrefix.value.trim(),
+    limit: parseLimit(el.fLimit.value),
+  };
+}
+
+/** Puts the filters in the address (without a history entry) and shows the list they select. */
+function applyFilters() {
+  history.replaceState(null, '', listHash(readFilters()));
+  state.route = parseHash();
+  show();
+}
+
+/** @type {ReturnType<typeof setTimeout> | undefined} */
+let typingTimer;
+el.filters.addEventListener('submit', (e) => {
+  e.preventDefault();
+  clearTimeout(typingTimer);
+  applyFilters();
+});
+el.fPrefix.addEventListener('input', () => {
+  clearTimeout(typingTimer);
+  typingTimer = setTimeout(applyFilters, 250);
+});
+el.fNamespace.addEventListener('change', applyFilters);
+el.fLimit.addEventListener('change', applyFilters);
+el.prev.addEventListener('click', () => {
+  if (state.list.page === 0) return;
+  state.list.page--;
+  loadList();
+});
+el.next.addEventListener('click', () => {
+  if (!state.list.next) return;
+  state.list.pages[state.list.page + 1] = state.list.next;
+  state.list.page++;
+  loadList();
+});
+
+// ------------------------------------------------------------------------------------------- one identity
+
+/** @param {{live?: boolean, focusFact?: string}} [opts] */
+async function loadDetail(opts = {}) {
+  const r = state.route;
+  if (r.view !== 'identity') return;
+  const seq = ++state.seq;
+  try {
+    const { data } = await getIdentity(r.ns, r.id);
+    if (seq !== state.seq || state.route !== r) return;
+    clearError();
+    const changed = !state.detail || state.detail.revision !== data.revision;
+    state.detail = data;
+    state.stale = false;
+    renderDetail();
+    if (opts.live && changed) flashUpdated(`Updated at ${new Date().toLocaleTimeString()}`);
+    if (opts.focusFact) focusFactButton(opts.focusFact);
+  } catch (err) {
+    if (seq !== state.seq) return;
+    if (err instanceof ApiError && err.status !== 401) {
+      state.detail = null;
+      renderDetail();
+    }
+    handleError(err);
+  }
+}
+
+/** @param {any} s @param {string} what */
+function statusRow(s, what) {
+  if (!s)
+    return [h('dt', {}, what), h('dd', {}, h('span', { class: 'muted' }, `no Deployment${what} object`))];
+  const dd = h(
+    'dd',
+    {},
+    badge(s.ready),
+    ' ',
+    s.reason,
+    h('span', { class: 'muted' }, ` (generation ${s.generation})`),
+  );
+  const rows = [h('dt', {}, what), dd];
+  if (s.unresolved?.length) {
+    rows.push(
+      h('dt', {}, 'Unresolved secret references'),
+      h(
+        'dd',
+        {},
+        h(
+          'ul',
+          { class: 'keys' },
+          ...s.unresolved.map((/** @type {string} */ n) => h('li', {}, h('code', {}, n))),
+        ),
+      ),
+    );
+  }
+  return rows;
+}
+
+function renderDetail() {
+  const r = state.route;
+  if (r.view !== 'identity') return;
+  const d = state.detail;
+  el.detailTitle.textContent = r.id;
+  el.detailNamespace.textContent = r.ns;
+  el.back.href = listHash(r.filters);
+  document.title = `${r.id} · flagops-data-store`;
+  const body = el.detailView.querySelector('.detail-body');
+  if (body instanceof HTMLElement) body.hidden = !d;
+  if (!d) return;
+
+  el.status.replaceChildren(...statusRow(d.status.facts, 'Facts'), ...statusRow(d.status.secrets, 'Secrets'));
+
+  const names = Object.keys(d.facts).sort();
+  el.factsBody.replaceChildren(...names.map((name) => factRow(name, d.facts[name])));
+  el.factsEmpty.hidden = names.length > 0;
+  state.highlight.clear();
+
+  el.secretKeys.replaceChildren(
+    ...d.secretKeys.map((/** @type {string} */ k) => h('li', {}, h('code', {}, k))),
+  );
+  el.secretsEmpty.hidden = d.secretKeys.length > 0;
+}
+
+/** @param {string} name @param {string | number} value */
+function factRow(name, value) {
+  const type = typeof value === 'number' ? 'integer' : 'string';
+  const flash = state.highlight.has(`fact:${name}`);
+  let valueCell;
+  let actions;
+  if (state.editing === name) {
+    const input = h('input', {
+      type: 'text',
+      value: String(value),
+      'aria-label': `New value of ${name}`,
+      'data-edit': name,
+      disabled: state.busy,
+      onkeydown: (/** @type {KeyboardEvent} */ e) => {
+        if (e.key === 'Enter') {
+          e.preventDefault();
+          saveEdit(name);
+        } else if (e.key === 'Escape') {
+          e.preventDefault();
+          endEdit(name);
+        }
+      },
+    });
+    valueCell = h('td', {}, input);
+    actions = [
+      h('button', { type: 'button', disabled: state.busy, onclick: () => saveEdit(name) }, 'Save'),
+      h(
+        'button',
+        { type: 'button', class: 'secondary', disabled: state.busy, onclick: () => endEdit(name) },
+        'Cancel',
+      ),
+    ];
+  } else {
+    valueCell = h(
+      'td',
+      {},
+      value === '' ? h('span', { class: 'muted' }, '(empty)') : h('code', { class: 'value' }, String(value)),
+    );
+    if (state.confirmingDelete === name) {
+      actions = [
+        h('span', { class: 'confirm' }, `Delete ${name}?`),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'danger',
+            disabled: state.busy,
+            'data-action': 'confirm-delete',
+            onclick: () => removeFact(name),
+          },
+          'Delete',
+        ),
+        h(
+          'button',
+          { type: 'button', class: 'secondary', disabled: state.busy, onclick: () => cancelDelete(name) },
+          'Keep',
+        ),
+      ];
+    } else {
+      actions = [
+        h(
+          'button',
+          {
+            type: 'button',
+            'data-action': 'edit',
+            'aria-label': `Edit ${name}`,
+            disabled: state.busy,
+            onclick: () => startEdit(name),
+          },
+          'Edit',
+        ),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'secondary',
+            'data-action': 'delete',
+            'aria-label': `Delete ${name}`,
+            disabled: state.busy,
+            onclick: () => askDelete(name),
+          },
+          'Delete',
+        ),
+      ];
+    }
+  }
+  return h(
+    'tr',
+    { 'data-fact': name, class: flash ? 'flash' : undefined },
+    h('th', { scope: 'row' }, h('code', {}, name)),
+    valueCell,
+    h('td', {}, type),
+    h('td', { class: 'actions' }, ...actions),
+  );
+}
+
+/** @param {string} name */
+function focusFactButton(name, action = 'edit') {
+  for (const row of el.factsBody.querySelectorAll('tr')) {
+    if (row.dataset.fact === name) {
+      const b = row.querySelector(`button[data-action="${action}"]`);
+      if (b instanceof HTMLElement) b.focus();
+      return;
+    }
+  }
+}
+
+function clearFactMessages() {
+  el.factError.textContent = '';
+  el.factError.hidden = true;
+  el.factStatus.textContent = '';
+}
+
+/** @param {unknown} err */
+function showFactError(err) {
+  if (err instanceof ApiError && err.status === 401) {
+    handleError(err);
+    return;
+  }
+  el.factError.textContent =
+    err instanceof ApiError ? err.message : `The operator could not be reached: ${String(err)}`;
+  el.factError.hidden = false;
+}
+
+/** @param {string} name */
+function startEdit(name) {
+  clearFactMessages();
+  state.editing = name;
+  state.confirmingDelete = null;
+  renderDetail();
+  const input = el.factsBody.querySelector('input[data-edit]');
+  if (input instanceof HTMLInputElement) {
+    input.focus();
+    input.select();
+  }
+}
+
+/** @param {string} name */
+function endEdit(name) {
+  state.editing = null;
+  if (state.stale) loadDetail({ live: true, focusFact: name });
+  else {
+    renderDetail();
+    focusFactButton(name);
+  }
+}
+
+/** Writes a fact and re-reads the identity; the server's message is shown when it refuses. */
+async function write(/** @type {() => Promise<{status: number}>} */ op, /** @type {string} */ done) {
+  const r = state.route;
+  setBusy(true);
+  try {
+    const res = await op();
+    if (state.route !== r) return true;
+    el.factStatus.textContent = res.status === 202 ? `${done}; it will show here in a moment.` : `${done}.`;
+    return true;
+  } catch (err) {
+    showFactError(err);
+    return false;
+  } finally {
+    setBusy(false);
+  }
+}
+
+/** Disables the fact controls while a write is under way, leaving what the user typed in place. */
+function setBusy(/** @type {boolean} */ busy) {
+  state.busy = busy;
+  for (const c of el.detailView.querySelectorAll(
+    '#facts-body button, #facts-body input, #add-fact button, #add-fact input',
+  )) {
+    if (c instanceof HTMLButtonElement || c instanceof HTMLInputElement) c.disabled = busy;
+  }
+}
+
+/** @param {string} name */
+async function saveEdit(name) {
+  const r = state.route;
+  if (r.view !== 'identity' || state.busy) return;
+  const input = el.factsBody.querySelector('input[data-edit]');
+  if (!(input instanceof HTMLInputElement)) return;
+  const text = input.value;
+  clearFactMessages();
+  const value = typedValue(text);
+  const ok = await write(() => putFact(r.ns, r.id, name, value), `Saved ${name}`);
+  if (ok) {
+    state.editing = null;
+    await loadDetail({ focusFact: name });
+  } else {
+    renderDetail();
+    const again = el.factsBody.querySelector('input[data-edit]');
+    if (again instanceof HTMLInputElement) {
+      again.value = text;
+      again.focus();
+    }
+  }
+}
+
+/** @param {string} name */
+function askDelete(name) {
+  clearFactMessages();
+  state.confirmingDelete = name;
+  state.editing = null;
+  renderDetail();
+  focusFactButton(name, 'confirm-delete');
+}
+
+/** @param {string} name */
+function cancelDelete(name) {
+  state.confirmingDelete = null;
+  renderDetail();
+  focusFactButton(name, 'delete');
+}
+
+/** @param {string} name */
+async function removeFact(name) {
+  const r = state.route;
+  if (r.view !== 'identity' || state.busy) return;
+  clearFactMessages();
+  const ok = await write(() => deleteFact(r.ns, r.id, name), `Deleted ${name}`);
+  state.confirmingDelete = null;
+  if (ok) {
+    await loadDetail();
+    el.newName.focus();
+  } else {
+    renderDetail();
+    focusFactButton(name, 'delete');
+  }
+}
+
+el.addFact.addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const r = state.route;
+  if (r.view !== 'identity' || state.busy) return;
+  const name = el.newName.value.trim();
+  const text = el.newValue.value;
+  if (!name) return;
+  clearFactMessages();
+  const ok = await write(() => putFact(r.ns, r.id, name, typedValue(text)), `Saved ${name}`);
+  if (ok) {
+    el.newName.value = '';
+    el.newValue.value = '';
+    await loadDetail();
+    el.newName.focus();
+  } else {
+    renderDetail();
+  }
+});
+
+// ------------------------------------------------------------------------------------------------- views
+
+/** Shows the view the address names and loads its data. @param {{focus?: boolean}} [opts] */
+function show(opts = {}) {
+  const r = state.route;
+  el.auth.hidden = true;
+  el.signOut.hidden = getToken() === '';
+  clearError();
+  if (r.view === 'list') {
+    el.detailView.hidden = true;
+    el.listView.hidden = false;
+    document.title = 'Identities · flagops-data-store';
+    el.fNamespace.value = r.filters.ns;
+    if (document.activeElement !== el.fPrefix) el.fPrefix.value = r.filters.prefix;
+    if (![...el.fLimit.options].some((o) => o.value === String(r.filters.limit))) {
+      el.fLimit.append(h('option', { value: r.filters.limit }, r.filters.limit));
+    }
+    el.fLimit.value = String(r.filters.limit);
+    const key = JSON.stringify(r.filters);
+    if (key !== state.list.key) {
+      state.list = { key, pages: [undefined], page: 0, next: undefined, items: [] };
+    }
+    state.detail = null;
+    loadList();
+    if (opts.focus) el.listTitle.focus();
+  } else {
+    el.listView.hidden = true;
+    el.detailView.hidden = false;
+    if (!state.detail || state.detail.namespace !== r.ns || state.detail.name !== r.id) {
+      state.detail = null;
+      state.editing = null;
+      state.confirmingDelete = null;
+      clearFactMessages();
+    }
+    renderDetail();
+    loadDetail();
+    if (opts.focus) el.detailTitle.focus();
+  }
+  ensureWatch();
+}
+
+window.addEventListener('hashchange', () => {
+  state.route = parseHash();
+  show({ focus: true });
+});
+
+for (const n of LIMITS) el.fLimit.append(h('option', { value: n }, n));
+show();

@@ -1,0 +1,60 @@
+/** TLS from files: the operator serves HTTPS with a given certificate and key. */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newNamespace, startTestOperator, type TestOperator } from '../support/cluster.js';
+
+let op: TestOperator;
+let ca: string;
+
+beforeAll(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'flagops-tls-'));
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      join(dir, 'tls.key'),
+      '-out',
+      join(dir, 'tls.crt'),
+    ],
+    { stdio: 'ignore' },
+  );
+  ca = readFileSync(join(dir, 'tls.crt'), 'utf8');
+  const ns = await newNamespace('tls');
+  op = await startTestOperator({
+    namespaces: [ns],
+    extraArgs: [`--tls-cert-file=${join(dir, 'tls.crt')}`, `--tls-key-file=${join(dir, 'tls.key')}`],
+  });
+});
+afterAll(async () => {
+  await op?.stop();
+});
+
+describe('--tls-cert-file / --tls-key-file', () => {
+  it('serves HTTPS with the given certificate', async () => {
+    expect(op.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const dispatcher = new Agent({ connect: { ca } });
+    const res = await request(`${op.url}/healthz`, { dispatcher });
+    expect(res.statusCode).toBe(200);
+    expect(await res.body.json()).toEqual({ status: 'ok' });
+    await dispatcher.close();
+  });
+
+  it('refuses plain HTTP on the same port', async () => {
+    await expect(fetch(op.url.replace('https:', 'http:') + '/healthz')).rejects.toThrow();
+  });
+});

@@ -1,5 +1,5 @@
 /** Facts of one identity: read from the store, written through the API server with server-side apply. */
-import { Router } from 'express';
+import { type Request, type Response, Router } from 'express';
 import type { StoreReader } from '../../store/store.js';
 import { type Auth, authorize, userOf } from '../auth/middleware.js';
 import { notFound } from '../errors.js';
@@ -14,7 +14,7 @@ import {
   parseIfMatch,
   parseNamespace,
 } from '../validate.js';
-import type { FactsWriter } from '../writes/facts-writer.js';
+import type { FactsChange, FactsWriter } from '../writes/facts-writer.js';
 
 export interface FactsRouteDeps {
   reader: StoreReader;
@@ -37,6 +37,24 @@ export function factsRouter(deps: FactsRouteDeps): Router {
     res.set('etag', `"${facts.generation}"`).json(facts.values);
   });
 
+  /** A write with the request's ?force, If-Match and user, answered with the written facts and their ETag. */
+  async function write(
+    req: Request,
+    res: Response,
+    namespace: string,
+    name: string,
+    change: Pick<FactsChange, 'set' | 'remove'>,
+  ) {
+    const result = await deps.writer.write(namespace, name, {
+      ...change,
+      force: parseBool(req.query.force, 'force'),
+      ifMatch: parseIfMatch(req.get('if-match')),
+      origin: `user:${userOf(res).username}`,
+    });
+    res.status(result.visible ? 200 : 202).set('etag', `"${result.generation}"`);
+    return result;
+  }
+
   r.patch('/', async (req, res) => {
     const { namespace, name } = target(req.params as Record<string, string>);
     await authorize(deps.auth, res, { verb: 'patch', resource: 'deploymentfacts', namespace, name });
@@ -49,17 +67,7 @@ export function factsRouter(deps: FactsRouteDeps): Router {
     const remove = Object.entries(body)
       .filter(([, v]) => v === null)
       .map(([k]) => k);
-    const result = await deps.writer.write(namespace, name, {
-      set,
-      remove,
-      force: parseBool(req.query.force, 'force'),
-      ifMatch: parseIfMatch(req.get('if-match')),
-      origin: `user:${userOf(res).username}`,
-    });
-    res
-      .status(result.visible ? 200 : 202)
-      .set('etag', `"${result.generation}"`)
-      .json(result.facts);
+    res.json((await write(req, res, namespace, name, { set, remove })).facts);
   });
 
   r.get('/:name', async (req, res) => {
@@ -77,32 +85,15 @@ export function factsRouter(deps: FactsRouteDeps): Router {
     const fact = parseFactName(req.params.name);
     await authorize(deps.auth, res, { verb: 'patch', resource: 'deploymentfacts', namespace, name });
     const { value } = parse(FactValueBody, req.body, 'body');
-    const result = await deps.writer.write(namespace, name, {
-      set: { [fact]: value },
-      force: parseBool(req.query.force, 'force'),
-      ifMatch: parseIfMatch(req.get('if-match')),
-      origin: `user:${userOf(res).username}`,
-    });
-    res
-      .status(result.visible ? 200 : 202)
-      .set('etag', `"${result.generation}"`)
-      .json({ [fact]: value });
+    await write(req, res, namespace, name, { set: { [fact]: value } });
+    res.json({ [fact]: value });
   });
 
   r.delete('/:name', async (req, res) => {
     const { namespace, name } = target(req.params as Record<string, string>);
     const fact = parseFactName(req.params.name);
     await authorize(deps.auth, res, { verb: 'patch', resource: 'deploymentfacts', namespace, name });
-    const result = await deps.writer.write(namespace, name, {
-      remove: [fact],
-      force: parseBool(req.query.force, 'force'),
-      ifMatch: parseIfMatch(req.get('if-match')),
-      origin: `user:${userOf(res).username}`,
-    });
-    res
-      .status(result.visible ? 200 : 202)
-      .set('etag', `"${result.generation}"`)
-      .json(result.facts);
+    res.json((await write(req, res, namespace, name, { remove: [fact] })).facts);
   });
 
   return r;

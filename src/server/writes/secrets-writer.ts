@@ -147,21 +147,7 @@ export class SecretsWriter {
         );
       }
     }, `writing Secret ${namespace}/${secretName}`);
-    await this.#apply<DeploymentSecrets>(
-      secretsPath(namespace, name),
-      {
-        apiVersion: API_VERSION,
-        kind: SECRETS_KIND,
-        metadata: {
-          name,
-          namespace,
-          resourceVersion: current.metadata.resourceVersion,
-          annotations: { [ORIGIN_ANNOTATION]: opts.origin },
-        },
-        spec: { secrets: desired },
-      },
-      opts.force,
-    );
+    await this.#applyEntries(current, desired, opts);
     const expected = SecretValue.fromPlain(value);
     return waitFor(() => {
       const got = this.reader.get(namespace, name)?.secrets?.values.get(key);
@@ -197,21 +183,7 @@ export class SecretsWriter {
       );
     }
     const desired = entries.filter((e) => own.ours.has(e.name) && e.name !== key);
-    let ds = await this.#apply<DeploymentSecrets>(
-      secretsPath(namespace, name),
-      {
-        apiVersion: API_VERSION,
-        kind: SECRETS_KIND,
-        metadata: {
-          name,
-          namespace,
-          resourceVersion: current.metadata.resourceVersion,
-          annotations: { [ORIGIN_ANNOTATION]: opts.origin },
-        },
-        spec: { secrets: desired },
-      },
-      opts.force,
-    );
+    let ds = await this.#applyEntries(current, desired, opts);
     if (owners) {
       // Owned elsewhere too: only an update removes it (a JSON patch on the list element, guarded by a test of
       // its name; a failed test means the list moved under us, so read again).
@@ -273,6 +245,25 @@ export class SecretsWriter {
         ? fromKubeError(err, `deleting Secret ${namespace}/${secretName}`)
         : err;
     }
+  }
+
+  /** Applies the entries this field manager owns, guarded by the resourceVersion they were computed from. */
+  #applyEntries(
+    current: DeploymentSecrets,
+    desired: SecretEntry[],
+    opts: { force: boolean; origin: string },
+  ) {
+    const { name, namespace, resourceVersion } = current.metadata;
+    return this.#apply<DeploymentSecrets>(
+      secretsPath(namespace, name),
+      {
+        apiVersion: API_VERSION,
+        kind: SECRETS_KIND,
+        metadata: { name, namespace, resourceVersion, annotations: { [ORIGIN_ANNOTATION]: opts.origin } },
+        spec: { secrets: desired },
+      },
+      opts.force,
+    );
   }
 
   async #createEmpty(namespace: string, name: string): Promise<DeploymentSecrets> {

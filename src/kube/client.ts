@@ -71,7 +71,18 @@ export class KubeClient {
       );
     }
     const text = await response.text();
-    if (response.ok) return (text ? JSON.parse(text) : undefined) as T;
+    if (response.ok) {
+      try {
+        return (text ? JSON.parse(text) : undefined) as T;
+      } catch {
+        // JSON.parse quotes a fragment of its input in its message; that input may be Secret data.
+        throw new KubeApiError(
+          0,
+          'InvalidResponse',
+          `the Kubernetes API server sent a malformed response (HTTP ${response.status})`,
+        );
+      }
+    }
     throw toApiError(response.status, text, response.headers.get('retry-after'));
   }
 

@@ -47,7 +47,7 @@ export function resolveSecrets(spec: DeploymentSecretsSpec, lookup: SecretLookup
       missing.set(secretName, [...(missing.get(secretName) ?? []), entry.name]);
       continue;
     }
-    const data = secret.data?.[key];
+    const data = secret.data && Object.hasOwn(secret.data, key) ? secret.data[key] : undefined;
     if (data === undefined) {
       problems.push({ reason: 'KeyNotFound', secret: secretName, key, name: entry.name });
       continue;

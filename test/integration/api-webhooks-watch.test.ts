@@ -105,6 +105,20 @@ describe('signed webhooks', () => {
     expect(replay.body.error.message).toContain('replay');
   });
 
+  it('lets a sender retry a signed request that failed', async () => {
+    const body = { namespace: forbiddenNs, identity: 'x', facts: { a: '1' } };
+    const raw = JSON.stringify(body);
+    const ts = String(Math.floor(Date.now() / 1000));
+    const headers = {
+      'content-type': 'application/json',
+      'x-flagops-timestamp': ts,
+      'x-flagops-signature': sign(KEY, ts, raw),
+    };
+    expect((await call(op, 'POST', '/api/v1/webhooks/billing', { rawBody: raw, headers })).status).toBe(403);
+    // Not "replay": the first delivery did not happen.
+    expect((await call(op, 'POST', '/api/v1/webhooks/billing', { rawBody: raw, headers })).status).toBe(403);
+  });
+
   it('refuses namespaces the webhook may not write, unknown webhooks and bad bodies', async () => {
     const other = await post({ namespace: forbiddenNs, identity: 'x', facts: { a: '1' } });
     expect(other.status).toBe(403);

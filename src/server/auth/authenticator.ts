@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { KubeClient } from '../../kube/client.js';
 import { KubeApiError } from '../../kube/errors.js';
 import { unauthorized, unavailable } from '../errors.js';
-import { TtlCache } from './ttl-cache.js';
+import { InFlight, TtlCache } from './ttl-cache.js';
 
 export interface User {
   username: string;
@@ -51,6 +51,7 @@ export class TokenReviewAuthenticator implements Authenticator {
   }
   private readonly ttlMs: number;
   private readonly invalidTtlMs: number;
+  readonly #inflight = new InFlight<User>(32);
 
   async authenticate(token: string | undefined): Promise<User> {
     if (!token) return ANONYMOUS;
@@ -60,6 +61,10 @@ export class TokenReviewAuthenticator implements Authenticator {
       if (cached === null) throw unauthorized('the bearer token is invalid or expired');
       return cached;
     }
+    return this.#inflight.run(key, () => this.#review(token, key));
+  }
+
+  async #review(token: string, key: string): Promise<User> {
     let status: TokenReviewStatus | undefined;
     try {
       const review = await this.client.create<{ status?: TokenReviewStatus }>(

@@ -7,7 +7,7 @@ import type { KubeClient } from '../../kube/client.js';
 import { KubeApiError } from '../../kube/errors.js';
 import { unavailable } from '../errors.js';
 import { STALE_GRACE_MS, type User } from './authenticator.js';
-import { TtlCache } from './ttl-cache.js';
+import { InFlight, TtlCache } from './ttl-cache.js';
 
 export interface Permission {
   verb: 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete';
@@ -30,6 +30,7 @@ export interface Authorizer {
 
 export class SubjectAccessReviewAuthorizer implements Authorizer {
   readonly #cache: TtlCache<boolean>;
+  readonly #inflight = new InFlight<boolean>(32);
 
   constructor(
     private readonly client: KubeClient,
@@ -55,6 +56,10 @@ export class SubjectAccessReviewAuthorizer implements Authorizer {
     ]);
     const cached = this.#cache.get(key);
     if (cached !== undefined) return cached;
+    return this.#inflight.run(key, () => this.#review(user, p, key));
+  }
+
+  async #review(user: User, p: Permission, key: string): Promise<boolean> {
     let allowed: boolean;
     try {
       const review = await this.client.create<{ status?: { allowed?: boolean } }>(

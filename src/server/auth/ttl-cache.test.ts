@@ -17,3 +17,32 @@ describe('TtlCache', () => {
     expect(c.get('b')).toBe('B');
   });
 });
+
+describe('InFlight', () => {
+  it('shares one call per key while it runs, and runs at most `limit` calls at once', async () => {
+    const { InFlight } = await import('./ttl-cache.js');
+    const f = new InFlight<number>(2);
+    let calls = 0;
+    let running = 0;
+    let maxRunning = 0;
+    const call = (v: number) => async () => {
+      calls++;
+      running++;
+      maxRunning = Math.max(maxRunning, running);
+      await new Promise((r) => setTimeout(r, 10));
+      running--;
+      return v;
+    };
+    const results = await Promise.all([
+      f.run('a', call(1)),
+      f.run('a', call(99)),
+      f.run('b', call(2)),
+      f.run('c', call(3)),
+      f.run('d', call(4)),
+    ]);
+    expect(results).toEqual([1, 1, 2, 3, 4]);
+    expect(calls).toBe(4);
+    expect(maxRunning).toBe(2);
+    expect(await f.run('a', call(5))).toBe(5);
+  });
+});

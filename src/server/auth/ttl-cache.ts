@@ -30,3 +30,35 @@ export class TtlCache<V> {
     this.#entries.set(key, { value, expires: this.now() + ttlMs });
   }
 }
+
+/**
+ * Runs one call per key at a time: callers asking for the same key while it is in flight share its promise.
+ * With a limit, at most that many calls run at once and the rest wait their turn, so that a flood of distinct
+ * tokens cannot turn into a flood of reviews against the API server.
+ */
+export class InFlight<V> {
+  readonly #pending = new Map<string, Promise<V>>();
+  readonly #waiting: (() => void)[] = [];
+  #running = 0;
+
+  constructor(private readonly limit = Number.POSITIVE_INFINITY) {}
+
+  run(key: string, call: () => Promise<V>): Promise<V> {
+    const pending = this.#pending.get(key);
+    if (pending) return pending;
+    const promise = this.#slot(call).finally(() => this.#pending.delete(key));
+    this.#pending.set(key, promise);
+    return promise;
+  }
+
+  async #slot(call: () => Promise<V>): Promise<V> {
+    if (this.#running >= this.limit) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    this.#running++;
+    try {
+      return await call();
+    } finally {
+      this.#running--;
+      this.#waiting.shift()?.();
+    }
+  }
+}

@@ -180,7 +180,7 @@ spec:
   it('grants what the operator needs in the watched namespaces, cluster-wide reviews and its Lease', async () => {
     const needed: string[][] = [];
     for (const ns of watched) {
-      for (const verb of ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete']) {
+      for (const verb of ['get', 'list', 'watch', 'create', 'patch', 'delete']) {
         needed.push([verb, 'secrets', '-n', ns], [verb, 'deploymentfacts.flagops.io', '-n', ns]);
       }
       needed.push(
@@ -246,6 +246,8 @@ describe('chart RBAC, all namespaces', () => {
       ['update', `leases.coordination.k8s.io/${inst.lease}`, '-n', sys],
     ];
     const refused = [
+      ['update', 'secrets', '-n', 'default'],
+      ['update', 'deploymentfacts.flagops.io', '-n', 'default'],
       ['create', 'deployments.apps', '-n', sys],
       ['list', 'pods', '--all-namespaces'],
       ['get', 'configmaps', '-n', sys],

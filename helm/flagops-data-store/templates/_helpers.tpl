@@ -105,15 +105,15 @@ Roles (namespaced mode only): a dict namespace -> list of Secret names.
 # The custom resources: read, and written through the API (server-side apply).
 - apiGroups: ["flagops.io"]
   resources: ["deploymentfacts", "deploymentsecrets"]
-  verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
 - apiGroups: ["flagops.io"]
   resources: ["deploymentfacts/status", "deploymentsecrets/status"]
-  verbs: ["get", "patch", "update"]
+  verbs: ["get", "patch"]
 # Secrets: resolve references; manage the Secrets that hold values written through the API
 # (owned by their DeploymentSecrets).
 - apiGroups: [""]
   resources: ["secrets"]
-  verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create", "patch"]

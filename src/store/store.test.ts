@@ -114,3 +114,14 @@ describe('Store: empty secrets', () => {
     expect(seen.map((e) => e.keys)).toEqual([['k']]);
   });
 });
+
+describe('Store: replay buffer', () => {
+  it('is bounded by the key names it holds as well as by events', () => {
+    const s = new Store(10); // at most 10 events, or 80 key names
+    const many = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`k${i}`, i]));
+    s.setFacts('ns', 'a', facts(many));
+    s.setFacts('ns', 'b', facts(many));
+    expect(s.changesSince(1)?.map((e) => e.name)).toEqual(['b']);
+    expect(s.changesSince(0)).toBeUndefined();
+  });
+});

@@ -87,6 +87,7 @@ export class Store implements StoreReader, StoreWriter {
   #revision = 0;
   readonly #events = new EventEmitter();
   readonly #replay: ChangeEvent[] = [];
+  #replayKeys = 0;
   readonly epoch = randomBytes(4).toString('hex');
 
   constructor(private readonly replayCapacity = 10_000) {
@@ -239,8 +240,17 @@ export class Store implements StoreReader, StoreWriter {
     if (existed !== this.#items.has(key)) this.#sortedKeys = undefined;
     const event: ChangeEvent = { revision, namespace, name, ...change };
     this.#replay.push(event);
-    if (this.#replay.length > this.replayCapacity)
-      this.#replay.splice(0, this.#replay.length - this.replayCapacity);
+    this.#replayKeys += event.keys.length;
+    // Bounded by events and by key names held (an event may name up to 256 keys), dropping the oldest first.
+    let drop = 0;
+    while (
+      this.#replay.length - drop > this.replayCapacity ||
+      (this.#replayKeys > this.replayCapacity * 8 && this.#replay.length - drop > 1)
+    ) {
+      this.#replayKeys -= this.#replay[drop]!.keys.length;
+      drop++;
+    }
+    if (drop) this.#replay.splice(0, drop);
     this.#events.emit('change', event);
   }
 }

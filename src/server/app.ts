@@ -13,6 +13,7 @@ import { errorMiddleware, HttpError } from './errors.js';
 import { openApiDocument } from './openapi.js';
 import { requestLog } from './request-log.js';
 import { templateMatcher } from './route-template.js';
+import { appsetRouter } from './routes/appset.js';
 import { compatRouter } from './routes/compat.js';
 import { factsRouter } from './routes/facts.js';
 import { identitiesRouter } from './routes/identities.js';
@@ -54,6 +55,7 @@ const ROUTES: [string, string[]][] = [
   ['/api/v1/namespaces/:ns/identities/:id/secrets', ['GET']],
   ['/api/v1/namespaces/:ns/identities/:id/secrets/:name', ['GET', 'PUT', 'DELETE']],
   ['/api/v1/watch', ['GET']],
+  ['/api/v1/getparams.execute', ['POST']],
   ['/api/v1/webhooks/:name', ['POST']],
   ['/api/identity', ['GET']],
   ['/api/fact/:id', ['GET', 'PUT', 'DELETE']],
@@ -132,6 +134,7 @@ export function createApp(deps: ServerDeps): Express {
     }
     next();
   });
+  app.use('/api/v1', appsetRouter({ ...common, defaultNamespace: deps.defaultNamespace }));
   app.use('/api/v1', identitiesRouter({ ...common, client: deps.client, secretsWriter }));
   app.use('/api/v1', watchRouter({ ...common, streams: deps.streams, maxStreams: deps.maxStreams }));
   app.use('/api/v1/namespaces/:ns/identities/:id/facts', factsRouter({ ...common, writer: factsWriter }));

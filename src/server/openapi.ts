@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { FactMap, FactName, FactValue } from '../api/facts.js';
+import { GetParamsBody } from './routes/appset.js';
 import { ListQuery } from './routes/identities.js';
 import { WatchQuery } from './routes/watch.js';
 import { FactsPatchBody, FactValueBody, IdentityName, NamespaceName, SecretValueBody } from './validate.js';
@@ -244,6 +245,26 @@ export function openApiDocument() {
                 'event stream; `event: change` carries the JSON below, `event: reset` means re-read everything',
               content: { 'text/event-stream': { schema: json(ChangeEvent) } },
             },
+            ...errors(400, 401, 403),
+          },
+        },
+      },
+      '/api/v1/getparams.execute': {
+        post: {
+          tags: ['argocd'],
+          summary:
+            'Argo CD ApplicationSet plugin generator: one parameter set per identity of a namespace (needs list deploymentfacts)',
+          requestBody: body(GetParamsBody),
+          responses: {
+            ...ok(
+              z.object({
+                output: z.object({
+                  parameters: z.array(
+                    z.object({ identity: z.string(), namespace: z.string(), facts: FactMap }),
+                  ),
+                }),
+              }),
+            ),
             ...errors(400, 401, 403),
           },
         },

@@ -21,6 +21,7 @@ import { createApp } from './server/app.js';
 import { TokenReviewAuthenticator } from './server/auth/authenticator.js';
 import { allowAll, SubjectAccessReviewAuthorizer } from './server/auth/authorizer.js';
 import { type Auth, noAuth } from './server/auth/middleware.js';
+import { reloadTlsOnChange } from './server/tls-reload.js';
 import { loadWebhooksConfig } from './server/webhooks/config.js';
 import { webhooksRouter } from './server/webhooks/route.js';
 import { FactsWriter } from './server/writes/facts-writer.js';
@@ -56,6 +57,8 @@ export async function startOperator(
   config: Config,
   log: Logger,
   kc = loadKubeConfig(config.kubeconfig),
+  /** How often certificate files are checked for rotation (tests shorten it). */
+  tlsReloadIntervalMs = 5000,
 ): Promise<Operator> {
   const client = new KubeClient(kc);
   const store = new Store();
@@ -153,9 +156,23 @@ export async function startOperator(
         ]
       : [],
   });
-  const server: Server = config.tls
-    ? createTlsServer({ cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }, app)
-    : createServer(app);
+  let stopTlsReload: (() => void) | undefined;
+  let server: Server;
+  if (config.tls) {
+    const tlsServer = createTlsServer(
+      { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) },
+      app,
+    );
+    stopTlsReload = reloadTlsOnChange(
+      tlsServer,
+      config.tls,
+      log.child({ controller: 'tls' }),
+      tlsReloadIntervalMs,
+    );
+    server = tlsServer;
+  } else {
+    server = createServer(app);
+  }
   // Serve /healthz and /readyz from the start; /readyz turns 200 once the informers have synced.
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -198,6 +215,7 @@ export async function startOperator(
         const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
         await closed;
         clearTimeout(timer);
+        stopTlsReload?.();
         await elector?.stop();
         await controllers.stop();
         log.info({}, 'stopped');

@@ -62,6 +62,7 @@ export async function startTestOperator(opts: {
   defaultNamespace?: string;
   kc?: KubeConfig;
   extraArgs?: string[];
+  tlsReloadIntervalMs?: number;
 }): Promise<TestOperator> {
   const parsed = parseConfig(
     [
@@ -83,7 +84,12 @@ export async function startTestOperator(opts: {
     },
   });
   const log = createLogger('trace', sink);
-  const operator = await startOperator(parsed.config, log, opts.kc ?? adminKubeConfig());
+  const operator = await startOperator(
+    parsed.config,
+    log,
+    opts.kc ?? adminKubeConfig(),
+    opts.tlsReloadIntervalMs,
+  );
   return Object.assign(operator, { logs });
 }
 

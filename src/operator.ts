@@ -65,17 +65,7 @@ export async function startOperator(
   const metrics = new Metrics(store);
   const identity = `${hostname()}_${process.pid}_${randomBytes(3).toString('hex')}`;
   // Read before anything starts, so that a bad file stops the process with a clear message.
-  const webhooks = config.webhooksConfig ? loadWebhooksConfig(config.webhooksConfig) : [];
-  for (const w of webhooks) {
-    const unwatched = config.namespaces.length
-      ? w.namespaces.filter((n) => !config.namespaces.includes(n))
-      : [];
-    if (unwatched.length) {
-      throw new ConfigError(
-        `webhook ${w.name} may write to ${unwatched.join(', ')}, which --namespaces does not watch`,
-      );
-    }
-  }
+  const webhooks = config.webhooksConfig ? loadWebhooksConfig(config.webhooksConfig, config.namespaces) : [];
 
   let elector: LeaderElector | undefined;
   const canWrite = () => !elector || elector.isLeader;

@@ -32,10 +32,11 @@ const WebhooksFile = z
   );
 
 /** Throws an Error naming the file and the field when the file is unreadable or invalid. */
-export function loadWebhooksConfig(path: string): WebhookConfig[] {
+export function loadWebhooksConfig(path: string, watchedNamespaces: readonly string[] = []): WebhookConfig[] {
   let doc: unknown;
   try {
-    doc = load(readFileSync(path, 'utf8'));
+    const text = readFileSync(path, 'utf8');
+    doc = text.trim() ? load(text) : {}; // an empty file: no webhooks
   } catch (err) {
     throw new ConfigError(`cannot read webhooks config ${path}: ${(err as Error).message}`);
   }
@@ -45,6 +46,17 @@ export function loadWebhooksConfig(path: string): WebhookConfig[] {
     throw new ConfigError(
       `invalid webhooks config ${path}: ${issue.path.join('.') || '(root)'}: ${issue.message}`,
     );
+  }
+  // A webhook may only write where this operator watches: elsewhere its writes could never be served.
+  for (const w of parsed.data.webhooks) {
+    const unwatched = watchedNamespaces.length
+      ? w.namespaces.filter((n) => !watchedNamespaces.includes(n))
+      : [];
+    if (unwatched.length) {
+      throw new ConfigError(
+        `webhook ${w.name} may write to ${unwatched.join(', ')}, which --namespaces does not watch`,
+      );
+    }
   }
   return parsed.data.webhooks;
 }

@@ -1,5 +1,5 @@
 /** Signed webhooks from outside systems, and the Server-Sent Events change feed. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +22,7 @@ let ns: string;
 let forbiddenNs: string;
 let op: TestOperator;
 let token: string;
+let dir: string;
 
 beforeAll(async () => {
   const client = adminClient();
@@ -32,7 +33,7 @@ beforeAll(async () => {
     metadata: { name: 'billing-key' },
     data: { key: Buffer.from(KEY).toString('base64') },
   });
-  const dir = mkdtempSync(join(tmpdir(), 'flagops-hooks-'));
+  dir = mkdtempSync(join(tmpdir(), 'flagops-hooks-'));
   const file = join(dir, 'webhooks.yaml');
   writeFileSync(
     file,
@@ -42,6 +43,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await op?.stop();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 function post(

@@ -1,13 +1,14 @@
 /** The command line: help, exit code 2 for bad flags and files, and health endpoints from the first moment. */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/cluster.js';
 import { freePort } from '../support/process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'flagops-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const unreachableKubeconfig = join(dir, 'kubeconfig');
 writeFileSync(
   unreachableKubeconfig,

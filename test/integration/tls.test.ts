@@ -1,6 +1,6 @@
 /** TLS from files: the operator serves HTTPS with a given certificate and key. */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
@@ -61,6 +61,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await op?.stop();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('--tls-cert-file / --tls-key-file', () => {

@@ -1,6 +1,6 @@
 // The Helm chart and the kustomize manifests, against real helm and kubectl binaries and a real
 // kube-apiserver: lint, render, server-side apply, and the flags the chart passes to the operator.
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
@@ -234,9 +234,11 @@ describe('helm chart', () => {
       ],
     });
     // The operator's own loader accepts the file.
-    const webhooksFile = join(mkdtempSync(join(tmpdir(), 'flagops-webhooks-')), 'webhooks.yaml');
+    const webhooksDir = mkdtempSync(join(tmpdir(), 'flagops-webhooks-'));
+    const webhooksFile = join(webhooksDir, 'webhooks.yaml');
     writeFileSync(webhooksFile, cm.data['webhooks.yaml']!);
     expect(loadWebhooksConfig(webhooksFile).map((w) => w.name)).toEqual(['billing', 'crm']);
+    rmSync(webhooksDir, { recursive: true, force: true });
     for (const kind of ['NetworkPolicy', 'ServiceMonitor', 'ConfigMap'])
       expect(ids).toContain(`${kind}/${sys}/${full}${kind === 'ConfigMap' ? '-webhooks' : ''}`);
     const c = deploymentOf(objects).spec.template.spec.containers[0]!;

@@ -24,6 +24,8 @@ export interface Config {
     retryPeriodMs: number;
   };
   shutdownTimeoutMs: number;
+  /** Namespace of Argo CD Applications to hard-refresh when facts change; undefined: off. */
+  argocdNamespace?: string;
 }
 
 interface FlagSpec {
@@ -202,6 +204,16 @@ const FLAGS: FlagSpec[] = [
       leader(c).retryPeriodMs = ms;
     },
   ),
+  {
+    name: 'argocd-namespace',
+    help: 'ask Argo CD to hard-refresh the Application named like an identity when its facts change (Applications in this namespace); empty: off',
+    default: '',
+    parse: (v, c) => {
+      if (v && !DNS_LABEL.test(v)) return `"${v}" is not a valid namespace name`;
+      c.argocdNamespace = v || undefined;
+      return undefined;
+    },
+  },
   durationFlag(
     'shutdown-timeout',
     '10s',

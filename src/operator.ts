@@ -11,6 +11,7 @@ import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { type Config, ConfigError } from './config.js';
+import { startArgoRefresh } from './controller/argocd-refresh.js';
 import { KubeEventRecorder } from './controller/events.js';
 import { LeaderElector } from './controller/leader.js';
 import { ControllerManager } from './controller/manager.js';
@@ -183,6 +184,16 @@ export async function startOperator(
 
   await controllers.start();
   elector?.start();
+  const stopArgoRefresh = config.argocdNamespace
+    ? startArgoRefresh({
+        client,
+        reader: store,
+        namespace: config.argocdNamespace,
+        log: log.child({ controller: 'argocd-refresh' }),
+        active: () => controllers.synced && canWrite(),
+        onRefresh: (result) => metrics.argocdRefreshes.inc({ result }),
+      })
+    : undefined;
 
   let stopping: Promise<void> | undefined;
   return {
@@ -206,6 +217,7 @@ export async function startOperator(
         await closed;
         clearTimeout(timer);
         stopTlsReload?.();
+        stopArgoRefresh?.();
         await elector?.stop();
         await controllers.stop();
         log.info({}, 'stopped');

@@ -16,6 +16,7 @@ export class Metrics {
   readonly watchRelists: Counter<'resource'>;
   readonly webhookDeliveries: Counter<'webhook' | 'result'>;
   readonly leader: Gauge;
+  readonly argocdRefreshes: Counter<'result'>;
 
   constructor(store: StoreReader) {
     const r = this.registry;
@@ -68,6 +69,12 @@ export class Metrics {
       name: 'flagops_webhook_deliveries_total',
       help: 'Webhook deliveries by configured webhook and result',
       labelNames: ['webhook', 'result'],
+      registers: [r],
+    });
+    this.argocdRefreshes = new Counter({
+      name: 'flagops_argocd_refresh_total',
+      help: 'Argo CD hard refreshes asked for after a fact change, by result',
+      labelNames: ['result'],
       registers: [r],
     });
     this.leader = new Gauge({

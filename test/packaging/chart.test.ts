@@ -37,7 +37,7 @@ function namespacedOverrides(watched: [string, string]): string[] {
     `webhooks[0].namespaces=${JSON.stringify([watched[0]])}`,
     `webhooks[1].secretRef.namespace="${watched[1]}"`,
     `webhooks[1].namespaces=${JSON.stringify(watched)}`,
-    `webhooks[1].namespaces=${JSON.stringify(watched)}`,
+    `argocd.refreshNamespace="${watched[1]}"`,
   ];
 }
 
@@ -194,6 +194,16 @@ describe('helm chart', () => {
     const ids = objectIds(objects);
     // Namespaced permissions live in Roles in the watched namespaces; the ClusterRole holds reviews only.
     for (const ns of watched) expect(ids).toContain(`Role/${ns}/${full}`);
+    // Argo CD refresh: patch on Applications in that namespace only.
+    const argo = objects.find(
+      (o) => o.kind === 'Role' && o.metadata.name === `${full}-argocd-refresh`,
+    ) as K8sObject & {
+      rules: unknown[];
+    };
+    expect(argo.metadata.namespace).toBe(watched[1]);
+    expect(argo.rules).toEqual([
+      { apiGroups: ['argoproj.io'], resources: ['applications'], verbs: ['patch'] },
+    ]);
     const clusterRole = objects.find(
       (o) => o.kind === 'ClusterRole' && o.metadata.name === full,
     ) as K8sObject & {

@@ -26,14 +26,14 @@ describe('parseConfig', () => {
   });
 
   it('reads flags in both forms, and environment variables, flags winning', () => {
-    const r = parseConfig(['--namespaces', 'a, b,a', '--listen=127.0.0.1:0', '--log-level=debug'], {
+    const r = parseConfig(['--namespaces', 'apps, b,apps', '--listen=127.0.0.1:0', '--log-level=debug'], {
       FLAGOPS_LISTEN: '0.0.0.0:1',
       FLAGOPS_DEFAULT_NAMESPACE: 'apps',
       FLAGOPS_AUTH: 'none',
     });
     expect(r).toEqual({
       config: {
-        namespaces: ['a', 'b'],
+        namespaces: ['apps', 'b'],
         defaultNamespace: 'apps',
         listen: { host: '127.0.0.1', port: 0 },
         auth: 'none',
@@ -64,6 +64,7 @@ describe('parseConfig', () => {
     [['--auth=none'], 'only listens on loopback'],
     [['positional'], 'unknown flag positional'],
     [['--max-body-bytes=12'], 'invalid --max-body-bytes'],
+    [['--namespaces=a,b', '--default-namespace=c'], 'is not among --namespaces'],
     [['--tls-cert-file=/x'], 'go together'],
     [['--leader-elect=yes'], 'invalid --leader-elect'],
     [['--leader-election-lease-duration=5'], 'not a duration'],
@@ -98,6 +99,11 @@ describe('parseConfig', () => {
     const bare = parseConfig(['--leader-elect', '--log-level=debug'], {});
     expect('config' in bare && bare.config.leaderElection.enabled).toBe(true);
     expect('config' in parseConfig(['--leader-election-lease-duration=5s'], {})).toBe(true);
+  });
+
+  it('defaults the default namespace to the first watched one', () => {
+    const r = parseConfig(['--namespaces=team-a,team-b'], {});
+    expect('config' in r && r.config.defaultNamespace).toBe('team-a');
   });
 
   it('allows --auth=none on loopback', () => {

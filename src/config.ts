@@ -66,7 +66,7 @@ const FLAGS: FlagSpec[] = [
   },
   {
     name: 'default-namespace',
-    help: 'namespace of the prototype-compatible /api/fact routes and of OFREP requests without one',
+    help: 'namespace of the prototype-compatible /api/fact routes and of OFREP requests without one; with --namespaces, the first of them unless given',
     default: 'default',
     parse: (v, c) => {
       if (!DNS_LABEL.test(v)) return `"${v}" is not a valid namespace name`;
@@ -300,6 +300,14 @@ export function parseConfig(
     if (err) return { error: `invalid --${flag.name}: ${err}` };
   }
   const config = c as Config;
+  // Watching some namespaces only: the default namespace is the first of them unless one is given.
+  const defaultGiven = given.has('default-namespace') || env[envName('default-namespace')] !== undefined;
+  if (config.namespaces.length > 0 && !defaultGiven) config.defaultNamespace = config.namespaces[0]!;
+  if (config.namespaces.length > 0 && !config.namespaces.includes(config.defaultNamespace)) {
+    return {
+      error: `--default-namespace=${config.defaultNamespace} is not among --namespaces (${config.namespaces.join(',')}); the prototype routes and OFREP read there`,
+    };
+  }
   const le = config.leaderElection;
   if (le.enabled && (le.renewDeadlineMs >= le.leaseDurationMs || le.retryPeriodMs >= le.renewDeadlineMs)) {
     return { error: 'leader election needs retry-period < renew-deadline < lease-duration' };

@@ -54,7 +54,8 @@ export function startArgoRefresh(opts: ArgoRefreshOptions): () => void {
     if (existing) clearTimeout(existing);
     const t = setTimeout(() => {
       timers.delete(e.name);
-      void refresh(e.name);
+      // Leadership may have moved during the debounce.
+      if (opts.active()) void refresh(e.name);
     }, opts.debounceMs ?? 500);
     t.unref();
     timers.set(e.name, t);

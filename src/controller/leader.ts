@@ -178,8 +178,11 @@ export class LeaderElector {
   }
 
   #renewed(now: number) {
+    // A renewal that lands after the deadline had passed: writes were refused in between, so catch up.
+    const lapsed = this.#leader && this.#now() - this.#lastRenew >= this.#opts.renewDeadlineMs;
     this.#lastRenew = now;
     if (!this.#leader) this.#setLeader(true);
+    else if (lapsed) this.#opts.onStartedLeading?.();
   }
 
   #setLeader(leader: boolean) {

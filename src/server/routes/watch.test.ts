@@ -103,6 +103,13 @@ describe('GET /api/v1/watch', () => {
     await third.body!.cancel();
   });
 
+  it('holds the cap under concurrent requests', async () => {
+    const url = await serve(new Store(), 2);
+    const responses = await Promise.all(Array.from({ length: 5 }, () => fetch(`${url}/api/v1/watch`)));
+    expect(responses.map((r) => r.status).sort()).toEqual([200, 200, 429, 429, 429]);
+    await Promise.all(responses.map((r) => r.body?.cancel()));
+  });
+
   it('refuses a bad query with 400', async () => {
     const url = await serve(new Store());
     const res = await fetch(`${url}/api/v1/watch?namespace=Not_Valid`);

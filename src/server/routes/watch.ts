@@ -45,12 +45,34 @@ export function watchRouter(deps: {
         },
       );
     }
-    await authorize(deps.auth, res, {
-      verb: 'watch',
-      resource: 'deploymentfacts',
-      namespace: q.namespace,
-      name: q.identity,
-    });
+    // The slot is taken before the first await and given back exactly once, however the request ends: a
+    // client that leaves during the permission check must not leak it, and concurrent requests cannot all pass
+    // the check above.
+    open++;
+    let unsubscribe: (() => void) | undefined;
+    let heartbeat: NodeJS.Timeout | undefined;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      open--;
+      deps.streams?.delete(res);
+      clearInterval(heartbeat);
+      unsubscribe?.();
+    };
+    res.once('close', release);
+    try {
+      await authorize(deps.auth, res, {
+        verb: 'watch',
+        resource: 'deploymentfacts',
+        namespace: q.namespace,
+        name: q.identity,
+      });
+    } catch (err) {
+      release();
+      throw err;
+    }
+    if (req.destroyed || res.destroyed) return release();
     // Event ids are `<store epoch>.<revision>`. An id from another replica or an earlier process, or one from
     // the future, cannot be resumed from: the client gets `reset` and re-reads.
     const resumeFrom = req.get('last-event-id') ?? q.since;
@@ -86,7 +108,7 @@ export function watchRouter(deps: {
     // Subscribe before replaying so that nothing falls between the two; duplicates are skipped by revision.
     // (Replay is synchronous, so no live event can interleave with it.)
     let replayedUpTo = since ?? deps.reader.revision;
-    const unsubscribe = deps.reader.onChange((e) => {
+    unsubscribe = deps.reader.onChange((e) => {
       if (e.revision > replayedUpTo) send(e);
     });
     res.write(`retry: 1000\n: connected at revision ${deps.reader.revision}\n\n`);
@@ -101,16 +123,9 @@ export function watchRouter(deps: {
       else for (const e of missed) send(e);
     }
     replayedUpTo = deps.reader.revision;
-    const heartbeat = setInterval(() => write(': ping\n\n'), deps.heartbeatMs ?? 15_000);
+    heartbeat = setInterval(() => write(': ping\n\n'), deps.heartbeatMs ?? 15_000);
     heartbeat.unref();
     deps.streams?.add(res);
-    open++;
-    req.on('close', () => {
-      open--;
-      deps.streams?.delete(res);
-      clearInterval(heartbeat);
-      unsubscribe();
-    });
   });
   return r;
 }

@@ -84,6 +84,7 @@ export function webhooksRouter(deps: WebhookDeps): Router {
       const name = String(req.params.name);
       const w = byName.get(name);
       let signature: string | undefined;
+      let writing = false;
       const result = (outcome: string) => deps.onDelivery?.(w ? w.name : 'unknown', outcome);
       try {
         if (!w) throw notFound(`no webhook named ${name.slice(0, 63)}`);
@@ -118,6 +119,7 @@ export function webhooksRouter(deps: WebhookDeps): Router {
         const remove = Object.entries(body.facts)
           .filter(([, v]) => v === null)
           .map(([k]) => k);
+        writing = true;
         const current = await deps.writer.write(body.namespace, body.identity, {
           set,
           remove,
@@ -132,7 +134,9 @@ export function webhooksRouter(deps: WebhookDeps): Router {
         res.json(current.facts);
       } catch (err) {
         // The delivery did not happen: its sender may retry the same signed request.
-        if (signature) replay.forget(signature);
+        // A write that failed with a 5xx may still have committed: then the signature stays used.
+        const uncertain = writing && !(err instanceof HttpError && err.status < 500);
+        if (signature && !uncertain) replay.forget(signature);
         result(err instanceof HttpError && err.status < 500 ? `rejected_${err.status}` : 'error');
         throw err;
       }

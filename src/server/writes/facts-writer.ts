@@ -70,6 +70,7 @@ export class FactsWriter {
       if (!current) {
         // Create the object empty first (create-only: a concurrent creator makes this fail, and we read again),
         // so that every apply below carries a resourceVersion and no two first writers can drop each other's facts.
+        if (attempt >= MAX_ATTEMPTS) throw conflict('the identity kept changing during the write; try again');
         await this.#createEmpty(namespace, name);
         continue;
       }
@@ -108,7 +109,9 @@ export class FactsWriter {
       for (const key of own.ours) if (Object.hasOwn(facts, key)) desired[key] = facts[key]!;
       Object.assign(desired, change.set);
       for (const key of remove) delete desired[key];
-      const forcedRemovals = remove.filter((k) => own.others.has(k));
+      // A fact this manager does not own (GitOps-owned, or owned by nobody once managedFields were cleared) is
+      // not removed by leaving it out of the apply: only an update removes it.
+      const forcedRemovals = remove.filter((k) => !own.ours.has(k) || own.others.has(k));
 
       try {
         let obj = await this.client.apply<DeploymentFacts>(
@@ -120,7 +123,10 @@ export class FactsWriter {
               name,
               namespace,
               annotations: { [ORIGIN_ANNOTATION]: change.origin },
-              ...(current ? { resourceVersion: current.metadata.resourceVersion } : {}),
+              // Both preconditions: a resourceVersion alone does not stop an apply from re-creating an object
+              // deleted meanwhile; the uid does, and the retry then reads the deletion.
+              resourceVersion: current.metadata.resourceVersion,
+              uid: current.metadata.uid,
             },
             spec: { facts: desired },
           },
@@ -132,7 +138,7 @@ export class FactsWriter {
           obj = await this.client.mergePatch<DeploymentFacts>(
             factsPath(namespace, name),
             {
-              metadata: { resourceVersion: obj.metadata.resourceVersion },
+              metadata: { resourceVersion: obj.metadata.resourceVersion, uid: obj.metadata.uid },
               spec: { facts: Object.fromEntries(forcedRemovals.map((k) => [k, null])) },
             },
             { query: { fieldManager: API_FIELD_MANAGER } },

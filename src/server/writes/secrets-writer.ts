@@ -206,24 +206,38 @@ export class SecretsWriter {
       }
     }
     const secretName = managedSecretName(name);
+    // The data key the removed entry referenced (not the served name: another entry may map to it).
+    const dataKey = entry.secretKeyRef.key;
     if (entry.secretKeyRef.name === secretName) {
       const secretPath = corePath('secrets', namespace, secretName);
       const secret = await this.#get<SecretObject>(secretPath);
+      // A put of the same key may have re-referenced it since our apply: then the data key stays.
+      const after = await this.#get<DeploymentSecrets>(secretsPath(namespace, name));
+      const stillUsed = (after?.spec?.secrets ?? []).some(
+        (e) => e.secretKeyRef.name === secretName && e.secretKeyRef.key === dataKey,
+      );
       if (
+        !stillUsed &&
         secret?.data &&
-        Object.hasOwn(secret.data, key) &&
+        Object.hasOwn(secret.data, dataKey) &&
         secret.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY
       ) {
-        // A merge patch removing one key: idempotent, and it cannot touch another writer's key.
-        await this.#write(
-          () =>
-            this.client.mergePatch(
-              secretPath,
-              { data: { [key]: null } },
-              { query: { fieldManager: API_FIELD_MANAGER } },
-            ),
-          `updating Secret ${namespace}/${secretName}`,
-        );
+        // Removing the data key is clean-up after the entry is gone (already committed): guarded by the Secret's
+        // resourceVersion, and skipped rather than retried when the Secret changed meanwhile (a leftover key is
+        // harmless; the entry is what serves it).
+        try {
+          await this.client.mergePatch(
+            secretPath,
+            { metadata: { resourceVersion: secret.metadata.resourceVersion }, data: { [dataKey]: null } },
+            { query: { fieldManager: API_FIELD_MANAGER } },
+          );
+        } catch (err) {
+          if (!(err instanceof KubeApiError && err.errorClass === 'conflict')) {
+            throw err instanceof KubeApiError
+              ? fromKubeError(err, `updating Secret ${namespace}/${secretName}`)
+              : err;
+          }
+        }
       }
     }
     await waitFor(
@@ -253,13 +267,20 @@ export class SecretsWriter {
     desired: SecretEntry[],
     opts: { force: boolean; origin: string },
   ) {
-    const { name, namespace, resourceVersion } = current.metadata;
+    // resourceVersion and uid: the uid keeps an apply from re-creating an identity deleted meanwhile.
+    const { name, namespace, resourceVersion, uid } = current.metadata;
     return this.#apply<DeploymentSecrets>(
       secretsPath(namespace, name),
       {
         apiVersion: API_VERSION,
         kind: SECRETS_KIND,
-        metadata: { name, namespace, resourceVersion, annotations: { [ORIGIN_ANNOTATION]: opts.origin } },
+        metadata: {
+          name,
+          namespace,
+          resourceVersion,
+          uid,
+          annotations: { [ORIGIN_ANNOTATION]: opts.origin },
+        },
         spec: { secrets: desired },
       },
       opts.force,

@@ -46,6 +46,20 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** A body and the headers of one signed delivery, to send more than once. */
+function signed(body: unknown) {
+  const raw = JSON.stringify(body);
+  const ts = String(Math.floor(Date.now() / 1000));
+  return {
+    raw,
+    headers: {
+      'content-type': 'application/json',
+      'x-flagops-timestamp': ts,
+      'x-flagops-signature': sign(KEY, ts, raw),
+    },
+  };
+}
+
 function post(
   body: unknown,
   opts: { key?: string; timestamp?: number; signature?: string | null; name?: string } = {},
@@ -94,13 +108,7 @@ describe('signed webhooks', () => {
 
   it('refuses a replayed request', async () => {
     const body = { namespace: ns, identity: 'customer-43', facts: { tier: 'silver' } };
-    const raw = JSON.stringify(body);
-    const ts = String(Math.floor(Date.now() / 1000));
-    const headers = {
-      'content-type': 'application/json',
-      'x-flagops-timestamp': ts,
-      'x-flagops-signature': sign(KEY, ts, raw),
-    };
+    const { raw, headers } = signed(body);
     expect((await call(op, 'POST', '/api/v1/webhooks/billing', { rawBody: raw, headers })).status).toBe(200);
     const replay = await call(op, 'POST', '/api/v1/webhooks/billing', { rawBody: raw, headers });
     expect(replay.status).toBe(401);
@@ -109,13 +117,7 @@ describe('signed webhooks', () => {
 
   it('lets a sender retry a signed request that failed', async () => {
     const body = { namespace: forbiddenNs, identity: 'x', facts: { a: '1' } };
-    const raw = JSON.stringify(body);
-    const ts = String(Math.floor(Date.now() / 1000));
-    const headers = {
-      'content-type': 'application/json',
-      'x-flagops-timestamp': ts,
-      'x-flagops-signature': sign(KEY, ts, raw),
-    };
+    const { raw, headers } = signed(body);
     expect((await call(op, 'POST', '/api/v1/webhooks/billing', { rawBody: raw, headers })).status).toBe(403);
     // Not "replay": the first delivery did not happen.
     expect((await call(op, 'POST', '/api/v1/webhooks/billing', { rawBody: raw, headers })).status).toBe(403);

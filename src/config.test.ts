@@ -1,28 +1,28 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from './config.js';
 
+const DEFAULTS = {
+  namespaces: [],
+  defaultNamespace: 'default',
+  listen: { host: '0.0.0.0', port: 8080 },
+  auth: 'kubernetes',
+  logLevel: 'info',
+  tokenAudiences: [],
+  maxBodyBytes: 1048576,
+  leaderElection: {
+    enabled: false,
+    namespace: 'default',
+    id: 'flagops-data-store',
+    leaseDurationMs: 15000,
+    renewDeadlineMs: 10000,
+    retryPeriodMs: 2000,
+  },
+  shutdownTimeoutMs: 10000,
+};
+
 describe('parseConfig', () => {
   it('has defaults', () => {
-    expect(parseConfig([], {})).toEqual({
-      config: {
-        namespaces: [],
-        defaultNamespace: 'default',
-        listen: { host: '0.0.0.0', port: 8080 },
-        auth: 'kubernetes',
-        logLevel: 'info',
-        tokenAudiences: [],
-        maxBodyBytes: 1048576,
-        leaderElection: {
-          enabled: false,
-          namespace: 'default',
-          id: 'flagops-data-store',
-          leaseDurationMs: 15000,
-          renewDeadlineMs: 10000,
-          retryPeriodMs: 2000,
-        },
-        shutdownTimeoutMs: 10000,
-      },
-    });
+    expect(parseConfig([], {})).toEqual({ config: DEFAULTS });
   });
 
   it('reads flags in both forms, and environment variables, flags winning', () => {
@@ -33,22 +33,12 @@ describe('parseConfig', () => {
     });
     expect(r).toEqual({
       config: {
+        ...DEFAULTS,
         namespaces: ['apps', 'b'],
         defaultNamespace: 'apps',
         listen: { host: '127.0.0.1', port: 0 },
         auth: 'none',
         logLevel: 'debug',
-        tokenAudiences: [],
-        maxBodyBytes: 1048576,
-        leaderElection: {
-          enabled: false,
-          namespace: 'default',
-          id: 'flagops-data-store',
-          leaseDurationMs: 15000,
-          renewDeadlineMs: 10000,
-          retryPeriodMs: 2000,
-        },
-        shutdownTimeoutMs: 10000,
       },
     });
   });

@@ -39,6 +39,12 @@ interface FlagSpec {
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** `a, b,,c` → `['a', 'b', 'c']`. */
+const splitList = (v: string) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 const FLAGS: FlagSpec[] = [
   {
@@ -54,10 +60,7 @@ const FLAGS: FlagSpec[] = [
     help: 'comma-separated namespaces to watch; empty means all',
     default: '',
     parse: (v, c) => {
-      const list = v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean);
+      const list = splitList(v);
       const bad = list.find((n) => !DNS_LABEL.test(n));
       if (bad) return `"${bad}" is not a valid namespace name`;
       c.namespaces = [...new Set(list)];
@@ -119,10 +122,7 @@ const FLAGS: FlagSpec[] = [
     help: 'comma-separated audiences a bearer token must be issued for; empty: the API server default',
     default: '',
     parse: (v, c) => {
-      c.tokenAudiences = v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean);
+      c.tokenAudiences = splitList(v);
       return undefined;
     },
   },

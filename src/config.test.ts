@@ -18,6 +18,8 @@ const DEFAULTS = {
     retryPeriodMs: 2000,
   },
   shutdownTimeoutMs: 10000,
+  statusQps: 50,
+  statusBurst: 100,
 };
 
 describe('parseConfig', () => {

@@ -24,6 +24,9 @@ export interface Config {
     retryPeriodMs: number;
   };
   shutdownTimeoutMs: number;
+  /** Status writes (each with its Events) a second across both kinds, and the burst allowed. */
+  statusQps: number;
+  statusBurst: number;
   /** Namespace of Argo CD Applications to hard-refresh when facts change; undefined: off. */
   argocdNamespace?: string;
 }
@@ -211,6 +214,29 @@ const FLAGS: FlagSpec[] = [
     parse: (v, c) => {
       if (v && !DNS_LABEL.test(v)) return `"${v}" is not a valid namespace name`;
       c.argocdNamespace = v || undefined;
+      return undefined;
+    },
+  },
+  {
+    name: 'status-qps',
+    help: 'status writes a second (with their Events); reads never wait for them',
+    default: '50',
+    parse: (v, c) => {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n <= 0 || n > 10_000) return `"${v}" is not a number between 0 and 10000`;
+      c.statusQps = n;
+      return undefined;
+    },
+  },
+  {
+    name: 'status-burst',
+    help: 'status writes allowed at once before --status-qps applies',
+    default: '100',
+    parse: (v, c) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 100_000)
+        return `"${v}" is not an integer between 1 and 100000`;
+      c.statusBurst = n;
       return undefined;
     },
   },

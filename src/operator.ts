@@ -41,6 +41,12 @@ export interface Operator {
   stop(): Promise<void>;
 }
 
+/** Timings that tests shorten; not flags. */
+export interface OperatorTuning {
+  /** A watch up this long resets its restart backoff (default 10 s). */
+  healthyAfterMs?: number;
+}
+
 export function loadKubeConfig(path: string | undefined): KubeConfig {
   const kc = new KubeConfig();
   try {
@@ -60,6 +66,7 @@ export async function startOperator(
   kc = loadKubeConfig(config.kubeconfig),
   /** How often certificate files are checked for rotation (tests shorten it). */
   tlsReloadIntervalMs = 5000,
+  tuning: OperatorTuning = {},
 ): Promise<Operator> {
   const client = new KubeClient(kc);
   const store = new Store();
@@ -77,6 +84,10 @@ export async function startOperator(
     namespaces: config.namespaces,
     status: new KubeStatusWriter(client, log.child({ controller: 'status' }), canWrite),
     events: new KubeEventRecorder(client, log.child({ controller: 'events' }), identity),
+    canWrite,
+    healthyAfterMs: tuning.healthyAfterMs,
+    statusQps: config.statusQps,
+    statusBurst: config.statusBurst,
     log,
     hooks: {
       onRestart: (resource) => metrics.watchRestarts.inc({ resource }),
@@ -92,6 +103,10 @@ export async function startOperator(
         onDepth: (depth) => metrics.queueDepth.set({ kind }, depth),
       }),
     },
+  });
+  metrics.pendingStatus = () => ({
+    deploymentfacts: controllers.factsStatus.pending,
+    deploymentsecrets: controllers.secretsStatus.pending,
   });
   if (config.leaderElection.enabled) {
     const le = config.leaderElection;
@@ -120,7 +135,9 @@ export async function startOperator(
       ? { authenticator: noAuth, authorizer: allowAll }
       : {
           authenticator: new TokenReviewAuthenticator(client, config.tokenAudiences),
-          authorizer: new SubjectAccessReviewAuthorizer(client),
+          authorizer: new SubjectAccessReviewAuthorizer(client, undefined, undefined, {
+            onReview: (result, scope) => metrics.authReviews.inc({ scope, result }),
+          }),
         };
   const streams = new Set<ServerResponse>();
   const app = createApp({

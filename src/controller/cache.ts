@@ -6,9 +6,9 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { Watch } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { KubeClient } from '../kube/client.js';
-import { type CachedObject, Informer, type InformerHooks } from './informer.js';
+import { type CachedObject, type Handler, Informer, type InformerHooks, type ListPage } from './informer.js';
 
-export interface CacheOptions {
+export interface CacheOptions<R, T> {
   kc: KubeConfig;
   client: KubeClient;
   resource: string;
@@ -20,36 +20,45 @@ export interface CacheOptions {
   hooks?: InformerHooks;
   /** Label selector for the list and watch (used to narrow Secrets, for example). */
   labelSelector?: string;
+  /** What the cache keeps of each object; the default keeps the whole object. */
+  keep?: (obj: R) => T;
+  /** Objects per list page. */
+  pageSize?: number;
+  healthyAfterMs?: number;
 }
 
-type Handler<T> = (obj: T) => void;
-
-export class ResourceCache<T extends CachedObject> {
-  readonly #informers = new Map<string, Informer<T>>();
+export class ResourceCache<R extends CachedObject, T = R> {
+  readonly #informers = new Map<string, Informer<R, T>>();
   readonly resource: string;
 
-  constructor(opts: CacheOptions) {
+  constructor(opts: CacheOptions<R, T>) {
     this.resource = opts.resource;
     const watch = new Watch(opts.kc);
+    // Each watch is ended by the server after 5–10 minutes (timeoutSeconds) and bookmarks arrive in between; the
+    // client-side inactivity timeout only catches a connection that died without a word.
+    // client-node declares the field private but reads it per watch; there is no option for it.
+    (watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = 11 * 60_000;
     const targets = opts.namespaces.length > 0 ? opts.namespaces : [''];
     for (const ns of targets) {
       const path = opts.path(ns || undefined);
       this.#informers.set(
         ns,
-        new Informer<T>({
+        new Informer<R, T>({
           resource: opts.resource,
           path,
           watch,
-          list: () => listAll<T>(opts.client, path, opts.labelSelector),
+          listPage: (next) => listPage<R>(opts.client, path, opts.labelSelector, next, opts.pageSize ?? 500),
           labelSelector: opts.labelSelector,
+          keep: opts.keep,
           log: opts.log.child({ namespace: ns || '*' }),
           hooks: opts.hooks,
+          healthyAfterMs: opts.healthyAfterMs,
         }),
       );
     }
   }
 
-  on(verb: 'add' | 'update' | 'delete', handler: Handler<T>): void {
+  on(verb: 'add' | 'update' | 'delete', handler: Handler<R, T>): void {
     for (const inf of this.#informers.values()) inf.on(verb, handler);
   }
 
@@ -59,6 +68,11 @@ export class ResourceCache<T extends CachedObject> {
 
   async stop(): Promise<void> {
     await Promise.all([...this.#informers.values()].map((i) => i.stop()));
+  }
+
+  /** Drops every watch as a network failure would (tests of the restart path). */
+  disconnect(): void {
+    for (const i of this.#informers.values()) i.disconnect();
   }
 
   get synced(): boolean {
@@ -71,9 +85,9 @@ export class ResourceCache<T extends CachedObject> {
 
   list(namespace?: string): T[] {
     if (namespace !== undefined) {
-      return [...((this.#informers.get(namespace) ?? this.#informers.get(''))?.list(namespace) ?? [])];
+      return (this.#informers.get(namespace) ?? this.#informers.get(''))?.list(namespace) ?? [];
     }
-    return [...this.#informers.values()].flatMap((i) => [...i.list()]);
+    return [...this.#informers.values()].flatMap((i) => i.list());
   }
 
   /** Whether objects in this namespace are watched at all. */
@@ -82,31 +96,18 @@ export class ResourceCache<T extends CachedObject> {
   }
 }
 
-/**
- * Lists a collection in pages of 500 (a large namespace must not be one huge response), returning the
- * resourceVersion of the list to watch from.
- */
-async function listAll<T>(
+/** One page of a collection: a large namespace is never one huge response, nor held whole in memory. */
+function listPage<R>(
   client: KubeClient,
   path: string,
   labelSelector: string | undefined,
-): Promise<{ items: T[]; metadata?: { resourceVersion?: string } }> {
-  const items: T[] = [];
-  let resourceVersion: string | undefined;
-  let next: string | undefined;
-  do {
-    const page = await client.get<{ items: T[]; metadata?: { resourceVersion?: string; continue?: string } }>(
-      path,
-      {
-        query: { labelSelector, limit: 500, continue: next },
-        timeoutMs: 60_000,
-      },
-    );
-    items.push(...page.items);
-    resourceVersion = page.metadata?.resourceVersion;
-    next = page.metadata?.continue || undefined;
-  } while (next);
-  return { items, metadata: { resourceVersion } };
+  next: string | undefined,
+  limit: number,
+): Promise<ListPage<R>> {
+  return client.get<ListPage<R>>(path, {
+    query: { labelSelector, limit, continue: next },
+    timeoutMs: 60_000,
+  });
 }
 
 export const objectKey = (obj: CachedObject) =>

@@ -1,74 +1,86 @@
 /**
- * A list-watch cache per resource path, built on client-node's ListWatch, which lists, watches from the list's
- * resourceVersion, relists on 410 Gone (as a status or as an ERROR event) and fires deletes for objects missing
- * from a relist. ListWatch stops for good on any other error; this wrapper restarts it with capped, jittered
- * backoff and logs every connect, relist and restart.
+ * A list-watch cache of one resource path, written for a store that must be complete from the first second and
+ * lean at tens of thousands of objects:
+ * - the list is read and handed to the handlers page by page, so that no whole-collection response is ever held;
+ * - the cache keeps only what `keep` returns for an object (by default the object itself); handlers see the raw
+ *   object once, at the event, and can take what they serve from it;
+ * - watches ask for bookmarks, so that a quiet resource's resourceVersion stays fresh and a reconnect rarely has to
+ *   relist; the server ends each watch after `timeoutSeconds` and it resumes at once from the last version;
+ * - a 410 Gone (as a status or as an ERROR event) relists, firing deletes for objects missing from the new list;
+ * - any other error restarts the watch with capped, jittered backoff, and the backoff resets once a watch has been
+ *   healthy for `healthyAfterMs`, so that an ordinary disconnect after a quiet hour reconnects at once.
+ * `synced` turns true only after every page of the first list has been handed to the handlers.
  */
-import { type KubernetesObject, ListWatch, type Watch } from '@kubernetes/client-node';
+import type { Watch } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 
 export interface InformerHooks {
-  onRestart?(resource: string): void;
+  onRestart?(resource: string, delayMs: number): void;
   onList?(resource: string, initial: boolean): void;
 }
 
-/** What the cache needs of an object; our API types carry timestamps as strings, as they arrive on the wire. */
+/** What the informer needs of an object on the wire. */
 export interface CachedObject {
   metadata?: { name?: string; namespace?: string; resourceVersion?: string };
 }
 
-export interface InformerOptions<T extends CachedObject> {
+export interface ListPage<R> {
+  items: R[];
+  metadata?: { resourceVersion?: string; continue?: string };
+}
+
+export interface InformerOptions<R extends CachedObject, T> {
   /** A short name for logs and metrics: `deploymentfacts`, `secrets`. */
   resource: string;
   path: string;
   watch: Pick<Watch, 'watch'>;
-  list: () => Promise<{ items: T[]; metadata?: { resourceVersion?: string } }>;
+  /** Reads one page of the list; `continueToken` is undefined for the first page. */
+  listPage: (continueToken: string | undefined) => Promise<ListPage<R>>;
   /** Passed to the watch too: the list alone would let unselected objects in through watch events. */
   labelSelector?: string;
+  /** What the cache keeps of an object. The default keeps the object itself. */
+  keep?: (obj: R) => T;
   log: Logger;
   hooks?: InformerHooks;
   baseBackoffMs?: number;
   maxBackoffMs?: number;
+  /** A watch that stayed up this long resets the backoff. */
+  healthyAfterMs?: number;
+  /** The server ends each watch after a random time in [min, 2·min) seconds (client-go does the same). */
+  watchTimeoutSeconds?: number;
   random?: () => number;
+  now?: () => number;
 }
 
-type Handler<T> = (obj: T) => void;
+/** `value` is what `keep` returned; `raw` is the object as received (absent for deletes found by a relist). */
+export type Handler<R, T> = (value: T, raw: R | undefined) => void;
+type Verb = 'add' | 'update' | 'delete';
 
-export class Informer<T extends CachedObject> {
-  // ListWatch is typed for client-node's models; it only reads metadata name, namespace and resourceVersion.
-  readonly #lw: ListWatch<T & KubernetesObject>;
-  readonly #opts: InformerOptions<T>;
-  #synced = false;
-  #stopped = false;
-  #failures = 0;
-  #restartTimer: NodeJS.Timeout | undefined;
-  #listCount = 0;
+interface Entry<T> {
+  rv: string;
+  value: T;
+}
+
+export const keyOf = (namespace: string | undefined, name: string | undefined) =>
+  `${namespace ?? ''}/${name ?? ''}`;
+
+export class Informer<R extends CachedObject, T = R> {
+  readonly #opts: InformerOptions<R, T>;
+  readonly #items = new Map<string, Entry<T>>();
+  readonly #handlers: Record<Verb, Handler<R, T>[]> = { add: [], update: [], delete: [] };
   readonly #syncWaiters: (() => void)[] = [];
+  #synced = false;
+  #stopped = true;
+  #failures = 0;
+  #lists = 0;
+  #resourceVersion: string | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #abort: AbortController | undefined;
+  /** Bumped on every start/stop, so that callbacks of an older watch are ignored. */
+  #run = 0;
 
-  constructor(opts: InformerOptions<T>) {
+  constructor(opts: InformerOptions<R, T>) {
     this.#opts = opts;
-    const list = async () => {
-      const initial = this.#listCount++ === 0;
-      const result = await opts.list();
-      opts.log.info(
-        { resource: opts.resource, count: result.items.length, initial },
-        initial ? 'listed' : 'relisted',
-      );
-      opts.hooks?.onList?.(opts.resource, initial);
-      this.#failures = 0;
-      this.#markSynced();
-      // ListWatch expects the list's own shape; items from a list carry no kind, which nothing here needs.
-      return result as never;
-    };
-    this.#lw = new ListWatch<T & KubernetesObject>(
-      opts.path,
-      opts.watch as Watch,
-      list,
-      false,
-      opts.labelSelector,
-    );
-    this.#lw.on('connect', () => opts.log.debug({ resource: opts.resource }, 'watch connected'));
-    this.#lw.on('error', (err) => this.#scheduleRestart(err));
   }
 
   get resource(): string {
@@ -79,17 +91,23 @@ export class Informer<T extends CachedObject> {
     return this.#synced;
   }
 
-  on(verb: 'add' | 'update' | 'delete', handler: Handler<T>): void {
-    this.#lw.on(verb, handler as Handler<T & KubernetesObject>);
+  get size(): number {
+    return this.#items.size;
   }
 
-  /** Starts listing and watching; resolves after the first successful list (retrying until then). */
+  on(verb: Verb, handler: Handler<R, T>): void {
+    this.#handlers[verb].push(handler);
+  }
+
+  /** Starts listing and watching; resolves after the first complete list (retrying until then). */
   async start(): Promise<void> {
+    if (!this.#stopped) return this.waitForSync();
     this.#stopped = false;
+    const run = ++this.#run;
     const synced = this.waitForSync();
-    // start() rejects only when the request cannot even be built (an unreadable token file, say): treat it as
-    // any other watch failure, so that the informer is restarted rather than silently left dead.
-    this.#lw.start().catch((err: unknown) => this.#scheduleRestart(err));
+    // With a resourceVersion from before a stop, resume the watch; a 410 there relists.
+    if (this.#resourceVersion === undefined) void this.#list(run);
+    else void this.#watch(run);
     await synced;
   }
 
@@ -100,17 +118,159 @@ export class Informer<T extends CachedObject> {
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    if (this.#restartTimer) clearTimeout(this.#restartTimer);
-    await this.#lw.stop();
+    this.#run++;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#abort?.abort();
+    this.#abort = undefined;
   }
 
-  /** Cached objects are shared references: treat them as read-only. */
+  /** Drops the current watch as a network failure would (for tests of the restart path). */
+  disconnect(): void {
+    this.#abort?.abort(new Error('disconnected'));
+  }
+
+  /** Cached values are shared: treat them as read-only. */
   get(namespace: string, name: string): T | undefined {
-    return this.#lw.get(name, namespace);
+    return this.#items.get(keyOf(namespace, name))?.value;
   }
 
-  list(namespace?: string): readonly T[] {
-    return this.#lw.list(namespace);
+  list(namespace?: string): T[] {
+    const out: T[] = [];
+    const prefix = namespace === undefined ? undefined : `${namespace}/`;
+    for (const [key, e] of this.#items) if (!prefix || key.startsWith(prefix)) out.push(e.value);
+    return out;
+  }
+
+  #emit(verb: Verb, value: T, raw: R | undefined) {
+    for (const h of this.#handlers[verb]) {
+      try {
+        h(value, raw);
+      } catch (err) {
+        // A handler's bug must not stop the informer (it would leave the store stale for good).
+        this.#opts.log.error(
+          { resource: this.#opts.resource, err: errorSummary(err) },
+          'informer handler failed',
+        );
+      }
+    }
+  }
+
+  #upsert(obj: R, seen?: Set<string>) {
+    const key = keyOf(obj.metadata?.namespace, obj.metadata?.name);
+    const rv = obj.metadata?.resourceVersion ?? '';
+    seen?.add(key);
+    const prev = this.#items.get(key);
+    if (prev && prev.rv === rv && rv !== '') return; // unchanged (a relist, or a replayed event)
+    const value = this.#opts.keep ? this.#opts.keep(obj) : (obj as unknown as T);
+    this.#items.set(key, { rv, value });
+    this.#emit(prev ? 'update' : 'add', value, obj);
+  }
+
+  #delete(key: string, raw: R | undefined) {
+    const prev = this.#items.get(key);
+    if (!prev) return;
+    this.#items.delete(key);
+    this.#emit('delete', prev.value, raw);
+  }
+
+  async #list(run: number): Promise<void> {
+    const initial = this.#lists === 0;
+    const seen = new Set<string>();
+    let next: string | undefined;
+    let rv: string | undefined;
+    let count = 0;
+    try {
+      do {
+        const page = await this.#opts.listPage(next);
+        if (run !== this.#run) return;
+        for (const item of page.items) this.#upsert(item, seen);
+        count += page.items.length;
+        rv = page.metadata?.resourceVersion;
+        next = page.metadata?.continue || undefined;
+      } while (next);
+    } catch (err) {
+      if (run === this.#run) this.#scheduleRestart(run, err, 'list');
+      return;
+    }
+    // Deletes are known only once the whole list is in.
+    for (const key of [...this.#items.keys()]) if (!seen.has(key)) this.#delete(key, undefined);
+    this.#lists++;
+    this.#resourceVersion = rv;
+    this.#opts.log.info({ resource: this.#opts.resource, count, initial }, initial ? 'listed' : 'relisted');
+    this.#opts.hooks?.onList?.(this.#opts.resource, initial);
+    this.#markSynced();
+    void this.#watch(run);
+  }
+
+  async #watch(run: number): Promise<void> {
+    const o = this.#opts;
+    const min = o.watchTimeoutSeconds ?? 300;
+    const timeoutSeconds = Math.floor(min * (1 + (o.random ?? Math.random)()));
+    const now = o.now ?? Date.now;
+    const started = now();
+    let gone = false;
+    let streamError: Error | undefined;
+    let finished = false;
+    const done = (err: unknown) => {
+      if (finished || run !== this.#run) return;
+      finished = true;
+      this.#abort = undefined;
+      if (now() - started >= (o.healthyAfterMs ?? 10_000)) this.#failures = 0;
+      const status = (err as { statusCode?: number } | null)?.statusCode;
+      if (gone || status === 410) {
+        this.#failures = 0;
+        void this.#list(run);
+      } else if (err || streamError) this.#scheduleRestart(run, err ?? streamError, 'watch');
+      else if (now() - started < 1000) {
+        // Closed at once with no error: treat as a failure, so that a misbehaving server is not hammered.
+        this.#scheduleRestart(run, new Error('watch closed at once'), 'watch');
+      } else void this.#watch(run); // the server's timeout: resume from the last version
+    };
+    const onEvent = (type: string, obj: unknown) => {
+      if (run !== this.#run) return;
+      const o2 = obj as R & { code?: number; message?: string };
+      switch (type) {
+        case 'ADDED':
+        case 'MODIFIED':
+          this.#upsert(o2);
+          break;
+        case 'DELETED':
+          this.#delete(keyOf(o2.metadata?.namespace, o2.metadata?.name), o2);
+          break;
+        case 'BOOKMARK':
+          break;
+        case 'ERROR':
+          if (o2.code === 410) gone = true;
+          else streamError = Object.assign(new Error(o2.message ?? 'watch error'), { statusCode: o2.code });
+          return;
+        default:
+          return;
+      }
+      const rv = o2.metadata?.resourceVersion;
+      if (rv) this.#resourceVersion = rv;
+    };
+    try {
+      o.log.debug({ resource: o.resource, resourceVersion: this.#resourceVersion }, 'watch connecting');
+      const controller = await o.watch.watch(
+        o.path,
+        {
+          resourceVersion: this.#resourceVersion,
+          allowWatchBookmarks: true,
+          timeoutSeconds,
+          ...(o.labelSelector ? { labelSelector: o.labelSelector } : {}),
+        },
+        onEvent,
+        done,
+      );
+      if (run !== this.#run || finished) {
+        if (run !== this.#run) controller.abort();
+        return;
+      }
+      this.#abort = controller;
+    } catch (err) {
+      done(err);
+    }
   }
 
   #markSynced() {
@@ -119,23 +279,25 @@ export class Informer<T extends CachedObject> {
     for (const w of this.#syncWaiters.splice(0)) w();
   }
 
-  #scheduleRestart(err: unknown) {
-    if (this.#stopped) return;
+  #scheduleRestart(run: number, err: unknown, phase: 'list' | 'watch') {
+    if (this.#stopped || run !== this.#run) return;
     const n = this.#failures++;
     const base = this.#opts.baseBackoffMs ?? 500;
     const max = this.#opts.maxBackoffMs ?? 30_000;
     const delay = Math.round(Math.min(max, base * 2 ** n) * (0.5 + (this.#opts.random ?? Math.random)()));
     this.#opts.log.warn(
-      { resource: this.#opts.resource, err: errorSummary(err), delayMs: delay, attempt: n + 1 },
-      'watch failed; restarting',
+      { resource: this.#opts.resource, err: errorSummary(err), delayMs: delay, attempt: n + 1, phase },
+      `${phase} failed; restarting`,
     );
-    this.#opts.hooks?.onRestart?.(this.#opts.resource);
-    if (this.#restartTimer) clearTimeout(this.#restartTimer);
-    this.#restartTimer = setTimeout(() => {
-      this.#restartTimer = undefined;
-      if (!this.#stopped) this.#lw.start().catch((err: unknown) => this.#scheduleRestart(err));
+    this.#opts.hooks?.onRestart?.(this.#opts.resource, delay);
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (run !== this.#run) return;
+      if (phase === 'list' || this.#resourceVersion === undefined) void this.#list(run);
+      else void this.#watch(run);
     }, delay);
-    this.#restartTimer.unref();
+    this.#timer.unref();
   }
 }
 

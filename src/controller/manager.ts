@@ -1,7 +1,9 @@
 /**
- * Wires the informers, queues and reconcilers of both kinds. Informers feed queues; queues run reconcilers; the
- * reconcilers write the store and status. Queues start only after every cache has synced, so that a
- * DeploymentSecrets is never judged against a half-listed Secrets cache.
+ * Wires the informers, the store and the status queues of both kinds. Data flows one way: each list page and
+ * watch event updates the store at once (the handlers are synchronous), so a replica holds every object of its
+ * initial lists the moment it reports synced. Status writes and Events follow from separate, rate-limited queues
+ * that never delay a read. DeploymentSecrets are listed only after the Secrets they reference, so that none is
+ * judged against a half-listed Secrets cache.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -11,14 +13,16 @@ import type { KubeClient } from '../kube/client.js';
 import { classify } from '../kube/errors.js';
 import { corePath, factsPath, secretsPath } from '../kube/paths.js';
 import type { StoreReader, StoreWriter } from '../store/store.js';
-import { objectKey, ResourceCache } from './cache.js';
-import { factsReconciler } from './deployment-facts/reconciler.js';
-import { SecretUsers, secretsReconciler } from './deployment-secrets/reconciler.js';
+import { ResourceCache } from './cache.js';
+import { type FactsRecord, factsHandler, keepFacts } from './deployment-facts/handler.js';
+import { keepSecret, keepSecrets, type SecretsRecord, secretsHandler } from './deployment-secrets/handler.js';
 import type { EventRecorder } from './events.js';
 import type { InformerHooks } from './informer.js';
 import { errorSummary } from './informer.js';
 import { type QueueHooks, WorkQueue } from './queue.js';
+import { RateLimiter } from './rate-limiter.js';
 import type { StatusWriter } from './status.js';
+import { StatusSync } from './status-sync.js';
 
 export interface ControllerHooks extends InformerHooks {
   queue?: (kind: string) => QueueHooks;
@@ -32,7 +36,14 @@ export interface ControllerManagerOptions {
   status: StatusWriter;
   events: EventRecorder;
   log: Logger;
+  /** Whether this replica may write status and Events now (the leader, or every replica without election). */
+  canWrite?: () => boolean;
+  /** Status writes (with their Events) a second, and the burst allowed. */
+  statusQps?: number;
+  statusBurst?: number;
   workers?: number;
+  /** A watch up this long resets its backoff (tests shorten it). */
+  healthyAfterMs?: number;
   hooks?: ControllerHooks;
 }
 
@@ -45,23 +56,38 @@ export function errorPolicy(err: unknown): 'retry' | 'requeue' | 'drop' {
 }
 
 export class ControllerManager {
-  readonly facts: ResourceCache<DeploymentFacts>;
-  readonly deploymentSecrets: ResourceCache<DeploymentSecrets>;
+  readonly facts: ResourceCache<DeploymentFacts, FactsRecord>;
+  readonly deploymentSecrets: ResourceCache<DeploymentSecrets, SecretsRecord>;
   readonly secrets: ResourceCache<SecretObject>;
-  readonly factsQueue: WorkQueue;
-  readonly secretsQueue: WorkQueue;
+  readonly factsStatus: StatusSync;
+  readonly secretsStatus: StatusSync;
+  readonly #queues: WorkQueue[] = [];
+  readonly #limiter: RateLimiter;
   readonly #opts: ControllerManagerOptions;
-  readonly #users = new SecretUsers();
+  #stopped = false;
 
   constructor(opts: ControllerManagerOptions) {
     this.#opts = opts;
-    const common = { kc: opts.kc, client: opts.client, namespaces: opts.namespaces, hooks: opts.hooks };
+    const common = {
+      kc: opts.kc,
+      client: opts.client,
+      namespaces: opts.namespaces,
+      hooks: opts.hooks,
+      healthyAfterMs: opts.healthyAfterMs,
+    };
     const log = opts.log.child({ controller: 'informer' });
-    this.facts = new ResourceCache({ ...common, resource: 'deploymentfacts', path: factsPath, log });
+    this.facts = new ResourceCache({
+      ...common,
+      resource: 'deploymentfacts',
+      path: factsPath,
+      keep: keepFacts,
+      log,
+    });
     this.deploymentSecrets = new ResourceCache({
       ...common,
       resource: 'deploymentsecrets',
       path: secretsPath,
+      keep: keepSecrets,
       log,
     });
     // Only Secrets that opt in are cached and served: otherwise anyone allowed to write a DeploymentSecrets could
@@ -71,12 +97,15 @@ export class ControllerManager {
       resource: 'secrets',
       path: (ns) => corePath('secrets', ns),
       labelSelector: `${EXPOSE_LABEL}=true`,
+      keep: keepSecret,
       log,
     });
 
-    const queue = (kind: string) => {
+    const canWrite = () => !this.#stopped && (opts.canWrite?.() ?? true);
+    this.#limiter = new RateLimiter(opts.statusQps ?? 50, opts.statusBurst ?? 100);
+    const statusSync = (kind: string) => {
       const extra = opts.hooks?.queue?.(kind);
-      return new WorkQueue({
+      const queue = new WorkQueue({
         workers: opts.workers ?? 4,
         errorPolicy,
         hooks: {
@@ -85,77 +114,78 @@ export class ControllerManager {
             if (outcome === 'error') {
               opts.log.warn(
                 { controller: kind, key, durationMs, err: errorSummary(err) },
-                'reconcile failed',
+                'status write failed',
               );
             }
             extra?.onProcessed?.(key, outcome, durationMs, err);
           },
         },
       });
+      this.#queues.push(queue);
+      return new StatusSync({
+        kind,
+        queue,
+        writer: opts.status,
+        events: opts.events,
+        limiter: this.#limiter,
+        canWrite,
+        log: opts.log.child({ controller: kind }),
+      });
     };
-    this.factsQueue = queue('deploymentfacts');
-    this.secretsQueue = queue('deploymentsecrets');
+    this.factsStatus = statusSync('deploymentfacts');
+    this.secretsStatus = statusSync('deploymentsecrets');
 
-    const enqueueFacts = (o: DeploymentFacts) => this.factsQueue.add(objectKey(o));
-    this.facts.on('add', enqueueFacts);
-    this.facts.on('update', enqueueFacts);
-    this.facts.on('delete', enqueueFacts);
-    const enqueueSecrets = (o: DeploymentSecrets) => this.secretsQueue.add(objectKey(o));
-    this.deploymentSecrets.on('add', enqueueSecrets);
-    this.deploymentSecrets.on('update', enqueueSecrets);
-    this.deploymentSecrets.on('delete', enqueueSecrets);
-    const secretChanged = (s: SecretObject) => {
-      for (const user of this.#users.usersOf(s.metadata.namespace, s.metadata.name))
-        this.secretsQueue.add(user);
-    };
+    const facts = factsHandler({ store: opts.store, status: this.factsStatus });
+    const upsertFacts = (_r: FactsRecord, raw: DeploymentFacts | undefined) => raw && facts.upsert(raw);
+    this.facts.on('add', upsertFacts);
+    this.facts.on('update', upsertFacts);
+    this.facts.on('delete', (r) => facts.remove(r));
+
+    const secrets = secretsHandler({
+      store: opts.store,
+      status: this.secretsStatus,
+      secret: (ns, name) => this.secrets.get(ns, name),
+      record: (ns, name) => this.deploymentSecrets.get(ns, name),
+    });
+    this.deploymentSecrets.on('add', (r) => secrets.upsert(r));
+    this.deploymentSecrets.on('update', (r) => secrets.upsert(r));
+    this.deploymentSecrets.on('delete', (r) => secrets.remove(r));
+    const secretChanged = (s: SecretObject) => secrets.secretChanged(s.metadata.namespace, s.metadata.name);
     this.secrets.on('add', secretChanged);
     this.secrets.on('update', secretChanged);
     this.secrets.on('delete', secretChanged);
   }
 
+  /** True once the store holds every object of the initial lists, with its Secrets resolved. */
   get synced(): boolean {
     return this.facts.synced && this.deploymentSecrets.synced && this.secrets.synced;
   }
 
   async start(): Promise<void> {
-    const { store, status, events, log } = this.#opts;
-    await Promise.all([this.facts.start(), this.deploymentSecrets.start(), this.secrets.start()]);
-    this.factsQueue.run(
-      factsReconciler({
-        cache: this.facts,
-        store,
-        status,
-        events,
-        log: log.child({ controller: 'deploymentfacts' }),
-      }),
-    );
-    this.secretsQueue.run(
-      secretsReconciler(
-        {
-          cache: this.deploymentSecrets,
-          secrets: this.secrets,
-          store,
-          status,
-          events,
-          log: log.child({ controller: 'deploymentsecrets' }),
-        },
-        this.#users,
-      ),
-    );
-    log.info(
+    this.factsStatus.run();
+    this.secretsStatus.run();
+    await Promise.all([this.facts.start(), this.secrets.start().then(() => this.deploymentSecrets.start())]);
+    this.#opts.log.info(
       { namespaces: this.#opts.namespaces.length ? this.#opts.namespaces : ['*'] },
       'controllers started',
     );
   }
 
-  /** Re-runs every object's reconcile, e.g. after becoming leader so that status catches up. */
+  /** Queues every pending status again, e.g. after becoming leader. */
   resyncAll(): void {
-    for (const o of this.facts.list()) this.factsQueue.add(objectKey(o));
-    for (const o of this.deploymentSecrets.list()) this.secretsQueue.add(objectKey(o));
+    this.factsStatus.resync();
+    this.secretsStatus.resync();
+  }
+
+  /** Resolves once no status write is queued or running (tests). */
+  async idle(): Promise<void> {
+    await Promise.all(this.#queues.map((q) => q.idle()));
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
     await Promise.all([this.facts.stop(), this.deploymentSecrets.stop(), this.secrets.stop()]);
-    await Promise.all([this.factsQueue.stop(), this.secretsQueue.stop()]);
+    this.#limiter.release();
+    await Promise.all(this.#queues.map((q) => q.stop()));
   }
 }

@@ -17,6 +17,9 @@ export class Metrics {
   readonly webhookDeliveries: Counter<'webhook' | 'result'>;
   readonly leader: Gauge;
   readonly argocdRefreshes: Counter<'result'>;
+  readonly authReviews: Counter<'scope' | 'result'>;
+  /** Set by the wiring: pending status writes by kind. */
+  pendingStatus: () => Record<string, number> = () => ({});
 
   constructor(store: StoreReader) {
     const r = this.registry;
@@ -76,6 +79,22 @@ export class Metrics {
       help: 'Argo CD hard refreshes asked for after a fact change, by result',
       labelNames: ['result'],
       registers: [r],
+    });
+    this.authReviews = new Counter({
+      name: 'flagops_auth_reviews_total',
+      help: 'SubjectAccessReviews sent, by scope (namespace, name, cluster) and answer',
+      labelNames: ['scope', 'result'],
+      registers: [r],
+    });
+    const pending = () => this.pendingStatus();
+    new Gauge({
+      name: 'flagops_status_pending',
+      help: 'Objects whose status differs from what it should show, waiting for a (rate-limited) write',
+      labelNames: ['kind'],
+      registers: [r],
+      collect() {
+        for (const [kind, n] of Object.entries(pending())) this.set({ kind }, n);
+      },
     });
     this.leader = new Gauge({
       name: 'flagops_leader',

@@ -124,4 +124,23 @@ describe('Store: replay buffer', () => {
     expect(s.changesSince(1)?.map((e) => e.name)).toEqual(['b']);
     expect(s.changesSince(0)).toBeUndefined();
   });
+
+  it('tells a waiting writer the moment its version is stored, with no polling, or false at the deadline', async () => {
+    const s = new Store();
+    const seen: string[] = [];
+    const visible = s
+      .until('ns', 'a', (i) => i?.facts?.resourceVersion === '7', 5_000)
+      .then((ok) => seen.push(`visible ${ok}`));
+    s.setFacts('ns', 'a', { ...facts({ x: 1 }), resourceVersion: '6' });
+    await Promise.resolve();
+    expect(seen).toEqual([]);
+    // A status-only change keeps the values but moves the resourceVersion: bookkeeping still wakes the writer.
+    s.setFacts('ns', 'a', { ...facts({ x: 1 }), resourceVersion: '7' });
+    await visible;
+    expect(seen).toEqual(['visible true']);
+    const gone = s.until('ns', 'a', (i) => i === undefined, 5_000);
+    s.deleteFacts('ns', 'a');
+    expect(await gone).toBe(true);
+    expect(await s.until('ns', 'a', (i) => i?.facts?.resourceVersion === '99', 20)).toBe(false);
+  });
 });

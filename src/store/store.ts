@@ -69,6 +69,24 @@ export interface StoreReader {
   /** Changes after `revision` still in the replay buffer, or undefined when they have been dropped. */
   changesSince(revision: number): ChangeEvent[] | undefined;
   onChange(listener: (e: ChangeEvent) => void): () => void;
+  /**
+   * Resolves true as soon as `check` holds for the identity (undefined once it is gone), checked now and after each
+   * change the store commits for it; false after `timeoutMs`. How a writer learns that its write is visible.
+   */
+  until(
+    namespace: string,
+    name: string,
+    check: (identity: Identity | undefined) => boolean,
+    timeoutMs: number,
+  ): Promise<boolean>;
+}
+
+/** Whether resourceVersion `seen` is at or after `target`. They are opaque, but integers in practice. */
+export function reached(seen: string | undefined, target: string): boolean {
+  if (seen === undefined) return false;
+  if (seen === target) return true;
+  if (/^\d+$/.test(seen) && /^\d+$/.test(target)) return BigInt(seen) >= BigInt(target);
+  return false;
 }
 
 export interface StoreWriter {
@@ -89,6 +107,8 @@ export class Store implements StoreReader, StoreWriter {
   readonly #replay: ChangeEvent[] = [];
   #replayKeys = 0;
   readonly epoch = randomBytes(4).toString('hex');
+  /** Writers waiting for an identity to reach a state, by key. */
+  readonly #waiters = new Map<string, Set<() => void>>();
 
   constructor(private readonly replayCapacity = 10_000) {
     this.#events.setMaxListeners(0);
@@ -151,6 +171,37 @@ export class Store implements StoreReader, StoreWriter {
   onChange(listener: (e: ChangeEvent) => void): () => void {
     this.#events.on('change', listener);
     return () => this.#events.off('change', listener);
+  }
+
+  until(
+    namespace: string,
+    name: string,
+    check: (identity: Identity | undefined) => boolean,
+    timeoutMs: number,
+  ): Promise<boolean> {
+    if (check(this.get(namespace, name))) return Promise.resolve(true);
+    const key = keyOf(namespace, name);
+    return new Promise((resolve) => {
+      const waiters = this.#waiters.get(key) ?? new Set();
+      this.#waiters.set(key, waiters);
+      const done = (result: boolean) => {
+        clearTimeout(timer);
+        waiters.delete(waiter);
+        if (waiters.size === 0 && this.#waiters.get(key) === waiters) this.#waiters.delete(key);
+        resolve(result);
+      };
+      const waiter = () => {
+        if (check(this.get(namespace, name))) done(true);
+      };
+      const timer = setTimeout(() => done(false), timeoutMs);
+      timer.unref();
+      waiters.add(waiter);
+    });
+  }
+
+  #notify(key: string) {
+    const waiters = this.#waiters.get(key);
+    if (waiters) for (const w of [...waiters]) w();
   }
 
   setFacts(namespace: string, name: string, entry: FactsEntry): void {
@@ -223,6 +274,7 @@ export class Store implements StoreReader, StoreWriter {
     const key = keyOf(item.namespace, item.name);
     if (!this.#items.has(key)) this.#sortedKeys = undefined;
     this.#items.set(key, item);
+    this.#notify(key);
   }
 
   #commit(
@@ -251,6 +303,7 @@ export class Store implements StoreReader, StoreWriter {
       drop++;
     }
     if (drop) this.#replay.splice(0, drop);
+    this.#notify(key);
     this.#events.emit('change', event);
   }
 }

@@ -63,6 +63,7 @@ export async function startTestOperator(opts: {
   kc?: KubeConfig;
   extraArgs?: string[];
   tlsReloadIntervalMs?: number;
+  healthyAfterMs?: number;
 }): Promise<TestOperator> {
   const parsed = parseConfig(
     [
@@ -89,6 +90,7 @@ export async function startTestOperator(opts: {
     log,
     opts.kc ?? adminKubeConfig(),
     opts.tlsReloadIntervalMs,
+    { healthyAfterMs: opts.healthyAfterMs },
   );
   return Object.assign(operator, { logs });
 }

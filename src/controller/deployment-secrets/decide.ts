@@ -17,7 +17,11 @@ export interface SecretsDecision {
   warning?: { reason: string; message: string };
 }
 
-export function decideSecrets(obj: DeploymentSecrets, summary: SecretsSummary, now: Date): SecretsDecision {
+export function decideSecrets(
+  obj: Pick<DeploymentSecrets, 'metadata' | 'status'>,
+  summary: SecretsSummary,
+  now: Date,
+): SecretsDecision {
   const generation = obj.metadata.generation ?? 0;
   const keys = [...summary.keys].sort();
   const first = summary.problems[0];
@@ -53,7 +57,11 @@ export function decideSecrets(obj: DeploymentSecrets, summary: SecretsSummary, n
 }
 
 /** Status for a spec that passed the API server's schema but not ours (e.g. written before a CRD upgrade). */
-export function decideInvalidSecrets(obj: DeploymentSecrets, error: ZodError, now: Date): SecretsDecision {
+export function decideInvalidSecrets(
+  obj: Pick<DeploymentSecrets, 'metadata' | 'status'>,
+  error: ZodError,
+  now: Date,
+): SecretsDecision {
   const generation = obj.metadata.generation ?? 0;
   const message = `invalid spec: ${error.issues
     .slice(0, 5)

@@ -1,6 +1,11 @@
 /**
  * Authorises each request with a SubjectAccessReview, so that the cluster's RBAC decides who may read what.
  * Answers are cached for a few seconds per user and attribute set.
+ *
+ * A permission on one named object is first asked without the name: RBAC allows a request without a name only
+ * through a rule that covers every name (a rule with `resourceNames` never matches it), so a "yes" there holds for
+ * every identity of the namespace. A caller allowed namespace-wide thus costs one cached review however many
+ * identities it reads; per-name reviews happen only where the namespace-wide answer is no.
  */
 import { GROUP } from '../../api/group.js';
 import type { KubeClient } from '../../kube/client.js';
@@ -28,6 +33,11 @@ export interface Authorizer {
   allowed(user: User, p: Permission): Promise<boolean>;
 }
 
+export interface AuthorizerHooks {
+  /** Called for each SubjectAccessReview sent, with its answer (for metrics and tests). */
+  onReview?(result: 'allowed' | 'denied' | 'error', scope: 'namespace' | 'name' | 'cluster'): void;
+}
+
 export class SubjectAccessReviewAuthorizer implements Authorizer {
   readonly #cache: TtlCache<boolean>;
   readonly #inflight = new InFlight<boolean>(32);
@@ -36,11 +46,20 @@ export class SubjectAccessReviewAuthorizer implements Authorizer {
     private readonly client: KubeClient,
     private readonly ttlMs = 5_000,
     now?: () => number,
+    private readonly hooks: AuthorizerHooks = {},
   ) {
     this.#cache = new TtlCache(20_000, now);
   }
 
   async allowed(user: User, p: Permission): Promise<boolean> {
+    if (p.name !== undefined && p.namespace) {
+      const { name: _name, ...namespaceWide } = p;
+      if (await this.#allowed(user, namespaceWide)) return true;
+    }
+    return this.#allowed(user, p);
+  }
+
+  async #allowed(user: User, p: Permission): Promise<boolean> {
     // Everything the SubjectAccessReview is asked about is in the key, extra included (scoped tokens differ there).
     const extra = user.extra ? Object.entries(user.extra).sort(([a], [b]) => a.localeCompare(b)) : [];
     const key = JSON.stringify([
@@ -84,7 +103,9 @@ export class SubjectAccessReviewAuthorizer implements Authorizer {
         },
       );
       allowed = review.status?.allowed === true;
+      this.hooks.onReview?.(allowed ? 'allowed' : 'denied', scopeOf(p));
     } catch (err) {
+      this.hooks.onReview?.('error', scopeOf(p));
       const outage =
         !(err instanceof KubeApiError) || ['transient', 'tooManyRequests'].includes(err.errorClass);
       const stale = outage ? this.#cache.stale(key, STALE_GRACE_MS) : undefined;
@@ -95,6 +116,8 @@ export class SubjectAccessReviewAuthorizer implements Authorizer {
     return allowed;
   }
 }
+
+const scopeOf = (p: Permission) => (p.name ? 'name' : p.namespace ? 'namespace' : 'cluster');
 
 /** --auth=none: every request is allowed. Only ever listens on loopback (see config.ts). */
 export const allowAll: Authorizer = { allowed: async () => true };

@@ -11,10 +11,9 @@ import type { DeploymentFacts } from '../../api/types.js';
 import type { KubeClient } from '../../kube/client.js';
 import { KubeApiError } from '../../kube/errors.js';
 import { factsPath } from '../../kube/paths.js';
-import type { StoreReader } from '../../store/store.js';
+import { reached, type StoreReader } from '../../store/store.js';
 import { conflict, fromKubeError, notFound, preconditionFailed } from '../errors.js';
 import { ownership } from './managed-fields.js';
-import { reached, waitFor } from './visibility.js';
 
 export const API_FIELD_MANAGER = 'flagops-data-store-api';
 export const ORIGIN_ANNOTATION = 'flagops.io/last-written-by';
@@ -145,8 +144,10 @@ export class FactsWriter {
           );
         }
         const rv = obj.metadata.resourceVersion ?? '';
-        const visible = await waitFor(
-          () => reached(this.reader.get(namespace, name)?.facts?.resourceVersion, rv),
+        const visible = await this.reader.until(
+          namespace,
+          name,
+          (i) => reached(i?.facts?.resourceVersion, rv),
           this.visibilityTimeoutMs,
         );
         return {

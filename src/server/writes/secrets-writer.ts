@@ -19,7 +19,6 @@ import type { StoreReader } from '../../store/store.js';
 import { conflict, fromKubeError, notFound } from '../errors.js';
 import { API_FIELD_MANAGER, backoff, MAX_ATTEMPTS, ORIGIN_ANNOTATION } from './facts-writer.js';
 import { ownership } from './managed-fields.js';
-import { waitFor } from './visibility.js';
 
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY = 'flagops-data-store';
@@ -149,10 +148,12 @@ export class SecretsWriter {
     }, `writing Secret ${namespace}/${secretName}`);
     await this.#applyEntries(current, desired, opts);
     const expected = SecretValue.fromPlain(value);
-    return waitFor(() => {
-      const got = this.reader.get(namespace, name)?.secrets?.values.get(key);
-      return got?.equals(expected) === true;
-    }, this.visibilityTimeoutMs);
+    return this.reader.until(
+      namespace,
+      name,
+      (i) => i?.secrets?.values.get(key)?.equals(expected) === true,
+      this.visibilityTimeoutMs,
+    );
   }
 
   async remove(
@@ -240,10 +241,7 @@ export class SecretsWriter {
         }
       }
     }
-    await waitFor(
-      () => !this.reader.get(namespace, name)?.secrets?.values.has(key),
-      this.visibilityTimeoutMs,
-    );
+    await this.reader.until(namespace, name, (i) => !i?.secrets?.values.has(key), this.visibilityTimeoutMs);
   }
 
   /** Deletes the managed Secret; the DeploymentSecrets is deleted by the identity route. */

@@ -1,14 +1,8 @@
 /**
- * Waits until the informer-fed store has seen a write, so that a response means "visible to the next read".
- * resourceVersions are opaque, but the API server's are integers in practice; a non-numeric one only matches
- * itself.
+ * Polling for visibility: only the routes that wait for a delete still use it. Writers wait on the store's own
+ * signal (`StoreReader.until`).
  */
-export function reached(seen: string | undefined, target: string): boolean {
-  if (seen === undefined) return false;
-  if (seen === target) return true;
-  if (/^\d+$/.test(seen) && /^\d+$/.test(target)) return BigInt(seen) >= BigInt(target);
-  return false;
-}
+export { reached } from '../../store/store.js';
 
 export async function waitFor(check: () => boolean, timeoutMs: number, intervalMs = 5): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;

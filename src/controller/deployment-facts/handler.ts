@@ -1,0 +1,82 @@
+/**
+ * Turns DeploymentFacts events into store entries at once, and leaves the status each object should show to the
+ * status queue. The informer keeps only a `FactsRecord` per object; the facts themselves live in the store alone.
+ */
+import { API_VERSION, FACTS_KIND } from '../../api/group.js';
+import type { DeploymentFacts, DeploymentFactsStatus } from '../../api/types.js';
+import { factsPath } from '../../kube/paths.js';
+import type { StoreReader, StoreWriter } from '../../store/store.js';
+import { sameStatus } from '../conditions.js';
+import type { StatusSync } from '../status-sync.js';
+import { decideFacts } from './decide.js';
+
+/** What the informer keeps of a DeploymentFacts: identity, versions and the status it shows. */
+export interface FactsRecord {
+  metadata: { name: string; namespace: string; uid?: string; generation?: number; resourceVersion?: string };
+  status?: DeploymentFactsStatus;
+}
+
+export function keepFacts(obj: DeploymentFacts): FactsRecord {
+  const m = obj.metadata;
+  return {
+    metadata: {
+      name: m.name,
+      namespace: m.namespace,
+      uid: m.uid,
+      generation: m.generation,
+      resourceVersion: m.resourceVersion,
+    },
+    status: obj.status,
+  };
+}
+
+export interface FactsHandlerDeps {
+  store: StoreWriter & Pick<StoreReader, 'get'>;
+  status: StatusSync;
+  now?: () => Date;
+}
+
+export function factsHandler(deps: FactsHandlerDeps) {
+  const now = deps.now ?? (() => new Date());
+  return {
+    upsert(obj: DeploymentFacts): void {
+      const { namespace, name } = obj.metadata;
+      const decision = decideFacts(obj, now());
+      const meta = {
+        generation: obj.metadata.generation ?? 0,
+        resourceVersion: obj.metadata.resourceVersion ?? '',
+      };
+      if (decision.store.op === 'set') {
+        deps.store.setFacts(namespace, name, {
+          values: decision.store.values,
+          ...meta,
+          ready: true,
+          reason: 'Indexed',
+        });
+      } else {
+        // Keep serving the last valid facts, but say they are not current.
+        const last = deps.store.get(namespace, name)?.facts;
+        if (last)
+          deps.store.setFacts(namespace, name, { ...last, ...meta, ready: false, reason: 'InvalidSpec' });
+      }
+      const key = `${namespace}/${name}`;
+      deps.status.set(
+        key,
+        sameStatus(obj.status ?? {}, decision.status)
+          ? undefined
+          : {
+              path: factsPath(namespace, name),
+              target: { apiVersion: API_VERSION, kind: FACTS_KIND, metadata: keepFacts(obj).metadata },
+              current: obj.status,
+              desired: decision.status,
+              warning: decision.warning,
+            },
+      );
+    },
+    remove(record: FactsRecord): void {
+      const { namespace, name } = record.metadata;
+      deps.store.deleteFacts(namespace, name);
+      deps.status.set(`${namespace}/${name}`, undefined);
+    },
+  };
+}

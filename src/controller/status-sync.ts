@@ -1,0 +1,88 @@
+/**
+ * Status and Events follow the store, never lead it. The informer handlers put each object's facts or secrets in
+ * the store at once and, when the status an object shows differs from the one it should show, leave the desired
+ * status here. A rate-limited work queue writes it (leader only), with its Warning Event. A later event for the
+ * same object replaces what is pending; the operator's own status write comes back as an event whose status
+ * already matches, and so costs nothing further.
+ */
+import type { Logger } from 'pino';
+import type { EventRecorder, EventTarget } from './events.js';
+import type { ReconcileResult, WorkQueue } from './queue.js';
+import type { RateLimiter } from './rate-limiter.js';
+import type { StatusWriter } from './status.js';
+
+export interface PendingStatus {
+  /** API path of the object (its /status subresource is patched). */
+  path: string;
+  target: EventTarget;
+  /** The status the object shows now, as last seen by the informer. */
+  current: unknown;
+  desired: unknown;
+  /** A Warning Event to record once the status is written. */
+  warning?: { reason: string; message: string };
+}
+
+export interface StatusSyncDeps {
+  kind: string;
+  queue: WorkQueue;
+  writer: StatusWriter;
+  events: EventRecorder;
+  limiter: RateLimiter;
+  /** Standby replicas keep what is pending, for the day they lead. */
+  canWrite: () => boolean;
+  log: Logger;
+}
+
+export class StatusSync {
+  readonly #pending = new Map<string, PendingStatus>();
+
+  constructor(private readonly deps: StatusSyncDeps) {}
+
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  /** Leaves `status` to be written for `key`, or clears what was pending when it is undefined. */
+  set(key: string, status: PendingStatus | undefined): void {
+    if (!status) {
+      this.#pending.delete(key);
+      return;
+    }
+    this.#pending.set(key, status);
+    if (this.deps.canWrite()) this.deps.queue.add(key);
+  }
+
+  /** Queues everything pending again, e.g. after this replica became the leader. */
+  resync(): void {
+    for (const key of this.#pending.keys()) this.deps.queue.add(key);
+  }
+
+  run(): void {
+    this.deps.queue.run((key) => this.#sync(key));
+  }
+
+  async #sync(key: string): Promise<ReconcileResult> {
+    const p = this.#pending.get(key);
+    if (!p || !this.deps.canWrite()) return {};
+    await this.deps.limiter.acquire();
+    if (!this.deps.canWrite()) return {};
+    if (this.#pending.get(key) !== p) return this.#pending.has(key) ? { requeueAfterMs: 0 } : {};
+    const wrote = await this.deps.writer.write(p.path, p.current, p.desired);
+    if (this.#pending.get(key) === p) this.#pending.delete(key);
+    if (wrote && p.warning) {
+      await this.deps.events.record(p.target, 'Warning', p.warning.reason, p.warning.message);
+    }
+    this.deps.log[wrote ? 'info' : 'debug'](
+      {
+        controller: this.deps.kind,
+        namespace: p.target.metadata.namespace,
+        name: p.target.metadata.name,
+        resourceVersion: p.target.metadata.resourceVersion,
+        statusWritten: wrote,
+        reason: p.warning?.reason,
+      },
+      'status synced',
+    );
+    return {};
+  }
+}

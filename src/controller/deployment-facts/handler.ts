@@ -3,31 +3,23 @@
  * status queue. The informer keeps only a `FactsRecord` per object; the facts themselves live in the store alone.
  */
 import { API_VERSION, FACTS_KIND } from '../../api/group.js';
-import type { DeploymentFacts, DeploymentFactsStatus } from '../../api/types.js';
+import type { DeploymentFacts } from '../../api/types.js';
 import { factsPath } from '../../kube/paths.js';
 import type { StoreReader, StoreWriter } from '../../store/store.js';
 import { sameStatus } from '../conditions.js';
 import type { StatusSync } from '../status-sync.js';
 import { decideFacts } from './decide.js';
 
-/** What the informer keeps of a DeploymentFacts: identity, versions and the status it shows. */
+/**
+ * What the informer keeps of a DeploymentFacts: its name only. The facts live in the store, and the status is
+ * judged from each event's own object, so nothing else needs keeping.
+ */
 export interface FactsRecord {
-  metadata: { name: string; namespace: string; uid?: string; generation?: number; resourceVersion?: string };
-  status?: DeploymentFactsStatus;
+  metadata: { name: string; namespace: string };
 }
 
 export function keepFacts(obj: DeploymentFacts): FactsRecord {
-  const m = obj.metadata;
-  return {
-    metadata: {
-      name: m.name,
-      namespace: m.namespace,
-      uid: m.uid,
-      generation: m.generation,
-      resourceVersion: m.resourceVersion,
-    },
-    status: obj.status,
-  };
+  return { metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace } };
 }
 
 export interface FactsHandlerDeps {
@@ -66,7 +58,16 @@ export function factsHandler(deps: FactsHandlerDeps) {
           ? undefined
           : {
               path: factsPath(namespace, name),
-              target: { apiVersion: API_VERSION, kind: FACTS_KIND, metadata: keepFacts(obj).metadata },
+              target: {
+                apiVersion: API_VERSION,
+                kind: FACTS_KIND,
+                metadata: {
+                  name,
+                  namespace,
+                  uid: obj.metadata.uid,
+                  resourceVersion: obj.metadata.resourceVersion,
+                },
+              },
               current: obj.status,
               desired: decision.status,
               warning: decision.warning,

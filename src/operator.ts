@@ -25,8 +25,8 @@ import { type Auth, noAuth } from './server/auth/middleware.js';
 import { reloadTlsOnChange } from './server/tls-reload.js';
 import { loadWebhooksConfig } from './server/webhooks/config.js';
 import { webhooksRouter } from './server/webhooks/route.js';
-import { FactsWriter } from './server/writes/facts-writer.js';
 import { Store } from './store/store.js';
+import { IdentityWriter } from './writes/identity-writer.js';
 
 export interface Operator {
   readonly store: Store;
@@ -140,9 +140,10 @@ export async function startOperator(
           }),
         };
   const streams = new Set<ServerResponse>();
+  const writer = new IdentityWriter(client, store);
   const app = createApp({
     reader: store,
-    client,
+    writer,
     auth,
     ready: () => controllers.synced,
     log: log.child({ controller: 'http' }),
@@ -156,7 +157,7 @@ export async function startOperator(
           webhooksRouter({
             webhooks,
             client,
-            writer: new FactsWriter(client, store),
+            writer,
             log: log.child({ controller: 'webhooks' }),
             maxBodyBytes: config.maxBodyBytes,
             onDelivery: (webhook, result) => metrics.webhookDeliveries.inc({ webhook, result }),

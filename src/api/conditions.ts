@@ -8,6 +8,8 @@ export const Reasons = {
   Resolved: 'Resolved',
   SecretNotFound: 'SecretNotFound',
   KeyNotFound: 'KeyNotFound',
+  /** The Secret exists but is exposed to other identities only (flagops.io/expose-to, or another identity's managed Secret). */
+  SecretNotExposed: 'SecretNotExposed',
   /** The spec passed the API server's schema but not ours (for example an object created before a CRD upgrade). */
   InvalidSpec: 'InvalidSpec',
 } as const;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { FactName } from './facts.js';
 
@@ -10,6 +11,38 @@ export const MAX_SECRET_ENTRIES = 256;
  * of a Secret opts in; writing a DeploymentSecrets alone cannot expose a Secret of the namespace.
  */
 export const EXPOSE_LABEL = 'flagops.io/expose';
+/** Narrows an exposed Secret to the named identities of its namespace (comma-separated DeploymentSecrets names). */
+export const EXPOSE_TO_ANNOTATION = 'flagops.io/expose-to';
+/** The Secrets the operator writes for API-written values carry these labels; each serves its own identity only. */
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY = 'flagops-data-store';
+export const IDENTITY_LABEL = 'flagops.io/identity';
+
+/** A label value for the identity: the name itself when it fits in 63 characters, else a shortened one with a hash. */
+export function labelValue(identity: string): string {
+  if (identity.length <= 63) return identity;
+  const hash = createHash('sha256').update(identity).digest('hex').slice(0, 10);
+  return `${identity.slice(0, 52).replace(/[^a-z0-9]+$/, '')}-${hash}`;
+}
+
+/**
+ * Whether an exposed Secret may serve the DeploymentSecrets `identity`: a managed Secret serves its own identity
+ * only; a Secret annotated with flagops.io/expose-to serves the identities it names; any other serves all.
+ */
+export function exposedTo(
+  secret: { metadata: { labels?: Record<string, string>; annotations?: Record<string, string> } },
+  identity: string,
+): boolean {
+  const labels = secret.metadata.labels ?? {};
+  if (labels[MANAGED_BY_LABEL] === MANAGED_BY && labels[IDENTITY_LABEL] !== labelValue(identity))
+    return false;
+  const to = secret.metadata.annotations?.[EXPOSE_TO_ANNOTATION];
+  if (to === undefined) return true;
+  return to
+    .split(',')
+    .map((s) => s.trim())
+    .includes(identity);
+}
 
 export const SecretObjectName = z
   .string()

@@ -5,9 +5,9 @@
 import type { ServerResponse } from 'node:http';
 import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import type { KubeClient } from '../kube/client.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { StoreReader } from '../store/store.js';
+import type { IdentityWriter } from '../writes/identity-writer.js';
 import { type Auth, authenticate } from './auth/middleware.js';
 import { errorMiddleware, HttpError } from './errors.js';
 import { openApiDocument } from './openapi.js';
@@ -22,12 +22,11 @@ import { secretsRouter } from './routes/secrets.js';
 import { watchRouter } from './routes/watch.js';
 import { uiRouter } from './ui/router.js';
 import { parseNamespace } from './validate.js';
-import { FactsWriter } from './writes/facts-writer.js';
-import { SecretsWriter } from './writes/secrets-writer.js';
 
 export interface ServerDeps {
   reader: StoreReader;
-  client: KubeClient;
+  /** The one path by which requests write to Kubernetes. */
+  writer: IdentityWriter;
   auth: Auth;
   /** True once every informer has synced. */
   ready: () => boolean;
@@ -36,7 +35,6 @@ export interface ServerDeps {
   maxBodyBytes?: number;
   /** Extra routers mounted before the authenticated API (metrics, webhooks). */
   publicRoutes?: RequestHandler[];
-  visibilityTimeoutMs?: number;
   metrics?: Metrics;
   /** Open change-feed responses, so that shutdown can end them. */
   streams?: Set<ServerResponse>;
@@ -112,8 +110,6 @@ export function createApp(deps: ServerDeps): Express {
   for (const handler of deps.publicRoutes ?? []) app.use(handler);
   app.use(uiRouter());
 
-  const factsWriter = new FactsWriter(deps.client, deps.reader, deps.visibilityTimeoutMs);
-  const secretsWriter = new SecretsWriter(deps.client, deps.reader, deps.visibilityTimeoutMs);
   const json = express.json({
     limit: deps.maxBodyBytes ?? 1024 * 1024,
     strict: false,
@@ -135,20 +131,15 @@ export function createApp(deps: ServerDeps): Express {
     next();
   });
   app.use('/api/v1', appsetRouter({ ...common, defaultNamespace: deps.defaultNamespace }));
-  app.use('/api/v1', identitiesRouter({ ...common, client: deps.client, secretsWriter }));
+  app.use('/api/v1', identitiesRouter({ ...common, writer: deps.writer }));
   app.use('/api/v1', watchRouter({ ...common, streams: deps.streams, maxStreams: deps.maxStreams }));
-  app.use('/api/v1/namespaces/:ns/identities/:id/facts', factsRouter({ ...common, writer: factsWriter }));
-  app.use(
-    '/api/v1/namespaces/:ns/identities/:id/secrets',
-    secretsRouter({ ...common, writer: secretsWriter }),
-  );
+  app.use('/api/v1/namespaces/:ns/identities/:id/facts', factsRouter({ ...common, writer: deps.writer }));
+  app.use('/api/v1/namespaces/:ns/identities/:id/secrets', secretsRouter({ ...common, writer: deps.writer }));
   app.use(
     '/api',
     compatRouter({
       ...common,
-      client: deps.client,
-      facts: factsWriter,
-      secrets: secretsWriter,
+      writer: deps.writer,
       defaultNamespace: deps.defaultNamespace,
     }),
   );

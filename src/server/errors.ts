@@ -6,6 +6,7 @@
 import type { ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { KubeApiError } from '../kube/errors.js';
+import { WriteError, type WriteErrorKind } from '../writes/errors.js';
 
 export class HttpError extends Error {
   constructor(
@@ -81,6 +82,25 @@ export function fromKubeError(err: KubeApiError, what: string): HttpError {
   }
 }
 
+const WRITE_STATUS: Record<WriteErrorKind, [number, string]> = {
+  Invalid: [400, 'BadRequest'],
+  NotFound: [404, 'NotFound'],
+  Conflict: [409, 'Conflict'],
+  PreconditionFailed: [412, 'PreconditionFailed'],
+  Forbidden: [403, 'Forbidden'],
+  TooLarge: [413, 'PayloadTooLarge'],
+  Unavailable: [503, 'Unavailable'],
+  Internal: [500, 'Internal'],
+};
+
+/** The one mapping from the write path's domain errors to HTTP. */
+export function fromWriteError(err: WriteError): HttpError {
+  const [status, code] = WRITE_STATUS[err.kind];
+  const headers: Record<string, string> =
+    err.kind === 'Unavailable' ? { 'retry-after': String(err.retryAfterSeconds ?? 5) } : {};
+  return new HttpError(status, code, err.message, err.field, headers, { cause: err.cause ?? err });
+}
+
 export function errorBody(err: HttpError) {
   return { error: { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) } };
 }
@@ -108,6 +128,7 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     let httpError: HttpError;
     if (err instanceof HttpError) httpError = err;
+    else if (err instanceof WriteError) httpError = fromWriteError(err);
     else if (err instanceof KubeApiError) httpError = fromKubeError(err, 'request');
     else httpError = fromParserError(err as never) ?? new HttpError(500, 'Internal', 'internal error');
     if (httpError.status >= 500) {

@@ -16,6 +16,41 @@ const ds = (spec: DeploymentSecrets['spec']): DeploymentSecrets => ({
   spec,
 });
 
+describe('resolveSecrets: exposure', () => {
+  const labelled = (name: string, labels: Record<string, string>, annotations?: Record<string, string>) => ({
+    ...secret(name, { k: `value-of-${name}` }),
+    metadata: { name, namespace: 'ns', labels, ...(annotations ? { annotations } : {}) },
+  });
+  const managed = (identity: string) =>
+    labelled(`flagops-${identity}`, {
+      'app.kubernetes.io/managed-by': 'flagops-data-store',
+      'flagops.io/identity': identity,
+    });
+  const cases: [string, ReturnType<typeof labelled>, string, boolean][] = [
+    ['a plain exposed Secret serves every identity', labelled('s', {}), 'app', true],
+    ['expose-to naming the identity', labelled('s', {}, { 'flagops.io/expose-to': 'x, app' }), 'app', true],
+    ['expose-to naming others only', labelled('s', {}, { 'flagops.io/expose-to': 'x,y' }), 'app', false],
+    ['an empty expose-to serves nobody', labelled('s', {}, { 'flagops.io/expose-to': '' }), 'app', false],
+    ['a managed Secret serves its own identity', managed('app'), 'app', true],
+    ["another identity's managed Secret is not served", managed('other'), 'app', false],
+  ];
+  for (const [title, s, identity, served] of cases) {
+    it(title, () => {
+      const r = resolveSecrets(
+        { secrets: [{ name: 'v', secretKeyRef: { name: s.metadata.name, key: 'k' } }] },
+        (n) => (n === s.metadata.name ? s : undefined),
+        identity,
+      );
+      expect(r.values.has('v')).toBe(served);
+      expect(r.problems).toEqual(
+        served ? [] : [{ reason: 'SecretNotExposed', secret: s.metadata.name, names: ['v'] }],
+      );
+      // Whatever the answer, no value is ever in a problem.
+      expect(JSON.stringify(r.problems)).not.toContain('value-of');
+    });
+  }
+});
+
 describe('resolveSecrets', () => {
   const secrets = new Map([
     ['db', secret('db', { password: 's3cret-db', user: 'app' })],
@@ -33,6 +68,7 @@ describe('resolveSecrets', () => {
         ],
       },
       lookup,
+      'app',
     );
     expect(Object.fromEntries([...r.values].map(([k, v]) => [k, v.reveal()]))).toEqual({
       db_password: 's3cret-db',
@@ -54,6 +90,7 @@ describe('resolveSecrets', () => {
         ],
       },
       lookup,
+      'app',
     );
     expect([...r.values.keys()]).toEqual(['d']);
     expect(r.problems).toEqual([

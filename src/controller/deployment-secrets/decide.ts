@@ -47,7 +47,7 @@ export function decideSecrets(
     ),
     resolvedCount: keys.length,
     unresolvedCount: summary.problems.reduce(
-      (n, p) => n + (p.reason === 'SecretNotFound' ? p.names.length : 1),
+      (n, p) => n + (p.reason === 'KeyNotFound' ? 1 : p.names.length),
       0,
     ),
     keys,

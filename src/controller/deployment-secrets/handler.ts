@@ -5,7 +5,7 @@
  */
 import type { ZodError } from 'zod';
 import { API_VERSION, SECRETS_KIND } from '../../api/group.js';
-import { DeploymentSecretsSpec, EXPOSE_LABEL } from '../../api/secrets.js';
+import { DeploymentSecretsSpec, EXPOSE_LABEL, IDENTITY_LABEL, MANAGED_BY_LABEL } from '../../api/secrets.js';
 import type { DeploymentSecrets, DeploymentSecretsStatus, SecretObject } from '../../api/types.js';
 import { secretsPath } from '../../kube/paths.js';
 import type { StoreReader, StoreWriter } from '../../store/store.js';
@@ -49,7 +49,12 @@ export function keepSecret(obj: SecretObject): SecretObject {
       name: m.name,
       namespace: m.namespace,
       resourceVersion: m.resourceVersion,
-      labels: m.labels?.[EXPOSE_LABEL] ? { [EXPOSE_LABEL]: m.labels[EXPOSE_LABEL] } : {},
+      // The labels that decide exposure; nothing else of the Secret's metadata is kept.
+      labels: Object.fromEntries(
+        [EXPOSE_LABEL, MANAGED_BY_LABEL, IDENTITY_LABEL].flatMap((k) =>
+          m.labels?.[k] === undefined ? [] : [[k, m.labels[k]]],
+        ),
+      ),
       ...(Object.keys(annotations).length ? { annotations } : {}),
     },
     data: obj.data ?? {},
@@ -112,7 +117,11 @@ export function secretsHandler(deps: SecretsHandlerDeps) {
       const last = deps.store.get(namespace, name)?.secrets;
       if (last) deps.store.setSecrets(namespace, name, { ...last, ready: false, reason: decision.reason });
     } else {
-      const resolution = resolveSecrets(record.spec, (secretName) => deps.secret(namespace, secretName));
+      const resolution = resolveSecrets(
+        record.spec,
+        (secretName) => deps.secret(namespace, secretName),
+        name,
+      );
       users.set(key, namespace, resolution.referenced);
       decision = decideSecrets(
         record,

@@ -34,6 +34,11 @@ export function userOf(res: Response): User {
   return (res.locals.user as User | undefined) ?? ANONYMOUS;
 }
 
+/** Whether the request's user has the permission (no error either way). */
+export function allowedTo(auth: Auth, res: Response, p: Permission): Promise<boolean> {
+  return auth.authorizer.allowed(userOf(res), p);
+}
+
 /** Throws 401/403 unless the request's user has every permission given. */
 export async function authorize(auth: Auth, res: Response, ...permissions: Permission[]): Promise<void> {
   const user = userOf(res);

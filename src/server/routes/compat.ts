@@ -7,12 +7,10 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { FactValue } from '../../api/facts.js';
-import type { KubeClient } from '../../kube/client.js';
-import { KubeApiError } from '../../kube/errors.js';
-import { factsPath } from '../../kube/paths.js';
 import type { StoreReader } from '../../store/store.js';
+import type { IdentityWriter } from '../../writes/identity-writer.js';
 import { type Auth, authorize, userOf } from '../auth/middleware.js';
-import { fromKubeError, notFound } from '../errors.js';
+import { notFound } from '../errors.js';
 import {
   FactValueBody,
   parse,
@@ -22,17 +20,12 @@ import {
   parseIdentity,
   SecretValueBody,
 } from '../validate.js';
-import type { FactsWriter } from '../writes/facts-writer.js';
-import type { SecretsWriter } from '../writes/secrets-writer.js';
-import { waitFor } from '../writes/visibility.js';
 import { secretValues } from './secrets.js';
 
 export interface CompatRouteDeps {
   reader: StoreReader;
   auth: Auth;
-  client: KubeClient;
-  facts: FactsWriter;
-  secrets: SecretsWriter;
+  writer: IdentityWriter;
   defaultNamespace: string;
 }
 
@@ -68,7 +61,7 @@ export function compatRouter(deps: CompatRouteDeps): Router {
     await authorize(deps.auth, res, factsPerm('patch', id));
     const set = parse(z.record(z.string(), FactValue), req.body, 'body');
     for (const k of Object.keys(set)) parseFactKey(k);
-    const result = await deps.facts.write(namespace, id, {
+    const result = await deps.writer.writeFacts(namespace, id, {
       set,
       force: parseBool(req.query.force, 'force'),
       origin: origin(res),
@@ -79,14 +72,7 @@ export function compatRouter(deps: CompatRouteDeps): Router {
   r.delete('/fact/:id', async (req, res) => {
     const id = parseIdentity(req.params.id);
     await authorize(deps.auth, res, factsPerm('delete', id));
-    try {
-      await deps.client.delete(factsPath(namespace, id));
-    } catch (err) {
-      if (err instanceof KubeApiError && err.errorClass === 'notFound')
-        throw notFound(`identity ${id} has no facts`);
-      throw err instanceof KubeApiError ? fromKubeError(err, `deleting facts of ${id}`) : err;
-    }
-    await waitFor(() => !deps.reader.get(namespace, id)?.facts, 10_000);
+    await deps.writer.deleteFacts(namespace, id);
     res.json({});
   });
 
@@ -104,7 +90,7 @@ export function compatRouter(deps: CompatRouteDeps): Router {
     const name = parseFactName(req.params.name);
     await authorize(deps.auth, res, factsPerm('patch', id));
     const { value } = parse(FactValueBody, req.body, 'body');
-    await deps.facts.write(namespace, id, {
+    await deps.writer.writeFacts(namespace, id, {
       set: { [name]: value },
       force: parseBool(req.query.force, 'force'),
       origin: origin(res),
@@ -116,7 +102,7 @@ export function compatRouter(deps: CompatRouteDeps): Router {
     const id = parseIdentity(req.params.id);
     const name = parseFactName(req.params.name);
     await authorize(deps.auth, res, factsPerm('patch', id));
-    const result = await deps.facts.write(namespace, id, {
+    const result = await deps.writer.writeFacts(namespace, id, {
       remove: [name],
       force: parseBool(req.query.force, 'force'),
       origin: origin(res),
@@ -144,7 +130,7 @@ export function compatRouter(deps: CompatRouteDeps): Router {
     const name = parseFactName(req.params.name);
     await authorize(deps.auth, res, secretsPerm('update', id));
     const { value } = parse(SecretValueBody, req.body, 'body');
-    await deps.secrets.put(namespace, id, name, value, {
+    await deps.writer.putSecret(namespace, id, name, value, {
       force: parseBool(req.query.force, 'force'),
       origin: origin(res),
     });
@@ -155,7 +141,7 @@ export function compatRouter(deps: CompatRouteDeps): Router {
     const id = parseIdentity(req.params.id);
     const name = parseFactName(req.params.name);
     await authorize(deps.auth, res, secretsPerm('update', id));
-    await deps.secrets.remove(namespace, id, name, {
+    await deps.writer.removeSecret(namespace, id, name, {
       force: parseBool(req.query.force, 'force'),
       origin: origin(res),
     });

@@ -1,6 +1,7 @@
 /** Facts of one identity: read from the store, written through the API server with server-side apply. */
 import { type Request, type Response, Router } from 'express';
 import type { StoreReader } from '../../store/store.js';
+import type { FactsChange, IdentityWriter } from '../../writes/identity-writer.js';
 import { type Auth, authorize, userOf } from '../auth/middleware.js';
 import { notFound } from '../errors.js';
 import {
@@ -14,12 +15,11 @@ import {
   parseIfMatch,
   parseNamespace,
 } from '../validate.js';
-import type { FactsChange, FactsWriter } from '../writes/facts-writer.js';
 
 export interface FactsRouteDeps {
   reader: StoreReader;
   auth: Auth;
-  writer: FactsWriter;
+  writer: IdentityWriter;
 }
 
 export function factsRouter(deps: FactsRouteDeps): Router {
@@ -45,7 +45,7 @@ export function factsRouter(deps: FactsRouteDeps): Router {
     name: string,
     change: Pick<FactsChange, 'set' | 'remove'>,
   ) {
-    const result = await deps.writer.write(namespace, name, {
+    const result = await deps.writer.writeFacts(namespace, name, {
       ...change,
       force: parseBool(req.query.force, 'force'),
       ifMatch: parseIfMatch(req.get('if-match')),

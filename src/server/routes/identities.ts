@@ -1,16 +1,13 @@
 /** Identities: list, one, and delete (both objects and the managed Secret). */
 import { Router } from 'express';
 import { z } from 'zod';
-import type { KubeClient } from '../../kube/client.js';
-import { KubeApiError } from '../../kube/errors.js';
-import { factsPath, secretsPath } from '../../kube/paths.js';
 import type { StoreReader } from '../../store/store.js';
-import { type Auth, authorize } from '../auth/middleware.js';
-import { fromKubeError, notFound } from '../errors.js';
+import { WriteError } from '../../writes/errors.js';
+import type { IdentityWriter } from '../../writes/identity-writer.js';
+import { type Auth, allowedTo, authorize } from '../auth/middleware.js';
+import { notFound } from '../errors.js';
 import { NamespaceName, parse, parseIdentity, parseNamespace } from '../validate.js';
 import { identityDetail, identitySummary } from '../views.js';
-import type { SecretsWriter } from '../writes/secrets-writer.js';
-import { waitFor } from '../writes/visibility.js';
 
 export const ListQuery = z
   .object({
@@ -24,8 +21,7 @@ export const ListQuery = z
 export interface IdentitiesRouteDeps {
   reader: StoreReader;
   auth: Auth;
-  client: KubeClient;
-  secretsWriter: SecretsWriter;
+  writer: IdentityWriter;
 }
 
 export function identitiesRouter(deps: IdentitiesRouteDeps): Router {
@@ -58,35 +54,23 @@ export function identitiesRouter(deps: IdentitiesRouteDeps): Router {
   r.delete('/namespaces/:ns/identities/:id', async (req, res) => {
     const namespace = parseNamespace(req.params.ns);
     const name = parseIdentity(req.params.id);
-    // Deleting secrets needs its own permission, asked only when the identity has a DeploymentSecrets. Asked of
-    // the API server rather than the store, which may not have seen an object created a moment ago.
-    const hasSecrets = await deps.client.get(secretsPath(namespace, name)).then(
-      () => true,
-      (err: unknown) => {
-        if (err instanceof KubeApiError && err.errorClass === 'notFound') return false;
-        throw err instanceof KubeApiError ? fromKubeError(err, `reading ${namespace}/${name}`) : err;
-      },
-    );
-    await authorize(
-      deps.auth,
-      res,
-      { verb: 'delete', resource: 'deploymentfacts', namespace, name },
-      ...(hasSecrets ? [{ verb: 'delete', resource: 'deploymentsecrets', namespace, name } as const] : []),
-    );
-    let deleted = 0;
-    for (const path of [factsPath(namespace, name), secretsPath(namespace, name)]) {
-      try {
-        await deps.client.delete(path);
-        deleted++;
-      } catch (err) {
-        if (err instanceof KubeApiError && err.errorClass === 'notFound') continue;
-        throw err instanceof KubeApiError ? fromKubeError(err, `deleting ${namespace}/${name}`) : err;
-      }
+    const factsPerm = { verb: 'delete', resource: 'deploymentfacts', namespace, name } as const;
+    const secretsPerm = { verb: 'delete', resource: 'deploymentsecrets', namespace, name } as const;
+    // Both answers before any call to the API server; the writer then deletes only what they allow, each object
+    // guarded by the version it read, so nothing created meanwhile is deleted without its permission.
+    const [facts, secrets] = await Promise.all([
+      allowedTo(deps.auth, res, factsPerm),
+      allowedTo(deps.auth, res, secretsPerm),
+    ]);
+    if (!facts && !secrets) await authorize(deps.auth, res, factsPerm);
+    try {
+      await deps.writer.deleteIdentity(namespace, name, { facts, secrets });
+    } catch (err) {
+      // Refused for an object the caller may not delete: say which permission is missing, as authorize does.
+      if (err instanceof WriteError && err.kind === 'Forbidden')
+        await authorize(deps.auth, res, ...(facts ? [] : [factsPerm]), ...(secrets ? [] : [secretsPerm]));
+      throw err;
     }
-    // Owner references would let the garbage collector do this; deleting it here does not depend on one running.
-    await deps.secretsWriter.deleteManagedSecret(namespace, name);
-    if (deleted === 0) throw notFound(`identity ${namespace}/${name} not found`);
-    await waitFor(() => deps.reader.get(namespace, name) === undefined, 10_000);
     res.json({ namespace, name, deleted: true });
   });
 

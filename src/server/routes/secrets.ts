@@ -5,6 +5,7 @@
 import { Router } from 'express';
 import { revealAll } from '../../store/secret-value.js';
 import type { StoreReader } from '../../store/store.js';
+import type { IdentityWriter } from '../../writes/identity-writer.js';
 import { type Auth, authorize, userOf } from '../auth/middleware.js';
 import { notFound } from '../errors.js';
 import {
@@ -15,12 +16,11 @@ import {
   parseNamespace,
   SecretValueBody,
 } from '../validate.js';
-import type { SecretsWriter } from '../writes/secrets-writer.js';
 
 export interface SecretsRouteDeps {
   reader: StoreReader;
   auth: Auth;
-  writer: SecretsWriter;
+  writer: IdentityWriter;
 }
 
 /** `{name: value}` of an identity's resolved secrets, or undefined when it has none. Checks nothing: callers authorise. */
@@ -67,7 +67,7 @@ export function secretsRouter(deps: SecretsRouteDeps): Router {
     const key = parseFactName(req.params.name);
     await authorize(deps.auth, res, writePermission(namespace, name));
     const { value } = parse(SecretValueBody, req.body, 'body');
-    const visible = await deps.writer.put(namespace, name, key, value, {
+    const visible = await deps.writer.putSecret(namespace, name, key, value, {
       force: parseBool(req.query.force, 'force'),
       origin: `user:${userOf(res).username}`,
     });
@@ -78,7 +78,7 @@ export function secretsRouter(deps: SecretsRouteDeps): Router {
     const { namespace, name } = target(req.params as Record<string, string>);
     const key = parseFactName(req.params.name);
     await authorize(deps.auth, res, writePermission(namespace, name));
-    await deps.writer.remove(namespace, name, key, {
+    await deps.writer.removeSecret(namespace, name, key, {
       force: parseBool(req.query.force, 'force'),
       origin: `user:${userOf(res).username}`,
     });

@@ -1,8 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { KubeClient } from '../../kube/client.js';
 import { Store } from '../../store/store.js';
+import type { IdentityWriter } from '../../writes/identity-writer.js';
 import { createApp } from '../app.js';
 import { allowAll } from '../auth/authorizer.js';
 import { noAuth } from '../auth/middleware.js';
@@ -23,7 +23,7 @@ async function serve(store: Store, maxStreams?: number) {
   const app = createApp({
     maxStreams,
     reader: store,
-    client: {} as KubeClient,
+    writer: {} as IdentityWriter,
     auth: { authenticator: noAuth, authorizer: allowAll },
     ready: () => true,
     log: pino({ level: 'silent' }),

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import express from 'express';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KubeClient } from '../../kube/client.js';
 import { Store } from '../../store/store.js';
+import type { IdentityWriter } from '../../writes/identity-writer.js';
 import { createApp } from '../app.js';
 import { allowAll } from '../auth/authorizer.js';
 import { unauthorized } from '../errors.js';
@@ -35,7 +35,7 @@ beforeAll(async () => {
   url = await listen(
     createApp({
       reader: new Store(),
-      client: {} as KubeClient,
+      writer: {} as IdentityWriter,
       auth: {
         authenticator: {
           authenticate: async () => {

@@ -9,9 +9,9 @@ import type { SecretObject } from '../../api/types.js';
 import type { KubeClient } from '../../kube/client.js';
 import { KubeApiError } from '../../kube/errors.js';
 import { corePath } from '../../kube/paths.js';
+import type { IdentityWriter } from '../../writes/identity-writer.js';
 import { badRequest, forbidden, HttpError, notFound, unavailable } from '../errors.js';
 import { parse, parseFactKey } from '../validate.js';
-import type { FactsWriter } from '../writes/facts-writer.js';
 import { WebhookBody } from './body.js';
 import type { WebhookConfig } from './config.js';
 import { ReplayGuard, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify } from './signature.js';
@@ -19,7 +19,7 @@ import { ReplayGuard, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify } from './signa
 export interface WebhookDeps {
   webhooks: readonly WebhookConfig[];
   client: KubeClient;
-  writer: FactsWriter;
+  writer: IdentityWriter;
   log: Logger;
   maxBodyBytes: number;
   onDelivery?: (webhook: string, result: string) => void;
@@ -120,7 +120,7 @@ export function webhooksRouter(deps: WebhookDeps): Router {
           .filter(([, v]) => v === null)
           .map(([k]) => k);
         writing = true;
-        const current = await deps.writer.write(body.namespace, body.identity, {
+        const current = await deps.writer.writeFacts(body.namespace, body.identity, {
           set,
           remove,
           origin: `webhook:${w.name}`,

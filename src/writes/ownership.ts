@@ -1,5 +1,5 @@
 /** Reads server-side-apply ownership out of managedFields: which manager owns which key of a map or list. */
-import type { ManagedFieldsEntry } from '../../api/types.js';
+import type { ManagedFieldsEntry } from '../api/types.js';
 
 export interface Ownership {
   /** Keys owned by `manager` through Apply. */

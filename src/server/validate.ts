@@ -1,6 +1,6 @@
 /** Request validation with zod: every failure becomes a 400 that names the field. */
 import { z } from 'zod';
-import { FactName, FactValue, NAME_RULE } from '../api/facts.js';
+import { FactName, FactValue, MAX_FACTS, NAME_RULE } from '../api/facts.js';
 import { badRequest } from './errors.js';
 
 export const NamespaceName = z
@@ -16,7 +16,20 @@ export const IdentityName = z
   );
 
 export const FactValueBody = z.object({ value: FactValue }).strict();
-export const FactsPatchBody = z.record(z.string(), FactValue.nullable());
+/** The fact count is checked before any entry: a body of tens of thousands of facts is refused at once. */
+export const FactsPatchBody = z
+  .unknown()
+  .check((ctx) => {
+    const v = ctx.value;
+    if (v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > MAX_FACTS) {
+      ctx.issues.push({
+        code: 'custom',
+        input: v,
+        message: `an identity holds at most ${MAX_FACTS} facts; ${Object.keys(v).length} were sent`,
+      });
+    }
+  })
+  .pipe(z.record(z.string(), FactValue.nullable()));
 /** A Secret holds at most 1 MiB in all; one value may take half of it. */
 export const MAX_SECRET_VALUE_BYTES = 512 * 1024;
 export const SecretValueBody = z

@@ -8,7 +8,6 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
-import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { type Config, ConfigError } from './config.js';
 import { startArgoRefresh } from './controller/argocd-refresh.js';
@@ -16,7 +15,8 @@ import { KubeEventRecorder } from './controller/events.js';
 import { LeaderElector } from './controller/leader.js';
 import { ControllerManager } from './controller/manager.js';
 import { KubeStatusWriter } from './controller/status.js';
-import { KubeClient } from './kube/client.js';
+import { type KubeAccess, loadKubeAccess } from './kube/access.js';
+import { type ClientNodeConfig, KubeClient } from './kube/client.js';
 import { Metrics } from './metrics/metrics.js';
 import { createApp } from './server/app.js';
 import { TokenReviewAuthenticator } from './server/auth/authenticator.js';
@@ -47,28 +47,25 @@ export interface OperatorTuning {
   healthyAfterMs?: number;
 }
 
-export function loadKubeConfig(path: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
+/** The API server's address and credentials from --kubeconfig, $KUBECONFIG, ~/.kube/config or the cluster. */
+export async function loadAccess(path: string | undefined): Promise<KubeAccess> {
   try {
-    if (path) kc.loadFromFile(path);
-    else kc.loadFromDefault();
+    return await loadKubeAccess(path);
   } catch (err) {
-    throw new ConfigError(`cannot load the kubeconfig ${path ?? '(default)'}: ${(err as Error).message}`);
+    throw new ConfigError(err instanceof Error ? err.message : String(err));
   }
-  if (!kc.getCurrentCluster())
-    throw new ConfigError(`the kubeconfig ${path ?? '(default)'} has no current cluster`);
-  return kc;
 }
 
 export async function startOperator(
   config: Config,
   log: Logger,
-  kc = loadKubeConfig(config.kubeconfig),
+  /** Where the API server is and how to authenticate; default: from the configuration. */
+  kube?: KubeAccess | ClientNodeConfig,
   /** How often certificate files are checked for rotation (tests shorten it). */
   tlsReloadIntervalMs = 5000,
   tuning: OperatorTuning = {},
 ): Promise<Operator> {
-  const client = new KubeClient(kc);
+  const client = new KubeClient(kube ?? (await loadAccess(config.kubeconfig)));
   const store = new Store();
   const metrics = new Metrics(store);
   const identity = `${hostname()}_${process.pid}_${randomBytes(3).toString('hex')}`;
@@ -78,7 +75,6 @@ export async function startOperator(
   let elector: LeaderElector | undefined;
   const canWrite = () => !elector || elector.isLeader;
   const controllers = new ControllerManager({
-    kc,
     client,
     store,
     namespaces: config.namespaces,

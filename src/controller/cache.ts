@@ -2,14 +2,12 @@
  * One resource's informers across the watched namespaces: one cluster-wide informer when every namespace is
  * watched, else one per namespace. Reads go to the informer that owns the namespace.
  */
-import type { KubeConfig } from '@kubernetes/client-node';
-import { Watch } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { KubeClient } from '../kube/client.js';
+import { KubeWatch } from '../kube/watch.js';
 import { type CachedObject, type Handler, Informer, type InformerHooks, type ListPage } from './informer.js';
 
 export interface CacheOptions<R, T> {
-  kc: KubeConfig;
   client: KubeClient;
   resource: string;
   /** Builds the collection path for a namespace, or for all namespaces when called with undefined. */
@@ -33,11 +31,9 @@ export class ResourceCache<R extends CachedObject, T = R> {
 
   constructor(opts: CacheOptions<R, T>) {
     this.resource = opts.resource;
-    const watch = new Watch(opts.kc);
     // Each watch is ended by the server after 5–10 minutes (timeoutSeconds) and bookmarks arrive in between; the
     // client-side inactivity timeout only catches a connection that died without a word.
-    // client-node declares the field private but reads it per watch; there is no option for it.
-    (watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = 11 * 60_000;
+    const watch = new KubeWatch(opts.client.access, 11 * 60_000);
     const targets = opts.namespaces.length > 0 ? opts.namespaces : [''];
     for (const ns of targets) {
       const path = opts.path(ns || undefined);

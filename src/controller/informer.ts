@@ -11,8 +11,9 @@
  *   healthy for `healthyAfterMs`, so that an ordinary disconnect after a quiet hour reconnects at once.
  * `synced` turns true only after every page of the first list has been handed to the handlers.
  */
-import type { Watch } from '@kubernetes/client-node';
+
 import type { Logger } from 'pino';
+import type { Watcher } from '../kube/watch.js';
 
 export interface InformerHooks {
   onRestart?(resource: string, delayMs: number): void;
@@ -33,7 +34,7 @@ export interface InformerOptions<R extends CachedObject, T> {
   /** A short name for logs and metrics: `deploymentfacts`, `secrets`. */
   resource: string;
   path: string;
-  watch: Pick<Watch, 'watch'>;
+  watch: Watcher;
   /** Reads one page of the list; `continueToken` is undefined for the first page. */
   listPage: (continueToken: string | undefined) => Promise<ListPage<R>>;
   /** Passed to the watch too: the list alone would let unselected objects in through watch events. */

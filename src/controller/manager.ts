@@ -5,7 +5,6 @@
  * that never delay a read. DeploymentSecrets are listed only after the Secrets they reference, so that none is
  * judged against a half-listed Secrets cache.
  */
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { EXPOSE_LABEL } from '../api/secrets.js';
 import type { DeploymentFacts, DeploymentSecrets, SecretObject } from '../api/types.js';
@@ -29,7 +28,6 @@ export interface ControllerHooks extends InformerHooks {
 }
 
 export interface ControllerManagerOptions {
-  kc: KubeConfig;
   client: KubeClient;
   store: StoreWriter & Pick<StoreReader, 'get'>;
   namespaces: readonly string[];
@@ -69,7 +67,6 @@ export class ControllerManager {
   constructor(opts: ControllerManagerOptions) {
     this.#opts = opts;
     const common = {
-      kc: opts.kc,
       client: opts.client,
       namespaces: opts.namespaces,
       hooks: opts.hooks,

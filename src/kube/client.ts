@@ -1,10 +1,11 @@
 /**
- * A small REST client over client-node's KubeConfig. The generated clients of client-node make content types for
- * server-side apply and status patches awkward; this one speaks the API server's JSON directly and turns every
- * non-2xx answer into a KubeApiError whose message is the API server's own (never the request body).
+ * A small REST client. The generated clients of client-node make content types for server-side apply and status
+ * patches awkward; this one speaks the API server's JSON directly and turns every non-2xx answer into a
+ * KubeApiError whose message is the API server's own (never the request body). Credentials come from a
+ * KubeAccess (access.ts).
  */
-import { HttpMethod, type KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { fetch } from 'undici';
+import { accessFromKubeConfig, type KubeAccess } from './access.js';
 import { KubeApiError, type KubeStatusCause } from './errors.js';
 
 export interface RequestOptions {
@@ -22,30 +23,47 @@ export const CONTENT_TYPE = {
   apply: 'application/apply-patch+yaml',
 } as const;
 
+/** What the client needs of a client-node KubeConfig, for callers (tests, tools) that hold one. */
+export interface ClientNodeConfig {
+  getCurrentCluster(): { server: string } | null;
+  applySecurityAuthentication(ctx: unknown): Promise<void>;
+}
+
 export class KubeClient {
   readonly server: string;
+  readonly access: KubeAccess;
 
   constructor(
-    private readonly kc: KubeConfig,
+    source: KubeAccess | ClientNodeConfig,
     private readonly defaultTimeoutMs = 15_000,
   ) {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error('the kubeconfig has no current cluster');
-    this.server = cluster.server.replace(/\/$/, '');
+    if ('prepare' in source) this.access = source;
+    else {
+      const cluster = source.getCurrentCluster();
+      if (!cluster) throw new Error('the kubeconfig has no current cluster');
+      let access: Promise<KubeAccess> | undefined;
+      this.access = {
+        server: cluster.server.replace(/\/$/, ''),
+        prepare: async (url, method) => {
+          access ??= accessFromKubeConfig(source);
+          return (await access).prepare(url, method);
+        },
+      };
+    }
+    this.server = this.access.server;
   }
 
-  get config(): KubeConfig {
-    return this.kc;
-  }
-
-  async request<T>(method: keyof typeof HttpMethod, path: string, opts: RequestOptions = {}): Promise<T> {
+  async request<T>(
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    path: string,
+    opts: RequestOptions = {},
+  ): Promise<T> {
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(opts.query ?? {}))
       if (v !== undefined) url.searchParams.set(k, String(v));
-    const ctx = new RequestContext(url.toString(), HttpMethod[method]);
-    await this.kc.applySecurityAuthentication(ctx);
+    const auth = await this.access.prepare(url.toString(), method);
     const headers: Record<string, string> = {
-      ...ctx.getHeaders(),
+      ...auth.headers,
       accept: 'application/json',
       ...opts.headers,
     };
@@ -56,7 +74,7 @@ export class KubeClient {
         method,
         headers,
         body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-        dispatcher: ctx.getDispatcher() as never,
+        dispatcher: auth.dispatcher,
         signal: AbortSignal.timeout(opts.timeoutMs ?? this.defaultTimeoutMs),
       });
     } catch (cause) {

@@ -4,6 +4,7 @@ import { Writable } from 'node:stream';
 import { KubeConfig } from '@kubernetes/client-node';
 import { inject } from 'vitest';
 import { parseConfig } from '../../src/config.js';
+import { loadKubeAccess } from '../../src/kube/access.js';
 import { KubeClient } from '../../src/kube/client.js';
 import { createLogger } from '../../src/logger.js';
 import { type Operator, startOperator } from '../../src/operator.js';
@@ -88,7 +89,8 @@ export async function startTestOperator(opts: {
   const operator = await startOperator(
     parsed.config,
     log,
-    opts.kc ?? adminKubeConfig(),
+    // The operator's own kubeconfig reader, as in production; a given client-node KubeConfig is used as it is.
+    opts.kc ?? (await loadKubeAccess(controlPlane().kubeconfigPath)),
     opts.tlsReloadIntervalMs,
     { healthyAfterMs: opts.healthyAfterMs },
   );

@@ -26,6 +26,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Namespace of Argo CD Applications to hard-refresh when facts change; undefined: off. */
   argocdNamespace?: string;
+  /** Keep ConfigMaps of the facts of DeploymentFacts labelled flagops.io/project-configmap=true. */
+  configMapProjections: boolean;
 }
 
 interface FlagSpec {
@@ -211,6 +213,17 @@ const FLAGS: FlagSpec[] = [
     parse: (v, c) => {
       if (v && !DNS_LABEL.test(v)) return `"${v}" is not a valid namespace name`;
       c.argocdNamespace = v || undefined;
+      return undefined;
+    },
+  },
+  {
+    name: 'configmap-projections',
+    help: 'keep a ConfigMap flagops-facts-<identity> of the facts of each DeploymentFacts labelled flagops.io/project-configmap=true (needs ConfigMap permissions)',
+    default: 'false',
+    boolean: true,
+    parse: (v, c) => {
+      if (v !== 'true' && v !== 'false') return 'must be true or false';
+      c.configMapProjections = v === 'true';
       return undefined;
     },
   },

@@ -28,6 +28,13 @@ import {
   projectedData,
 } from './configmap.js';
 
+interface ExistingConfigMap {
+  metadata?: {
+    uid?: string;
+    ownerReferences?: { apiVersion?: string; kind?: string; name?: string; controller?: boolean }[];
+  };
+}
+
 export interface ProjectorOptions {
   kc: KubeConfig;
   client: KubeClient;
@@ -149,6 +156,18 @@ export class ConfigMapProjector {
     const { data, collisions } = projectedData(facts);
     const body = desiredConfigMap({ ...obj.metadata, uid: obj.metadata.uid }, data);
     const hash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
+    if (!this.#applied.has(key)) {
+      // First projection in this term: a ConfigMap of that name that is not ours is not taken over.
+      const existing = await this.#get(namespace, name);
+      if (existing && !isProjectionOf(existing, name)) {
+        await this.#warnOnce(
+          obj,
+          'ProjectionFailed',
+          `ConfigMap ${configMapName(name)} exists and is not a projection of this DeploymentFacts; left alone`,
+        );
+        return;
+      }
+    }
     if (this.#applied.get(key) !== hash) {
       await this.#opts.client.apply(
         corePath('configmaps', namespace, configMapName(name)),
@@ -178,22 +197,25 @@ export class ConfigMapProjector {
     this.#warned.delete(`${namespace}/${name}`);
     if (!canProject(name)) return;
     const path = corePath('configmaps', namespace, configMapName(name));
-    let cm: {
-      metadata?: { uid?: string; ownerReferences?: { kind?: string; name?: string; controller?: boolean }[] };
-    };
-    try {
-      cm = await this.#opts.client.get(path);
-    } catch (err) {
-      if (isNotFound(err)) return;
-      throw err;
-    }
+    const cm = await this.#get(namespace, name);
     // Someone else's ConfigMap of the same name stays.
-    if (!isProjectionOf(cm, name)) return;
+    if (!cm || !isProjectionOf(cm, name)) return;
     try {
       await this.#opts.client.delete(path, { body: { preconditions: { uid: cm.metadata?.uid } } });
       this.#log.info({ kind: FACTS_KIND, namespace, name }, 'configmap projection deleted');
     } catch (err) {
       if (!isNotFound(err)) throw err;
+    }
+  }
+
+  async #get(namespace: string, name: string): Promise<ExistingConfigMap | undefined> {
+    try {
+      return await this.#opts.client.get<ExistingConfigMap>(
+        corePath('configmaps', namespace, configMapName(name)),
+      );
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
     }
   }
 

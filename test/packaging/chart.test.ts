@@ -123,6 +123,7 @@ describe('helm chart', () => {
       [
         'CustomResourceDefinition//deploymentfacts.flagops.io',
         'CustomResourceDefinition//deploymentsecrets.flagops.io',
+        'CustomResourceDefinition//factsources.flagops.io',
         `ServiceAccount/${ns}/${full}`,
         `ClusterRole//${full}`,
         `ClusterRoleBinding//${full}`,
@@ -132,6 +133,7 @@ describe('helm chart', () => {
         'ClusterRole//flagops-facts-editor',
         'ClusterRole//flagops-secrets-reader',
         'ClusterRole//flagops-secrets-editor',
+        'ClusterRole//flagops-sources-editor',
         `Service/${ns}/${full}`,
         `Deployment/${ns}/${full}`,
         `PodDisruptionBudget/${ns}/${full}`,

@@ -396,8 +396,14 @@ describe('kustomize manifests (deploy/)', () => {
       readFileSync(join(CHART, 'crds', 'deploymentsecrets.flagops.io.yaml'), 'utf8'),
       'packaging-test',
     );
+    await applyServerSide(
+      cp,
+      readFileSync(join(CHART, 'crds', 'factsources.flagops.io.yaml'), 'utf8'),
+      'packaging-test',
+    );
     await waitForCrd(cp, 'deploymentfacts.flagops.io');
     await waitForCrd(cp, 'deploymentsecrets.flagops.io');
+    await waitForCrd(cp, 'factsources.flagops.io');
     const yaml = ok(
       await kubectl(cp, ['kustomize', join(DEPLOY, 'samples')]),
       'kubectl kustomize deploy/samples',
@@ -408,6 +414,8 @@ describe('kustomize manifests (deploy/)', () => {
         'DeploymentFacts/default/customer-7',
         'DeploymentSecrets/default/customer-42',
         'Secret/default/customer-42-credentials',
+        'Secret/default/billing-db',
+        'FactSource/default/billing',
       ].sort(),
     );
     const r = await kubectl(

@@ -372,6 +372,18 @@ describe('a PostgreSQL FactSource', () => {
     await eventually(() => expect(served('customer-o')).toEqual({ tier: 'diamond' }), 1500);
   });
 
+  it('stops a suspended source and keeps its facts; resuming syncs again', async () => {
+    await pg.sql("UPDATE t_rows SET value = 'ruby' WHERE identity = 'customer-2'");
+    await client.mergePatch(sourcesPath(ns, 'billing'), { spec: { suspend: true } });
+    const s = await waitReason('billing', 'Suspended');
+    expect(ready(s)?.status).toBe('False');
+    await new Promise((r) => setTimeout(r, 2500)); // longer than the interval
+    expect(served('customer-2')).toEqual({ tier: 'silver' });
+    await client.mergePatch(sourcesPath(ns, 'billing'), { spec: { suspend: false } });
+    await waitReason('billing', 'Synced');
+    await eventually(() => expect(served('customer-2')).toEqual({ tier: 'ruby' }));
+  });
+
   it('removes the facts of a deleted FactSource, and only those', async () => {
     await eventually(() => expect(served('customer-g')).toMatchObject({ seats: '40' }));
     await client.delete(sourcesPath(ns, 'conflicting'));

@@ -407,3 +407,65 @@ describe('a PostgreSQL FactSource', () => {
     }
   });
 });
+
+describe('a FactSource and leader election', () => {
+  it('runs on the leader only', async () => {
+    const lns = await newNamespace('fsrc-leader');
+    await client.create(corePath('secrets', lns), { metadata: { name: 'db' }, data: { dsn: b64(pg.dsn) } });
+    await pg.sql(
+      "CREATE TABLE t_leader AS SELECT 'customer-l'::text AS identity, 'tier'::text AS fact, 'gold'::text AS value",
+    );
+    // Another replica holds the Lease, for an hour.
+    const leasePath = `/apis/coordination.k8s.io/v1/namespaces/${lns}/leases/sources-leader`;
+    await client.create(`/apis/coordination.k8s.io/v1/namespaces/${lns}/leases`, {
+      metadata: { name: 'sources-leader' },
+      spec: {
+        holderIdentity: 'someone-else',
+        leaseDurationSeconds: 3600,
+        renewTime: new Date().toISOString().replace('Z', '000Z'),
+      },
+    });
+    const standby = await startTestOperator({
+      namespaces: [lns],
+      auth: 'none',
+      extraArgs: [
+        '--leader-elect',
+        `--leader-election-namespace=${lns}`,
+        '--leader-election-id=sources-leader',
+        '--leader-election-lease-duration=3s',
+        '--leader-election-renew-deadline=2s',
+        '--leader-election-retry-period=200ms',
+      ],
+    });
+    try {
+      await client.create(sourcesPath(lns), {
+        apiVersion: 'flagops.io/v1alpha1',
+        kind: 'FactSource',
+        metadata: { name: 'leader' },
+        spec: {
+          postgres: { connectionSecretRef: { name: 'db', key: 'dsn' }, query: 'SELECT * FROM t_leader' },
+          intervalSeconds: 1,
+        },
+      });
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(standby.isLeader).toBe(false);
+      expect((await client.get<FactSource>(sourcesPath(lns, 'leader'))).status).toBeUndefined();
+      expect(standby.store.get(lns, 'customer-l')).toBeUndefined();
+
+      // The other replica lets go: this one takes over and runs the source.
+      await client.mergePatch(leasePath, { spec: { holderIdentity: null } });
+      await eventually(() =>
+        expect(standby.store.get(lns, 'customer-l')?.facts?.values).toEqual({ tier: 'gold' }),
+      );
+      expect(standby.isLeader).toBe(true);
+      const s = await eventually(async () => {
+        const o = await client.get<FactSource>(sourcesPath(lns, 'leader'));
+        expect(ready(o)?.reason).toBe('Synced');
+        return o;
+      });
+      expect(s.status?.identities).toBe(1);
+    } finally {
+      await standby.stop();
+    }
+  });
+});

@@ -120,9 +120,9 @@ describe('ConfigMap projections', () => {
       },
     ]);
     // The postBuild.substituteFrom contract: a string map whose keys are variable names.
-    expect(
-      fluxSubstitute('replicas: ${max_replicas}\ntier: ${tier}\nbeta: "${beta_ui}"', cm.data ?? {}),
-    ).toBe('replicas: 5\ntier: gold\nbeta: "true"');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a Flux template, not a JavaScript one
+    const template = 'replicas: ${max_replicas}\ntier: ${tier}\nbeta: "${beta_ui}"';
+    expect(fluxSubstitute(template, cm.data ?? {})).toBe('replicas: 5\ntier: gold\nbeta: "true"');
     expect(JSON.stringify(cm)).not.toContain('projected-never-pw');
     expect(JSON.stringify(cm)).not.toContain('db-password');
   });

@@ -45,6 +45,7 @@ export interface RunnerDeps {
 export class SourceRunner {
   #source: FactSource;
   #timer: NodeJS.Timeout | undefined;
+  #dueAt = 0;
   #running: Promise<void> | undefined;
   #again = false;
   #stopped = false;
@@ -121,8 +122,12 @@ export class SourceRunner {
     await this.#run();
   }
 
-  #schedule(delayMs: number) {
+  #schedule(delayMs: number, replace = false) {
+    const due = Date.now() + delayMs;
+    // A sync already planned sooner stays, so that a stream of NOTIFYs cannot keep pushing it back.
+    if (this.#timer && !replace && this.#dueAt <= due) return;
     if (this.#timer) clearTimeout(this.#timer);
+    this.#dueAt = due;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       void this.#run();
@@ -146,7 +151,7 @@ export class SourceRunner {
       this.#again = false;
       next = 0;
     }
-    this.#schedule(next);
+    this.#schedule(next, true);
   }
 
   /** One sync; returns when to sync next (undefined: not until the object changes). */

@@ -20,11 +20,24 @@ const DEFAULTS = {
   shutdownTimeoutMs: 10000,
   statusQps: 50,
   statusBurst: 100,
+  configMapProjections: false,
 };
 
 describe('parseConfig', () => {
   it('has defaults', () => {
     expect(parseConfig([], {})).toEqual({ config: DEFAULTS });
+  });
+
+  it('turns ConfigMap projections on with a bare flag or the environment', () => {
+    expect(parseConfig(['--configmap-projections'], {})).toMatchObject({
+      config: { configMapProjections: true },
+    });
+    expect(parseConfig([], { FLAGOPS_CONFIGMAP_PROJECTIONS: 'true' })).toMatchObject({
+      config: { configMapProjections: true },
+    });
+    expect(parseConfig(['--configmap-projections=maybe'], {})).toEqual({
+      error: 'invalid --configmap-projections: must be true or false',
+    });
   });
 
   it('reads flags in both forms, and environment variables, flags winning', () => {

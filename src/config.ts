@@ -29,6 +29,8 @@ export interface Config {
   statusBurst: number;
   /** Namespace of Argo CD Applications to hard-refresh when facts change; undefined: off. */
   argocdNamespace?: string;
+  /** Keep ConfigMaps of the facts of DeploymentFacts labelled flagops.io/project-configmap=true. */
+  configMapProjections: boolean;
 }
 
 interface FlagSpec {
@@ -237,6 +239,17 @@ const FLAGS: FlagSpec[] = [
       if (!Number.isInteger(n) || n < 1 || n > 100_000)
         return `"${v}" is not an integer between 1 and 100000`;
       c.statusBurst = n;
+      return undefined;
+    },
+  },
+  {
+    name: 'configmap-projections',
+    help: 'keep a ConfigMap flagops-facts-<identity> of the facts of each DeploymentFacts labelled flagops.io/project-configmap=true (needs ConfigMap permissions)',
+    default: 'false',
+    boolean: true,
+    parse: (v, c) => {
+      if (v !== 'true' && v !== 'false') return 'must be true or false';
+      c.configMapProjections = v === 'true';
       return undefined;
     },
   },

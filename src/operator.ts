@@ -14,6 +14,7 @@ import { startArgoRefresh } from './controller/argocd-refresh.js';
 import { KubeEventRecorder } from './controller/events.js';
 import { LeaderElector } from './controller/leader.js';
 import { ControllerManager } from './controller/manager.js';
+import { ConfigMapProjector } from './controller/projections/projector.js';
 import { KubeStatusWriter } from './controller/status.js';
 import { type KubeAccess, loadKubeAccess } from './kube/access.js';
 import { type ClientNodeConfig, KubeClient } from './kube/client.js';
@@ -25,6 +26,7 @@ import { type Auth, noAuth } from './server/auth/middleware.js';
 import { reloadTlsOnChange } from './server/tls-reload.js';
 import { loadWebhooksConfig } from './server/webhooks/config.js';
 import { webhooksRouter } from './server/webhooks/route.js';
+import { SourcesController } from './sources/controller.js';
 import { Store } from './store/store.js';
 import { IdentityWriter } from './writes/identity-writer.js';
 
@@ -34,6 +36,10 @@ export interface Operator {
   /** True while this replica may write status and Events (always, without leader election). */
   readonly isLeader: boolean;
   readonly controllers: ControllerManager;
+  /** FactSource runners (leader only). */
+  readonly sources: SourcesController;
+  /** ConfigMap projections, when --configmap-projections is on (leader only). */
+  readonly projector: ConfigMapProjector | undefined;
   readonly client: KubeClient;
   /** The address the HTTP server listens on (port resolved when 0 was asked for). */
   readonly address: { host: string; port: number };
@@ -198,6 +204,36 @@ export async function startOperator(
 
   await controllers.start();
   elector?.start();
+  // Leader only: both check canWrite() themselves and start or stop their work as leadership moves.
+  const events = new KubeEventRecorder(client, log.child({ controller: 'events' }), identity);
+  const informerHooks = {
+    onRestart: (resource: string) => metrics.watchRestarts.inc({ resource }),
+    onList: (resource: string, initial: boolean) => {
+      if (!initial) metrics.watchRelists.inc({ resource });
+    },
+  };
+  const sources = new SourcesController({
+    client,
+    namespaces: config.namespaces,
+    status: new KubeStatusWriter(client, log.child({ controller: 'status' }), canWrite),
+    events,
+    log,
+    active: canWrite,
+    hooks: informerHooks,
+  });
+  sources.start();
+  const projector = config.configMapProjections
+    ? new ConfigMapProjector({
+        client,
+        reader: store,
+        namespaces: config.namespaces,
+        events,
+        log,
+        active: () => controllers.synced && canWrite(),
+        hooks: informerHooks,
+      })
+    : undefined;
+  projector?.start();
   const stopArgoRefresh = config.argocdNamespace
     ? startArgoRefresh({
         client,
@@ -213,6 +249,8 @@ export async function startOperator(
   return {
     store,
     controllers,
+    sources,
+    projector,
     client,
     metrics,
     address,
@@ -232,6 +270,8 @@ export async function startOperator(
         clearTimeout(timer);
         stopTlsReload?.();
         stopArgoRefresh?.();
+        // Before the lease goes: a runner must not write after a standby may have taken over.
+        await Promise.all([sources.stop(), projector?.stop()]);
         await elector?.stop();
         await controllers.stop();
         log.info({}, 'stopped');

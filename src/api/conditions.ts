@@ -12,6 +12,24 @@ export const Reasons = {
   SecretNotExposed: 'SecretNotExposed',
   /** The spec passed the API server's schema but not ours (for example an object created before a CRD upgrade). */
   InvalidSpec: 'InvalidSpec',
+  /** FactSource: the last sync applied every fact of the result. */
+  Synced: 'Synced',
+  /** FactSource: the last sync ran, but some identities or facts could not be written (see status.errors). */
+  PartiallySynced: 'PartiallySynced',
+  /** FactSource: suspended by spec.suspend. */
+  Suspended: 'Suspended',
+  /** FactSource: the connection Secret is missing, or lacks the keys it needs. */
+  ConnectionSecretInvalid: 'ConnectionSecretInvalid',
+  /** FactSource: the database cannot be reached (refused, unknown host, timeout, down). */
+  ConnectionFailed: 'ConnectionFailed',
+  /** FactSource: the database refused the credentials. */
+  AuthenticationFailed: 'AuthenticationFailed',
+  /** FactSource: the database refused or cancelled the query. */
+  QueryFailed: 'QueryFailed',
+  /** FactSource: the result lacks the columns of its shape, or has more rows than spec.maxRows. */
+  InvalidResult: 'InvalidResult',
+  /** FactSource: the Kubernetes API server could not be reached to apply the facts. */
+  ApplyFailed: 'ApplyFailed',
 } as const;
 export type Reason = (typeof Reasons)[keyof typeof Reasons];
 

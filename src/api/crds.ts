@@ -5,6 +5,21 @@
 import { FACT_NAME_PATTERN, MAX_FACT_VALUE_CHARS, MAX_FACTS, MAX_SAFE_INTEGER, NAME_RULE } from './facts.js';
 import { FACTS_KIND, FACTS_PLURAL, GROUP, SECRETS_KIND, SECRETS_PLURAL, VERSION } from './group.js';
 import { MAX_SECRET_ENTRIES, SECRET_KEY_PATTERN, SECRET_NAME_PATTERN } from './secrets.js';
+import {
+  CHANNEL_PATTERN,
+  DEFAULT_INTERVAL_SECONDS,
+  DEFAULT_MAX_ROWS,
+  DEFAULT_TIMEOUT_SECONDS,
+  MAX_INTERVAL_SECONDS,
+  MAX_QUERY_CHARS,
+  MAX_ROWS_LIMIT,
+  MAX_STATUS_ERRORS,
+  MAX_TIMEOUT_SECONDS,
+  MIN_INTERVAL_SECONDS,
+  SOURCE_SHAPES,
+  SOURCES_KIND,
+  SOURCES_PLURAL,
+} from './sources.js';
 
 type Schema = Record<string, unknown>;
 
@@ -229,4 +244,109 @@ export const deploymentSecretsCrd = crd(
   ],
 );
 
-export const allCrds = [deploymentFactsCrd, deploymentSecretsCrd];
+const factSourceSpec: Schema = {
+  type: 'object',
+  description: 'Where facts come from and how often they are read; see docs/sources.md.',
+  required: ['postgres'],
+  properties: {
+    postgres: {
+      type: 'object',
+      description: 'A PostgreSQL query whose rows become facts.',
+      required: ['connectionSecretRef', 'query'],
+      properties: {
+        connectionSecretRef: {
+          type: 'object',
+          description:
+            'A Secret in this namespace holding the connection: with `key`, that key holds a libpq connection URI or string; without it, the keys host, port, dbname (or database), user (or username), password and sslmode.',
+          required: ['name'],
+          properties: {
+            name: objectName('the Secret'),
+            key: { type: 'string', minLength: 1, maxLength: 253, pattern: SECRET_KEY_PATTERN },
+          },
+        },
+        query: {
+          type: 'string',
+          description:
+            'One read-only SELECT. Shape rows: columns identity, fact, value, one row per fact. Shape columns: a column identity, every other column a fact.',
+          minLength: 1,
+          maxLength: MAX_QUERY_CHARS,
+        },
+        shape: {
+          type: 'string',
+          description: 'rows (default): one row per identity and fact; columns: one row per identity.',
+          enum: [...SOURCE_SHAPES],
+        },
+        listenChannel: {
+          type: 'string',
+          description: 'LISTEN on this channel; a NOTIFY on it triggers a sync at once.',
+          pattern: CHANNEL_PATTERN,
+        },
+      },
+    },
+    intervalSeconds: {
+      type: 'integer',
+      description: `Seconds between polls (default ${DEFAULT_INTERVAL_SECONDS}); also the longest wait before retrying after a failure.`,
+      minimum: MIN_INTERVAL_SECONDS,
+      maximum: MAX_INTERVAL_SECONDS,
+    },
+    timeoutSeconds: {
+      type: 'integer',
+      description: `Connect and statement timeout in seconds (default ${DEFAULT_TIMEOUT_SECONDS}).`,
+      minimum: 1,
+      maximum: MAX_TIMEOUT_SECONDS,
+    },
+    maxRows: {
+      type: 'integer',
+      description: `A result with more rows fails the sync and changes nothing (default ${DEFAULT_MAX_ROWS}).`,
+      minimum: 1,
+      maximum: MAX_ROWS_LIMIT,
+    },
+    suspend: { type: 'boolean', description: 'Stop polling; the facts already written stay.' },
+  },
+};
+
+export const factSourceCrd = crd(
+  SOURCES_KIND,
+  SOURCES_PLURAL,
+  'fsrc',
+  factSourceSpec,
+  {
+    type: 'object',
+    properties: {
+      observedGeneration: { type: 'integer', format: 'int64' },
+      conditions,
+      lastSyncTime: { type: 'string', format: 'date-time' },
+      rows: { type: 'integer', description: 'Rows in the last successful result.' },
+      identities: { type: 'integer', description: 'Identities in the last successful result.' },
+      factsWritten: { type: 'integer', description: 'Facts this source holds on its identities.' },
+      errorCount: { type: 'integer', description: 'Identities or facts that could not be written.' },
+      errors: {
+        type: 'array',
+        description: `The first ${MAX_STATUS_ERRORS} problems of the last sync, per identity.`,
+        maxItems: MAX_STATUS_ERRORS,
+        'x-kubernetes-list-type': 'atomic',
+        items: {
+          type: 'object',
+          required: ['identity', 'reason', 'message'],
+          properties: {
+            identity: { type: 'string', maxLength: 1024 },
+            fact: { type: 'string', maxLength: 1024 },
+            reason: { type: 'string', maxLength: 1024 },
+            message: { type: 'string', maxLength: 4096 },
+          },
+        },
+      },
+    },
+  },
+  [
+    readyColumn,
+    { name: 'Identities', type: 'integer', jsonPath: '.status.identities' },
+    { name: 'Facts', type: 'integer', jsonPath: '.status.factsWritten' },
+    { name: 'Errors', type: 'integer', jsonPath: '.status.errorCount' },
+    reasonColumn,
+    { name: 'Last Sync', type: 'date', jsonPath: '.status.lastSyncTime' },
+    ageColumn,
+  ],
+);
+
+export const allCrds = [deploymentFactsCrd, deploymentSecretsCrd, factSourceCrd];

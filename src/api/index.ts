@@ -2,4 +2,5 @@ export * from './conditions.js';
 export * from './facts.js';
 export * from './group.js';
 export * from './secrets.js';
+export * from './sources.js';
 export * from './types.js';

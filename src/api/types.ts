@@ -1,6 +1,7 @@
 import type { Condition } from './conditions.js';
 import type { DeploymentFactsSpec } from './facts.js';
 import type { DeploymentSecretsSpec } from './secrets.js';
+import type { FactSourceSpec } from './sources.js';
 
 export interface ObjectMeta {
   name: string;
@@ -75,4 +76,31 @@ export interface SecretObject {
   metadata: ObjectMeta;
   type?: string;
   data?: Record<string, string>;
+}
+
+/** One problem of a FactSource sync, on one identity (and fact). Names and API-server messages only. */
+export interface FactSourceError {
+  identity: string;
+  fact?: string;
+  reason: string;
+  message: string;
+}
+
+export interface FactSourceStatus {
+  observedGeneration?: number;
+  conditions?: Condition[];
+  lastSyncTime?: string;
+  rows?: number;
+  identities?: number;
+  factsWritten?: number;
+  errorCount?: number;
+  errors?: FactSourceError[];
+}
+
+export interface FactSource {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec?: FactSourceSpec;
+  status?: FactSourceStatus;
 }

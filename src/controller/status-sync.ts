@@ -74,7 +74,6 @@ export class StatusSync {
     }
     this.deps.log[wrote ? 'info' : 'debug'](
       {
-        controller: this.deps.kind,
         namespace: p.target.metadata.namespace,
         name: p.target.metadata.name,
         resourceVersion: p.target.metadata.resourceVersion,

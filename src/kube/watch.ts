@@ -80,6 +80,8 @@ export class KubeWatch implements Watcher {
         }
         if (event.type) onEvent(event.type, event.object);
       });
+      // readline re-emits the body's errors; finish() has already been told by the body.
+      lines.on('error', () => {});
       lines.on('close', () => finish(null));
     } catch (err) {
       finish(err);

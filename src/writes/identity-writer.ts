@@ -222,6 +222,7 @@ export class IdentityWriter {
           secretWhat,
         );
       } else {
+        // Created by a concurrent put meanwhile: re-plan, and patch our key into it.
         await this.#create(
           corePath('secrets', namespace),
           {
@@ -232,6 +233,7 @@ export class IdentityWriter {
             data,
           },
           secretWhat,
+          true,
         );
       }
       await this.#applyEntries(ds, plan.entries, opts, what);
@@ -430,11 +432,15 @@ export class IdentityWriter {
     }
   }
 
-  async #create(path: string, body: unknown, what: string): Promise<void> {
+  /** Creates an object; one created meanwhile is used as it is, or (`staleIfExists`) means: read and plan again. */
+  async #create(path: string, body: unknown, what: string, staleIfExists = false): Promise<void> {
     try {
       await this.client.create(path, body, { query: { fieldManager: API_FIELD_MANAGER } });
     } catch (err) {
-      if (err instanceof KubeApiError && err.errorClass === 'conflict') return; // created meanwhile: use it
+      if (err instanceof KubeApiError && err.errorClass === 'conflict') {
+        if (staleIfExists) throw new StaleWrite();
+        return; // created meanwhile: use it
+      }
       throw fromKube(err, `creating ${what}`);
     }
   }

@@ -53,6 +53,7 @@ export async function installCrds(info: ControlPlaneInfo): Promise<void> {
     '--timeout=60s',
     'crd/deploymentfacts.flagops.io',
     'crd/deploymentsecrets.flagops.io',
+    'crd/factsources.flagops.io',
   ]);
   if (applied.code !== 0 || established.code !== 0) {
     throw new Error(`installing the CRDs failed: ${applied.stderr}${established.stderr}`);

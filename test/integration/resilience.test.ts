@@ -235,7 +235,9 @@ describe('two replicas with leader election', () => {
     const [a, b] = await pair('lease-term');
     a.child.kill('SIGTERM');
     const termed = Date.now();
-    expect(await a.exited).toBe(0);
+    const code = await a.exited;
+    if (code !== 0) console.log(a.output.join('').slice(-3000));
+    expect(code).toBe(0);
     await eventually(async () => expect(await leaderGauge(b)).toBe(1), 10_000, 50);
     const tookOver = Date.now() - termed;
     console.log(`[leader] standby took over ${tookOver} ms after SIGTERM`);

@@ -123,6 +123,7 @@ describe('helm chart', () => {
       [
         'CustomResourceDefinition//deploymentfacts.flagops.io',
         'CustomResourceDefinition//deploymentsecrets.flagops.io',
+        'CustomResourceDefinition//factsources.flagops.io',
         `ServiceAccount/${ns}/${full}`,
         `ClusterRole//${full}`,
         `ClusterRoleBinding//${full}`,
@@ -132,6 +133,7 @@ describe('helm chart', () => {
         'ClusterRole//flagops-facts-editor',
         'ClusterRole//flagops-secrets-reader',
         'ClusterRole//flagops-secrets-editor',
+        'ClusterRole//flagops-sources-editor',
         `Service/${ns}/${full}`,
         `Deployment/${ns}/${full}`,
         `PodDisruptionBudget/${ns}/${full}`,
@@ -394,8 +396,14 @@ describe('kustomize manifests (deploy/)', () => {
       readFileSync(join(CHART, 'crds', 'deploymentsecrets.flagops.io.yaml'), 'utf8'),
       'packaging-test',
     );
+    await applyServerSide(
+      cp,
+      readFileSync(join(CHART, 'crds', 'factsources.flagops.io.yaml'), 'utf8'),
+      'packaging-test',
+    );
     await waitForCrd(cp, 'deploymentfacts.flagops.io');
     await waitForCrd(cp, 'deploymentsecrets.flagops.io');
+    await waitForCrd(cp, 'factsources.flagops.io');
     const yaml = ok(
       await kubectl(cp, ['kustomize', join(DEPLOY, 'samples')]),
       'kubectl kustomize deploy/samples',
@@ -406,6 +414,8 @@ describe('kustomize manifests (deploy/)', () => {
         'DeploymentFacts/default/customer-7',
         'DeploymentSecrets/default/customer-42',
         'Secret/default/customer-42-credentials',
+        'Secret/default/billing-db',
+        'FactSource/default/billing',
       ].sort(),
     );
     const r = await kubectl(

@@ -184,6 +184,8 @@ spec:
         needed.push([verb, 'secrets', '-n', ns], [verb, 'deploymentfacts.flagops.io', '-n', ns]);
       }
       needed.push(
+        ['watch', 'factsources.flagops.io', '-n', ns],
+        ['patch', 'factsources.flagops.io', '--subresource=status', '-n', ns],
         ['patch', 'deploymentsecrets.flagops.io', '--subresource=status', '-n', ns],
         ['create', 'events', '-n', ns],
         ['create', 'events.events.k8s.io', '-n', ns],
@@ -213,6 +215,9 @@ spec:
       ['list', 'pods', '-n', watched[0]!],
       ['create', 'pods', '-n', sys],
       ['get', 'configmaps', '-n', sys],
+      // ConfigMap projections are off by default.
+      ['create', 'configmaps', '-n', watched[0]!],
+      ['create', 'factsources.flagops.io', '-n', watched[0]!],
       ['delete', 'namespaces'],
       ['create', 'namespaces'],
       ['update', 'leases.coordination.k8s.io/some-other-lease', '-n', sys],
@@ -231,6 +236,27 @@ spec:
   });
 });
 
+describe('chart RBAC, ConfigMap projections on', () => {
+  it('grants ConfigMap writes in the watched namespaces only', async () => {
+    const sys = uniqueName('pkg-rbac-proj');
+    const watched = uniqueName('pkg-rbac-proj-a');
+    const inst = await install(
+      sys,
+      [watched],
+      [`watchNamespaces=${JSON.stringify([watched])}`, 'projections={"configMaps":true}'],
+    );
+    const needed = ['get', 'create', 'patch', 'delete'].map((verb) => [verb, 'configmaps', '-n', watched]);
+    const refused = [
+      ['list', 'configmaps', '-n', watched],
+      ['update', 'configmaps', '-n', watched],
+      ['create', 'configmaps', '-n', sys],
+      ['get', 'configmaps', '-n', 'default'],
+    ];
+    expect(await mismatches(inst.token, needed, true)).toEqual([]);
+    expect(await mismatches(inst.token, refused, false)).toEqual([]);
+  });
+});
+
 describe('chart RBAC, all namespaces', () => {
   it('grants namespaced permissions cluster-wide but no more', async () => {
     const sys = uniqueName('pkg-rbac-all');
@@ -238,6 +264,7 @@ describe('chart RBAC, all namespaces', () => {
     const needed = [
       ['list', 'secrets', '--all-namespaces'],
       ['watch', 'deploymentfacts.flagops.io', '--all-namespaces'],
+      ['watch', 'factsources.flagops.io', '--all-namespaces'],
       ['patch', 'deploymentfacts.flagops.io', '--subresource=status', '-n', 'default'],
       ['create', 'secrets', '-n', 'default'],
       ['create', 'events', '-n', 'kube-system'],
@@ -271,6 +298,7 @@ describe('aggregated user ClusterRoles', () => {
       'flagops-facts-editor',
       'flagops-secrets-reader',
       'flagops-secrets-editor',
+      'flagops-sources-editor',
     ];
     const bindings = roles
       .map(
@@ -295,6 +323,8 @@ subjects: [{kind: ServiceAccount, name: ${role}, namespace: ${ns}}]
       ['update deploymentsecrets/values', ['update', 'deploymentsecrets.flagops.io', '--subresource=values']],
       ['patch deploymentsecrets', ['patch', 'deploymentsecrets.flagops.io']],
       ['delete deploymentsecrets', ['delete', 'deploymentsecrets.flagops.io']],
+      ['list factsources', ['list', 'factsources.flagops.io']],
+      ['create factsources', ['create', 'factsources.flagops.io']],
     ];
     const table: Record<string, string[]> = {};
     await Promise.all(
@@ -305,7 +335,7 @@ subjects: [{kind: ServiceAccount, name: ${role}, namespace: ${ns}}]
       }),
     );
     expect(table).toEqual({
-      'flagops-facts-reader': ['get deploymentfacts', 'list deploymentsecrets'],
+      'flagops-facts-reader': ['get deploymentfacts', 'list deploymentsecrets', 'list factsources'],
       'flagops-facts-editor': ['get deploymentfacts', 'patch deploymentfacts'],
       'flagops-secrets-reader': ['get deploymentsecrets/values'],
       'flagops-secrets-editor': [
@@ -315,6 +345,7 @@ subjects: [{kind: ServiceAccount, name: ${role}, namespace: ${ns}}]
         'patch deploymentsecrets',
         'delete deploymentsecrets',
       ],
+      'flagops-sources-editor': ['list factsources', 'create factsources'],
     });
     // Aggregation labels: readers into view/edit/admin, values into admin only.
     const labels = JSON.parse(
@@ -334,6 +365,7 @@ subjects: [{kind: ServiceAccount, name: ${role}, namespace: ${ns}}]
       'flagops-facts-editor': ['admin', 'edit'],
       'flagops-secrets-reader': ['admin'],
       'flagops-secrets-editor': ['admin'],
+      'flagops-sources-editor': ['admin'],
     });
   });
 });

@@ -109,6 +109,19 @@ Roles (namespaced mode only): a dict namespace -> list of Secret names.
 - apiGroups: ["flagops.io"]
   resources: ["deploymentfacts/status", "deploymentsecrets/status"]
   verbs: ["get", "patch"]
+# FactSources: run them (their connection Secrets are read with the Secrets rule below) and report status.
+- apiGroups: ["flagops.io"]
+  resources: ["factsources"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["flagops.io"]
+  resources: ["factsources/status"]
+  verbs: ["get", "patch"]
+{{- if .Values.projections.configMaps }}
+# ConfigMap projections of facts (owned by their DeploymentFacts).
+- apiGroups: [""]
+  resources: ["configmaps"]
+  verbs: ["get", "create", "patch", "delete"]
+{{- end }}
 # Secrets: resolve references; manage the Secrets that hold values written through the API
 # (owned by their DeploymentSecrets).
 - apiGroups: [""]

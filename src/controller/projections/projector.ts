@@ -1,0 +1,240 @@
+/**
+ * Keeps a ConfigMap `flagops-facts-<identity>` for every DeploymentFacts labelled
+ * `flagops.io/project-configmap: "true"`, on the leader only. Only labelled objects are listed and watched (label
+ * selector), so the cache stays small; the data come from the store's change feed (what the API serves), so a
+ * fact change reaches the ConfigMap as soon as the store has it. Removing the label or deleting the object deletes
+ * the ConfigMap (the ownerReference lets the garbage collector do the same).
+ */
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import { API_VERSION, FACTS_KIND } from '../../api/group.js';
+import type { DeploymentFacts } from '../../api/types.js';
+import type { KubeClient } from '../../kube/client.js';
+import { classify, isNotFound } from '../../kube/errors.js';
+import { corePath, factsPath } from '../../kube/paths.js';
+import type { StoreReader } from '../../store/store.js';
+import { objectKey, ResourceCache, splitKey } from '../cache.js';
+import type { EventRecorder } from '../events.js';
+import { errorSummary, type InformerHooks } from '../informer.js';
+import { WorkQueue } from '../queue.js';
+import {
+  canProject,
+  configMapName,
+  desiredConfigMap,
+  isProjectionOf,
+  PROJECT_LABEL,
+  PROJECTION_FIELD_MANAGER,
+  projectedData,
+} from './configmap.js';
+
+interface ExistingConfigMap {
+  metadata?: {
+    uid?: string;
+    ownerReferences?: { apiVersion?: string; kind?: string; name?: string; controller?: boolean }[];
+  };
+}
+
+export interface ProjectorOptions {
+  client: KubeClient;
+  reader: Pick<StoreReader, 'get' | 'onChange'>;
+  namespaces: readonly string[];
+  events: EventRecorder;
+  log: Logger;
+  /** Whether this replica may write (the leader, or always without leader election). */
+  active: () => boolean;
+  hooks?: InformerHooks;
+  leaderCheckMs?: number;
+  /** Every projection is re-applied this often, which also brings back a ConfigMap deleted by hand. */
+  resyncMs?: number;
+}
+
+export class ConfigMapProjector {
+  readonly cache: ResourceCache<DeploymentFacts>;
+  readonly queue: WorkQueue;
+  readonly #opts: ProjectorOptions;
+  readonly #log: Logger;
+  /** Key → hash of the last applied ConfigMap (with the owner's uid), to skip applies that change nothing. */
+  readonly #applied = new Map<string, string>();
+  /** Key → the last collision warning recorded, so that it is recorded once per change. */
+  readonly #warned = new Map<string, string>();
+  #active = false;
+  #timers: NodeJS.Timeout[] = [];
+  #unsubscribe: (() => void) | undefined;
+
+  constructor(opts: ProjectorOptions) {
+    this.#opts = opts;
+    this.#log = opts.log.child({ controller: 'projections' });
+    this.cache = new ResourceCache<DeploymentFacts>({
+      client: opts.client,
+      resource: 'deploymentfacts',
+      path: factsPath,
+      namespaces: opts.namespaces,
+      labelSelector: `${PROJECT_LABEL}=true`,
+      log: opts.log.child({ controller: 'informer', selector: PROJECT_LABEL }),
+      hooks: opts.hooks,
+    });
+    this.queue = new WorkQueue({
+      workers: 2,
+      errorPolicy: (err) => (classify(err) === 'invalid' ? 'drop' : 'retry'),
+      hooks: {
+        onProcessed: (key, outcome, durationMs, err) => {
+          if (outcome === 'error')
+            this.#log.warn({ key, durationMs, err: errorSummary(err) }, 'projection failed');
+        },
+      },
+    });
+    const enqueue = (o: DeploymentFacts) => {
+      if (this.#active) this.queue.add(objectKey(o));
+    };
+    this.cache.on('add', enqueue);
+    this.cache.on('update', enqueue);
+    this.cache.on('delete', enqueue);
+  }
+
+  start(): void {
+    this.queue.run((key) => this.#reconcile(key));
+    this.cache.start().catch((err: unknown) => {
+      this.#log.warn({ err: errorSummary(err) }, 'projection informer failed');
+    });
+    this.#unsubscribe = this.#opts.reader.onChange((e) => {
+      if (e.kind !== 'facts' || !this.#active) return;
+      if (this.cache.get(e.namespace, e.name)) this.queue.add(`${e.namespace}/${e.name}`);
+    });
+    const check = () => {
+      const active = this.#opts.active() && this.cache.synced;
+      if (active === this.#active) return;
+      this.#active = active;
+      // A new leader re-checks everything; what the last one applied may be stale.
+      this.#applied.clear();
+      if (active) this.#resync();
+    };
+    check();
+    this.#timers.push(setInterval(check, this.#opts.leaderCheckMs ?? 250));
+    this.#timers.push(
+      setInterval(() => {
+        this.#applied.clear();
+        if (this.#active) this.#resync();
+      }, this.#opts.resyncMs ?? 600_000),
+    );
+    for (const t of this.#timers) t.unref();
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
+    this.#unsubscribe?.();
+    this.#active = false;
+    await this.cache.stop();
+    await this.queue.stop();
+  }
+
+  #resync() {
+    for (const o of this.cache.list()) this.queue.add(objectKey(o));
+  }
+
+  async #reconcile(key: string): Promise<undefined> {
+    if (!this.#active) return;
+    const { namespace, name } = splitKey(key);
+    const obj = this.cache.get(namespace, name);
+    if (!obj || obj.metadata.deletionTimestamp) {
+      await this.#delete(namespace, name);
+      return;
+    }
+    if (!canProject(name) || !obj.metadata.uid) {
+      await this.#warnOnce(
+        obj,
+        'ProjectionFailed',
+        `ConfigMap name ${configMapName(name)} is longer than 253 characters`,
+      );
+      return;
+    }
+    // The facts the API serves for this identity; never its secrets.
+    const facts = this.#opts.reader.get(namespace, name)?.facts?.values ?? {};
+    const { data, collisions } = projectedData(facts);
+    const body = desiredConfigMap({ ...obj.metadata, uid: obj.metadata.uid }, data);
+    const hash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
+    if (!this.#applied.has(key)) {
+      // First projection in this term: a ConfigMap of that name that is not ours is not taken over.
+      const existing = await this.#get(namespace, name);
+      if (existing && !isProjectionOf(existing, name)) {
+        await this.#warnOnce(
+          obj,
+          'ProjectionFailed',
+          `ConfigMap ${configMapName(name)} exists and is not a projection of this DeploymentFacts; left alone`,
+        );
+        return;
+      }
+    }
+    if (this.#applied.get(key) !== hash) {
+      await this.#opts.client.apply(
+        corePath('configmaps', namespace, configMapName(name)),
+        body,
+        PROJECTION_FIELD_MANAGER,
+        {
+          force: true,
+        },
+      );
+      this.#applied.set(key, hash);
+      this.#log.info(
+        { kind: FACTS_KIND, namespace, name, keys: Object.keys(data).length },
+        'configmap projected',
+      );
+    }
+    if (collisions.length) {
+      const message = `facts left out of ConfigMap ${configMapName(name)}: ${collisions
+        .map((c) => `${c.fact} (key ${c.key} is taken by ${c.with})`)
+        .join(', ')}`;
+      await this.#warnOnce(obj, 'ProjectionKeyCollision', message);
+    } else this.#warned.delete(key);
+    return;
+  }
+
+  async #delete(namespace: string, name: string) {
+    this.#applied.delete(`${namespace}/${name}`);
+    this.#warned.delete(`${namespace}/${name}`);
+    if (!canProject(name)) return;
+    const path = corePath('configmaps', namespace, configMapName(name));
+    const cm = await this.#get(namespace, name);
+    // Someone else's ConfigMap of the same name stays.
+    if (!cm || !isProjectionOf(cm, name)) return;
+    try {
+      await this.#opts.client.delete(path, { body: { preconditions: { uid: cm.metadata?.uid } } });
+      this.#log.info({ kind: FACTS_KIND, namespace, name }, 'configmap projection deleted');
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  async #get(namespace: string, name: string): Promise<ExistingConfigMap | undefined> {
+    try {
+      return await this.#opts.client.get<ExistingConfigMap>(
+        corePath('configmaps', namespace, configMapName(name)),
+      );
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async #warnOnce(obj: DeploymentFacts, reason: string, message: string) {
+    const key = objectKey(obj);
+    if (this.#warned.get(key) === message) return;
+    this.#warned.set(key, message);
+    this.#log.warn(
+      {
+        kind: FACTS_KIND,
+        namespace: obj.metadata.namespace,
+        name: obj.metadata.name,
+        reason,
+        detail: message,
+      },
+      'projection problem',
+    );
+    await this.#opts.events.record(
+      { apiVersion: API_VERSION, kind: FACTS_KIND, metadata: obj.metadata },
+      'Warning',
+      reason,
+      message,
+    );
+  }
+}

@@ -103,7 +103,8 @@ export class ControllerManager {
     const statusSync = (kind: string) => {
       const extra = opts.hooks?.queue?.(kind);
       const queue = new WorkQueue({
-        workers: opts.workers ?? 4,
+        // Enough writers in flight that the rate limit, not the API server's latency, sets the pace.
+        workers: opts.workers ?? 8,
         errorPolicy,
         hooks: {
           ...extra,

@@ -1,4 +1,5 @@
 /** JSON shapes of identities as the API returns them: fact values, secret key names, readiness. Never secret values. */
+import { describeProvenance } from '../store/provenance.js';
 import type { Identity } from '../store/store.js';
 
 export function identitySummary(i: Identity) {
@@ -17,6 +18,8 @@ export function identityDetail(i: Identity) {
     namespace: i.namespace,
     name: i.name,
     facts: i.facts?.values ?? {},
+    /** Per fact: the field manager, the path (gitops, kubectl, api, webhook, source, other), who and when. */
+    provenance: describeProvenance(i.facts?.owners),
     secretKeys: i.secrets ? [...i.secrets.values.keys()].sort() : [],
     status: {
       facts: i.facts

@@ -5,10 +5,13 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { FactMap } from '../api/facts.js';
+import type { FactOwners } from './provenance.js';
 import { contentHash, type SecretValue } from './secret-value.js';
 
 export interface FactsEntry {
   readonly values: Readonly<FactMap>;
+  /** Who set which fact, compactly (provenance.ts); absent when nobody is recorded. */
+  readonly owners?: FactOwners;
   readonly generation: number;
   readonly resourceVersion: string;
   readonly ready: boolean;

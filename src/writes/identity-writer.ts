@@ -21,19 +21,21 @@ import type { DeploymentFacts, DeploymentSecrets, SecretObject } from '../api/ty
 import type { KubeClient } from '../kube/client.js';
 import { KubeApiError } from '../kube/errors.js';
 import { corePath, factsPath, secretsPath } from '../kube/paths.js';
+import { FACT_ORIGINS_ANNOTATION } from '../store/provenance.js';
 import { SecretValue } from '../store/secret-value.js';
 import { reached, type StoreReader } from '../store/store.js';
 import { conflict, fromKube, StaleWrite, WriteError } from './errors.js';
 import { checkFactsChange, checkSecretValue } from './limits.js';
 import { ownership } from './ownership.js';
 import { type DeleteTarget, type IdentityObjects, planDelete } from './plan-delete.js';
-import { type FactsChange, planFactsApply } from './plan-facts.js';
+import { type FactsChange, nextOrigins, planFactsApply } from './plan-facts.js';
 import { dataKeyInUse, planSecretPut, planSecretRemove } from './plan-secrets.js';
 import { retryStale } from './retry.js';
 
+export { API_FIELD_MANAGER } from '../store/provenance.js';
 export type { FactsChange } from './plan-facts.js';
 
-export const API_FIELD_MANAGER = 'flagops-data-store-api';
+import { API_FIELD_MANAGER } from '../store/provenance.js';
 export const ORIGIN_ANNOTATION = 'flagops.io/last-written-by';
 
 /** `flagops-<identity>`, shortened with a hash when that would exceed the 253-character name limit. */
@@ -106,7 +108,16 @@ export class IdentityWriter {
           metadata: {
             name,
             namespace,
-            annotations: { [ORIGIN_ANNOTATION]: change.origin },
+            annotations: {
+              [ORIGIN_ANNOTATION]: change.origin,
+              [FACT_ORIGINS_ANNOTATION]: nextOrigins(
+                current.metadata.annotations?.[FACT_ORIGINS_ANNOTATION],
+                plan.desired,
+                change.set ?? {},
+                change.origin,
+                new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+              ),
+            },
             // Both preconditions: a resourceVersion alone does not stop an apply from re-creating an object
             // deleted meanwhile; the uid does.
             resourceVersion: current.metadata.resourceVersion,

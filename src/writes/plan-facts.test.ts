@@ -114,3 +114,15 @@ describe('planFactsApply', () => {
     expect(run(current(many), change({ set }))).toEqual(err('Invalid', 'facts'));
   });
 });
+
+describe('nextOrigins', () => {
+  it('records who set each fact of this write, keeps the record of the others, and drops removed ones', async () => {
+    const { nextOrigins } = await import('./plan-facts.js');
+    const before = JSON.stringify({ a: { by: 'user:bob', at: 't0' }, gone: { by: 'user:bob', at: 't0' } });
+    expect(JSON.parse(nextOrigins(before, { a: 1, b: 2 }, { b: 2 }, 'webhook:billing', 't1'))).toEqual({
+      a: { by: 'user:bob', at: 't0' },
+      b: { by: 'webhook:billing', at: 't1' },
+    });
+    expect(JSON.parse(nextOrigins('{broken', { a: 1 }, {}, 'user:x', 't'))).toEqual({});
+  });
+});

@@ -40,6 +40,33 @@ export type FactsPlan =
       forcedRemovals: string[];
     };
 
+/**
+ * The API writer's per-fact record after a write: who asked for each fact it now owns, and when. Facts this write
+ * sets get `origin` and `at`; the others keep what the previous record said. Pure.
+ */
+export function nextOrigins(
+  previous: string | undefined,
+  desired: FactMap,
+  set: Readonly<Record<string, unknown>>,
+  origin: string,
+  at: string,
+): string {
+  let before: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = previous ? JSON.parse(previous) : {};
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
+      before = parsed as Record<string, unknown>;
+  } catch {
+    // a hand-edited record: start afresh
+  }
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(desired).sort()) {
+    if (Object.hasOwn(set, key)) out[key] = { by: origin, at };
+    else if (Object.hasOwn(before, key)) out[key] = before[key];
+  }
+  return JSON.stringify(out);
+}
+
 const owned = (key: string, others: ReadonlyMap<string, string[]>) => others.get(key);
 
 export function planFactsApply(

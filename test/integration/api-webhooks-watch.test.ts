@@ -6,10 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeploymentFacts } from '../../src/api/types.js';
 import { corePath, factsPath } from '../../src/kube/paths.js';
 import { sign } from '../../src/server/webhooks/signature.js';
+import { kubectl } from '../control-plane/kubectl.js';
 import { ROLES } from '../support/api.js';
 import {
   adminClient,
   call,
+  controlPlane,
   eventually,
   newNamespace,
   serviceAccountWithRole,
@@ -80,6 +82,67 @@ describe('signed webhooks', () => {
     expect(op.store.get(ns, 'customer-42')?.facts?.values).toEqual({ tier: 'gold', seats: 12 });
     const obj = await adminClient().get<DeploymentFacts>(factsPath(ns, 'customer-42'));
     expect(obj.metadata.annotations?.['flagops.io/last-written-by']).toBe('webhook:billing');
+  });
+
+  it('tells in the identity view where each fact came from: GitOps, kubectl, the API, a webhook, a source', async () => {
+    const id = 'provenance';
+    const manifest = JSON.stringify({
+      apiVersion: 'flagops.io/v1alpha1',
+      kind: 'DeploymentFacts',
+      metadata: { name: id, namespace: ns },
+      spec: { facts: { tier: 'gold' } },
+    });
+    const gitops = await kubectl(
+      controlPlane(),
+      ['apply', '--server-side', '--field-manager=argocd-controller', '-f', '-'],
+      { input: manifest },
+    );
+    expect(gitops.code).toBe(0);
+    const patch = await kubectl(controlPlane(), [
+      '-n',
+      ns,
+      'patch',
+      'deploymentfacts',
+      id,
+      '--type=merge',
+      '-p',
+      '{"spec":{"facts":{"region":"eu"}}}',
+    ]);
+    expect(patch.code).toBe(0);
+    const put = await call(op, 'PUT', `/api/v1/namespaces/${ns}/identities/${id}/facts/max-replicas`, {
+      token,
+      body: { value: 3 },
+    });
+    expect(put.status).toBe(200);
+    expect((await post({ namespace: ns, identity: id, facts: { plan: 'pro' } })).status).toBe(200);
+    // What a fact source does: server-side apply under its own field manager.
+    await adminClient().apply(
+      factsPath(ns, id),
+      {
+        apiVersion: 'flagops.io/v1alpha1',
+        kind: 'DeploymentFacts',
+        metadata: { name: id, namespace: ns },
+        spec: { facts: { seats: 12 } },
+      },
+      'flagops-source/billing-db',
+    );
+    await eventually(async () => {
+      const view = await call(op, 'GET', `/api/v1/namespaces/${ns}/identities/${id}`, { token });
+      expect(view.status).toBe(200);
+      expect(view.body.provenance).toMatchObject({
+        tier: { manager: 'argocd-controller', path: 'gitops', by: 'argocd-controller' },
+        region: { manager: 'kubectl-patch', path: 'kubectl' },
+        'max-replicas': {
+          manager: 'flagops-data-store-api',
+          path: 'api',
+          by: 'user:system:serviceaccount:' + ns + ':admin',
+        },
+        plan: { manager: 'flagops-data-store-api', path: 'webhook', by: 'webhook:billing' },
+        seats: { manager: 'flagops-source/billing-db', path: 'source', by: 'billing-db' },
+      });
+      for (const p of Object.values(view.body.provenance as Record<string, { at?: string }>))
+        expect(p.at).toMatch(/^\d{4}-/);
+    });
   });
 
   it('removes a fact given as null, idempotently', async () => {

@@ -9,6 +9,7 @@ import type { DeploymentFacts, FactSource } from '../../src/api/types.js';
 import type { KubeClient } from '../../src/kube/client.js';
 import { corePath, factsPath } from '../../src/kube/paths.js';
 import { sourcesPath } from '../../src/sources/runner.js';
+import { describeProvenance } from '../../src/store/provenance.js';
 import { kubectl } from '../control-plane/kubectl.js';
 import {
   adminClient,
@@ -121,6 +122,13 @@ describe('a PostgreSQL FactSource', () => {
         (m) => m.manager === 'flagops-source/billing' && m.operation === 'Apply',
       ),
     ).toBe(true);
+
+    // Provenance names the source as the fact's origin.
+    expect(describeProvenance(op.store.get(ns, 'customer-1')?.facts?.owners).tier).toMatchObject({
+      manager: 'flagops-source/billing',
+      path: 'source',
+      by: 'billing',
+    });
 
     const table_ = await kubectl(controlPlane(), ['-n', ns, 'get', 'fsrc', 'billing']);
     expect(table_.stdout).toMatch(/NAME\s+READY\s+IDENTITIES\s+FACTS\s+ERRORS\s+REASON\s+LAST SYNC\s+AGE/);

@@ -5,6 +5,7 @@
 import { API_VERSION, FACTS_KIND } from '../../api/group.js';
 import type { DeploymentFacts } from '../../api/types.js';
 import { factsPath } from '../../kube/paths.js';
+import { factOwners } from '../../store/provenance.js';
 import type { StoreReader, StoreWriter } from '../../store/store.js';
 import { sameStatus } from '../conditions.js';
 import type { StatusSync } from '../status-sync.js';
@@ -39,8 +40,14 @@ export function factsHandler(deps: FactsHandlerDeps) {
         resourceVersion: obj.metadata.resourceVersion ?? '',
       };
       if (decision.store.op === 'set') {
+        const owners = factOwners(
+          obj.metadata.managedFields,
+          obj.metadata.annotations,
+          Object.keys(decision.store.values),
+        );
         deps.store.setFacts(namespace, name, {
           values: decision.store.values,
+          ...(owners ? { owners } : {}),
           ...meta,
           ready: true,
           reason: 'Indexed',

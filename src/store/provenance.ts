@@ -1,0 +1,127 @@
+/**
+ * Where each fact came from: which field manager set it (a GitOps tool, kubectl, the API on behalf of a user or a
+ * webhook, a fact source), through which path, and when. Derived from the object's managedFields and from the
+ * annotation in which the API writer records, per fact, who asked and when.
+ *
+ * The store keeps the compact form (`FactOwners`) with interned manager names; the identity view expands it.
+ */
+import type { ManagedFieldsEntry } from '../api/types.js';
+
+/** Set by the API writer: `{"<fact>": {"by": "user:alice" | "webhook:billing", "at": "<RFC 3339>"}}`. */
+export const FACT_ORIGINS_ANNOTATION = 'flagops.io/fact-origins';
+export const API_FIELD_MANAGER = 'flagops-data-store-api';
+export const SOURCE_MANAGER_PREFIX = 'flagops-source/';
+
+export interface FactOwner {
+  readonly manager: string;
+  readonly operation: string;
+  readonly time?: string;
+  readonly facts: readonly string[];
+}
+
+export interface FactOwners {
+  readonly owners: readonly FactOwner[];
+  /** The API writer's per-fact record, as found on the object (parsed only when the view asks). */
+  readonly origins?: string;
+}
+
+export type FactPath = 'gitops' | 'kubectl' | 'api' | 'webhook' | 'source' | 'other';
+
+export interface FactProvenance {
+  /** The field manager that owns the fact (the first one, when several share it). */
+  manager: string;
+  path: FactPath;
+  /** Who: the GitOps tool, `user:<name>`, `webhook:<name>` or the source's name. */
+  by: string;
+  /** When it was last set, as far as the API server or the writer recorded it. */
+  at?: string;
+  /** Other managers that also own the fact. */
+  coOwners?: string[];
+}
+
+const interned = new Map<string, string>();
+/** One string per manager name across all identities: they repeat in every object. */
+const intern = (s: string) => {
+  const hit = interned.get(s);
+  if (hit !== undefined) return hit;
+  if (interned.size < 10_000) interned.set(s, s);
+  return s;
+};
+
+/** The owners of spec.facts keys, from managedFields (status and other subresources left out). */
+export function factOwners(
+  entries: readonly ManagedFieldsEntry[] | undefined,
+  annotations: Readonly<Record<string, string>> | undefined,
+  factNames: readonly string[],
+): FactOwners | undefined {
+  const names = new Map<string, string>(factNames.map((n) => [`f:${n}`, n]));
+  const owners: FactOwner[] = [];
+  for (const e of entries ?? []) {
+    if (e.subresource) continue;
+    const facts = (e.fieldsV1 as { 'f:spec'?: { 'f:facts'?: Record<string, unknown> } } | undefined)?.[
+      'f:spec'
+    ]?.['f:facts'];
+    if (!facts) continue;
+    // Reuse the fact-name strings of the served values rather than holding copies.
+    const keys = Object.keys(facts).flatMap((f) => {
+      const n = names.get(f);
+      return n === undefined ? [] : [n];
+    });
+    if (keys.length === 0) continue;
+    owners.push({
+      manager: intern(e.manager ?? 'unknown'),
+      operation: intern(e.operation ?? 'Update'),
+      ...(e.time ? { time: e.time } : {}),
+      facts: keys,
+    });
+  }
+  const origins = annotations?.[FACT_ORIGINS_ANNOTATION];
+  if (owners.length === 0 && origins === undefined) return undefined;
+  return origins === undefined ? { owners } : { owners, origins };
+}
+
+/** How a field manager's name maps to a path. Argo CD and Flux use fixed manager names. */
+export function pathOf(manager: string): FactPath {
+  if (manager === API_FIELD_MANAGER) return 'api';
+  if (manager.startsWith(SOURCE_MANAGER_PREFIX)) return 'source';
+  if (manager.startsWith('kubectl')) return 'kubectl';
+  if (/argocd|argo-cd|kustomize-controller|helm-controller|flux|gitops/i.test(manager)) return 'gitops';
+  return 'other';
+}
+
+/** The provenance of every served fact; facts owned by no manager (managedFields cleared) are left out. */
+export function describeProvenance(o: FactOwners | undefined): Record<string, FactProvenance> {
+  const out: Record<string, FactProvenance> = Object.create(null);
+  if (!o) return out;
+  let origins: Record<string, { by?: unknown; at?: unknown }> = {};
+  try {
+    const parsed: unknown = o.origins ? JSON.parse(o.origins) : {};
+    if (parsed && typeof parsed === 'object') origins = parsed as typeof origins;
+  } catch {
+    // a hand-edited annotation: fall back to managedFields alone
+  }
+  // The API's own record first when it owns the fact: it knows the user or webhook behind the write.
+  const ordered = [...o.owners].sort(
+    (a, b) => Number(b.manager === API_FIELD_MANAGER) - Number(a.manager === API_FIELD_MANAGER),
+  );
+  for (const owner of ordered) {
+    for (const fact of owner.facts) {
+      const existing = out[fact];
+      if (existing) {
+        existing.coOwners = [...(existing.coOwners ?? []), owner.manager];
+        continue;
+      }
+      let path = pathOf(owner.manager);
+      let by = path === 'source' ? owner.manager.slice(SOURCE_MANAGER_PREFIX.length) : owner.manager;
+      let at = owner.time;
+      const origin = path === 'api' && Object.hasOwn(origins, fact) ? origins[fact] : undefined;
+      if (origin && typeof origin.by === 'string') {
+        by = origin.by;
+        if (by.startsWith('webhook:')) path = 'webhook';
+        if (typeof origin.at === 'string') at = origin.at;
+      }
+      out[fact] = { manager: owner.manager, path, by, ...(at ? { at } : {}) };
+    }
+  }
+  return out;
+}

@@ -66,7 +66,9 @@ interface Row {
   restartReadyS?: number;
   restartFullS?: number;
   rssSyncMb?: number;
+  rssSettledMb?: number;
   rssRestartMb?: number;
+  rssRestartSettledMb?: number;
   rssLoadMb?: number;
 }
 const rows: Row[] = [];
@@ -211,6 +213,7 @@ interface OperatorProc {
   readyS: number;
   fullS: number;
   rssSyncMb: number;
+  rssSettledMb: number;
 }
 
 async function startOperatorProc(
@@ -262,7 +265,10 @@ async function startOperatorProc(
     }
     await sleep(50);
   }
-  return { child, url, readyS, fullS, rssSyncMb: rssMb(child.pid!) };
+  const rssSyncMb = rssMb(child.pid!);
+  // V8 shrinks its heap once allocation calms down: the resident size a few seconds later is the steady one.
+  await sleep(10_000);
+  return { child, url, readyS, fullS, rssSyncMb, rssSettledMb: rssMb(child.pid!) };
 }
 
 async function stopProc(child: ChildProcess) {
@@ -496,7 +502,7 @@ try {
       ]);
       children.push(first.child);
       console.log(
-        `  ${label}: first start ready ${fmt(first.readyS, 1)} s, store full ${fmt(first.fullS, 1)} s, RSS ${fmt(first.rssSyncMb)} MB`,
+        `  ${label}: first start ready ${fmt(first.readyS, 1)} s, store full ${fmt(first.fullS, 1)} s, RSS ${fmt(first.rssSyncMb)} MB, 10 s later ${fmt(first.rssSettledMb)} MB`,
       );
       await statusesCurrent(client, nsFirst, n);
       await stopProc(first.child);
@@ -507,7 +513,7 @@ try {
       const restart = await startOperatorProc(dir, cp.kubeconfigPath, nsFirst, n, 'none', [], snapshotDir);
       children.push(restart.child);
       console.log(
-        `  ${label}: restart ready ${fmt(restart.readyS, 1)} s, store full ${fmt(restart.fullS, 1)} s, RSS ${fmt(restart.rssSyncMb)} MB`,
+        `  ${label}: restart ready ${fmt(restart.readyS, 1)} s, store full ${fmt(restart.fullS, 1)} s, RSS ${fmt(restart.rssSyncMb)} MB, 10 s later ${fmt(restart.rssSettledMb)} MB`,
       );
       const row: Row = {
         contender: `${label}, auth off`,
@@ -515,9 +521,11 @@ try {
         readyS: first.readyS,
         fullS: first.fullS,
         rssSyncMb: first.rssSyncMb,
+        rssSettledMb: first.rssSettledMb,
         restartReadyS: restart.readyS,
         restartFullS: restart.fullS,
         rssRestartMb: restart.rssSyncMb,
+        rssRestartSettledMb: restart.rssSettledMb,
       };
       measure(row, { base: restart.url, path: path.replace(ns, nsFirst), n });
       row.rssLoadMb = rssMb(restart.child.pid!);
@@ -606,7 +614,7 @@ console.log(
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const r of rows) {
   console.log(
-    `| ${r.contender} | ${fmt(r.n)} | ${fmt(r.rps)} | ${fmt(r.ratio, 2)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.rate)} | ${r.readyS !== undefined ? `${fmt(r.readyS, 1)} / ${fmt(r.fullS, 1)}` : ''} | ${r.restartReadyS !== undefined ? `${fmt(r.restartReadyS, 1)} / ${fmt(r.restartFullS, 1)}` : ''} | ${r.rssSyncMb !== undefined || r.rssLoadMb !== undefined ? `${fmt(r.rssSyncMb)} / ${fmt(r.rssRestartMb)} / ${fmt(r.rssLoadMb)}` : ''} |`,
+    `| ${r.contender} | ${fmt(r.n)} | ${fmt(r.rps)} | ${fmt(r.ratio, 2)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.rate)} | ${r.readyS !== undefined ? `${fmt(r.readyS, 1)} / ${fmt(r.fullS, 1)}` : ''} | ${r.restartReadyS !== undefined ? `${fmt(r.restartReadyS, 1)} / ${fmt(r.restartFullS, 1)}` : ''} | ${r.rssSyncMb !== undefined || r.rssLoadMb !== undefined ? `${fmt(r.rssSyncMb)} (${fmt(r.rssSettledMb)}) / ${fmt(r.rssRestartMb)} (${fmt(r.rssRestartSettledMb)}) / ${fmt(r.rssLoadMb)}` : ''} |`,
   );
 }
 console.log('\n| propagation | N | kube write → feed p50 / p99 ms | API PUT → visible p50 / p99 ms |');

@@ -11,12 +11,18 @@ export function setCondition(
 ): Condition[] {
   const current = list?.find((c) => c.type === next.type);
   const lastTransitionTime =
-    current && current.status === next.status
-      ? current.lastTransitionTime
-      : now.toISOString().replace(/\.\d+Z$/, 'Z');
+    current && current.status === next.status ? current.lastTransitionTime : secondOf(now);
   const updated: Condition = { ...next, lastTransitionTime };
   const others = (list ?? []).filter((c) => c.type !== next.type);
   return [...others, updated].sort((a, b) => a.type.localeCompare(b.type));
+}
+
+let lastSecond = { ms: Number.NaN, text: '' };
+/** RFC 3339 at second precision; one string per second, shared by every condition written in it. */
+function secondOf(now: Date): string {
+  const ms = Math.floor(now.getTime() / 1000) * 1000;
+  if (ms !== lastSecond.ms) lastSecond = { ms, text: new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z') };
+  return lastSecond.text;
 }
 
 /** Status equality that ignores key order, so an unchanged status is never written. */

@@ -6,6 +6,7 @@
  * judged against a half-listed Secrets cache.
  */
 import type { Logger } from 'pino';
+import { API_VERSION, FACTS_KIND, SECRETS_KIND } from '../api/group.js';
 import { EXPOSE_LABEL } from '../api/secrets.js';
 import type { DeploymentFacts, DeploymentSecrets, SecretObject } from '../api/types.js';
 import type { KubeClient } from '../kube/client.js';
@@ -100,7 +101,11 @@ export class ControllerManager {
 
     const canWrite = () => !this.#stopped && (opts.canWrite?.() ?? true);
     this.#limiter = new RateLimiter(opts.statusQps ?? 50, opts.statusBurst ?? 100);
-    const statusSync = (kind: string) => {
+    const statusSync = (
+      kind: string,
+      path: (ns: string, name: string) => string,
+      target: { apiVersion: string; kind: string },
+    ) => {
       const extra = opts.hooks?.queue?.(kind);
       const queue = new WorkQueue({
         // Enough writers in flight that the rate limit, not the API server's latency, sets the pace.
@@ -122,6 +127,8 @@ export class ControllerManager {
       this.#queues.push(queue);
       return new StatusSync({
         kind,
+        path,
+        target,
         queue,
         writer: opts.status,
         events: opts.events,
@@ -130,8 +137,14 @@ export class ControllerManager {
         log: opts.log.child({ controller: kind }),
       });
     };
-    this.factsStatus = statusSync('deploymentfacts');
-    this.secretsStatus = statusSync('deploymentsecrets');
+    this.factsStatus = statusSync('deploymentfacts', factsPath, {
+      apiVersion: API_VERSION,
+      kind: FACTS_KIND,
+    });
+    this.secretsStatus = statusSync('deploymentsecrets', secretsPath, {
+      apiVersion: API_VERSION,
+      kind: SECRETS_KIND,
+    });
 
     const facts = factsHandler({ store: opts.store, status: this.factsStatus });
     const upsertFacts = (_r: FactsRecord, raw: DeploymentFacts | undefined) => raw && facts.upsert(raw);

@@ -11,10 +11,10 @@ import type { ReconcileResult, WorkQueue } from './queue.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { StatusWriter } from './status.js';
 
+/** Kept per object until its status is written: tens of thousands at once on a first start, so kept small. */
 export interface PendingStatus {
-  /** API path of the object (its /status subresource is patched). */
-  path: string;
-  target: EventTarget;
+  uid?: string;
+  resourceVersion?: string;
   /** The status the object shows now, as last seen by the informer. */
   current: unknown;
   desired: unknown;
@@ -24,6 +24,9 @@ export interface PendingStatus {
 
 export interface StatusSyncDeps {
   kind: string;
+  /** The object's API path, and the apiVersion/kind that Events name. */
+  path: (namespace: string, name: string) => string;
+  target: { apiVersion: string; kind: string };
   queue: WorkQueue;
   writer: StatusWriter;
   events: EventRecorder;
@@ -67,16 +70,23 @@ export class StatusSync {
     await this.deps.limiter.acquire();
     if (!this.deps.canWrite()) return {};
     if (this.#pending.get(key) !== p) return this.#pending.has(key) ? { requeueAfterMs: 0 } : {};
-    const wrote = await this.deps.writer.write(p.path, p.current, p.desired);
+    const i = key.indexOf('/');
+    const namespace = key.slice(0, i);
+    const name = key.slice(i + 1);
+    const wrote = await this.deps.writer.write(this.deps.path(namespace, name), p.current, p.desired);
     if (this.#pending.get(key) === p) this.#pending.delete(key);
     if (wrote && p.warning) {
-      await this.deps.events.record(p.target, 'Warning', p.warning.reason, p.warning.message);
+      const target: EventTarget = {
+        ...this.deps.target,
+        metadata: { name, namespace, uid: p.uid, resourceVersion: p.resourceVersion },
+      };
+      await this.deps.events.record(target, 'Warning', p.warning.reason, p.warning.message);
     }
     this.deps.log[wrote ? 'info' : 'debug'](
       {
-        namespace: p.target.metadata.namespace,
-        name: p.target.metadata.name,
-        resourceVersion: p.target.metadata.resourceVersion,
+        namespace,
+        name,
+        resourceVersion: p.resourceVersion,
         statusWritten: wrote,
         reason: p.warning?.reason,
       },

@@ -44,7 +44,9 @@ const interned = new Map<string, string>();
 const intern = (s: string) => {
   const hit = interned.get(s);
   if (hit !== undefined) return hit;
-  if (interned.size < 10_000) interned.set(s, s);
+  // Bounded: manager names are few, times repeat within a second; start over rather than grow.
+  if (interned.size >= 10_000) interned.clear();
+  interned.set(s, s);
   return s;
 };
 
@@ -71,7 +73,7 @@ export function factOwners(
     owners.push({
       manager: intern(e.manager ?? 'unknown'),
       operation: intern(e.operation ?? 'Update'),
-      ...(e.time ? { time: e.time } : {}),
+      ...(e.time ? { time: intern(e.time) } : {}),
       facts: keys,
     });
   }

@@ -18,6 +18,14 @@ export interface FactsDecision {
   warning?: { reason: string; message: string };
 }
 
+const servedMessages: string[] = [];
+/** `N facts served`, one string per count (tens of thousands of statuses say the same few things). */
+function servedMessage(count: number): string {
+  if (count > 1024) return `${count} facts served`;
+  servedMessages[count] ??= `${count} fact${count === 1 ? '' : 's'} served`;
+  return servedMessages[count]!;
+}
+
 export function decideFacts(obj: DeploymentFacts, now: Date): FactsDecision {
   const generation = obj.metadata.generation ?? 0;
   const parsed = DeploymentFactsSpec.safeParse(obj.spec ?? {});
@@ -57,7 +65,7 @@ export function decideFacts(obj: DeploymentFacts, now: Date): FactsDecision {
           type: CONDITION_READY,
           status: 'True',
           reason: Reasons.Indexed,
-          message: `${count} fact${count === 1 ? '' : 's'} served`,
+          message: servedMessage(count),
           observedGeneration: generation,
         },
         now,

@@ -2,9 +2,7 @@
  * Turns DeploymentFacts events into store entries at once, and leaves the status each object should show to the
  * status queue. The informer keeps only a `FactsRecord` per object; the facts themselves live in the store alone.
  */
-import { API_VERSION, FACTS_KIND } from '../../api/group.js';
 import type { DeploymentFacts } from '../../api/types.js';
-import { factsPath } from '../../kube/paths.js';
 import { factOwners } from '../../store/provenance.js';
 import type { StoreReader, StoreWriter } from '../../store/store.js';
 import { sameStatus } from '../conditions.js';
@@ -64,17 +62,8 @@ export function factsHandler(deps: FactsHandlerDeps) {
         sameStatus(obj.status ?? {}, decision.status)
           ? undefined
           : {
-              path: factsPath(namespace, name),
-              target: {
-                apiVersion: API_VERSION,
-                kind: FACTS_KIND,
-                metadata: {
-                  name,
-                  namespace,
-                  uid: obj.metadata.uid,
-                  resourceVersion: obj.metadata.resourceVersion,
-                },
-              },
+              uid: obj.metadata.uid,
+              resourceVersion: obj.metadata.resourceVersion,
               current: obj.status,
               desired: decision.status,
               warning: decision.warning,

@@ -4,10 +4,8 @@
  * that use it, so that a Secret created late, rotated or deleted re-resolves its users at once.
  */
 import type { ZodError } from 'zod';
-import { API_VERSION, SECRETS_KIND } from '../../api/group.js';
 import { DeploymentSecretsSpec, EXPOSE_LABEL, IDENTITY_LABEL, MANAGED_BY_LABEL } from '../../api/secrets.js';
 import type { DeploymentSecrets, DeploymentSecretsStatus, SecretObject } from '../../api/types.js';
-import { secretsPath } from '../../kube/paths.js';
 import type { StoreReader, StoreWriter } from '../../store/store.js';
 import { sameStatus } from '../conditions.js';
 import type { StatusSync } from '../status-sync.js';
@@ -142,8 +140,8 @@ export function secretsHandler(deps: SecretsHandlerDeps) {
       sameStatus(record.status ?? {}, decision.status)
         ? undefined
         : {
-            path: secretsPath(namespace, name),
-            target: { apiVersion: API_VERSION, kind: SECRETS_KIND, metadata: record.metadata },
+            uid: record.metadata.uid,
+            resourceVersion: record.metadata.resourceVersion,
             current: record.status,
             desired: decision.status,
             warning: decision.warning,

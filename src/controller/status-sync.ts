@@ -6,6 +6,7 @@
  * already matches, and so costs nothing further.
  */
 import type { Logger } from 'pino';
+import { classify } from '../kube/errors.js';
 import type { EventRecorder, EventTarget } from './events.js';
 import type { ReconcileResult, WorkQueue } from './queue.js';
 import type { RateLimiter } from './rate-limiter.js';
@@ -31,6 +32,8 @@ export interface StatusSyncDeps {
   writer: StatusWriter;
   events: EventRecorder;
   limiter: RateLimiter;
+  /** How long a failure waits before it is written (default 1 s). */
+  settleMs?: number;
   /** Standby replicas keep what is pending, for the day they lead. */
   canWrite: () => boolean;
   log: Logger;
@@ -45,14 +48,20 @@ export class StatusSync {
     return this.#pending.size;
   }
 
-  /** Leaves `status` to be written for `key`, or clears what was pending when it is undefined. */
+  /**
+   * Leaves `status` to be written for `key`, or clears what was pending when it is undefined. A failure waits
+   * `settleMs` first: a DeploymentSecrets and the Secret it references arrive through separate watches, and a
+   * reference seen a moment before its Secret must not be reported (status and Warning Event) as missing.
+   */
   set(key: string, status: PendingStatus | undefined): void {
     if (!status) {
       this.#pending.delete(key);
       return;
     }
     this.#pending.set(key, status);
-    if (this.deps.canWrite()) this.deps.queue.add(key);
+    if (!this.deps.canWrite()) return;
+    if (status.warning) this.deps.queue.addAfter(key, this.deps.settleMs ?? 1000);
+    else this.deps.queue.add(key);
   }
 
   /** Queues everything pending again, e.g. after this replica became the leader. */
@@ -73,7 +82,14 @@ export class StatusSync {
     const i = key.indexOf('/');
     const namespace = key.slice(0, i);
     const name = key.slice(i + 1);
-    const wrote = await this.deps.writer.write(this.deps.path(namespace, name), p.current, p.desired);
+    let wrote: boolean;
+    try {
+      wrote = await this.deps.writer.write(this.deps.path(namespace, name), p.current, p.desired);
+    } catch (err) {
+      // Refused as invalid: retrying the same status cannot help; the object's next event brings a new one.
+      if (classify(err) === 'invalid' && this.#pending.get(key) === p) this.#pending.delete(key);
+      throw err;
+    }
     if (this.#pending.get(key) === p) this.#pending.delete(key);
     if (wrote && p.warning) {
       const target: EventTarget = {

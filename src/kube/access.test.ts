@@ -64,8 +64,8 @@ describe('loadKubeAccess', () => {
       .catch(() => {});
   });
 
-  it('follows $KUBECONFIG (its first file)', async () => {
+  it('follows $KUBECONFIG', async () => {
     const path = kubeconfig('env', { server: 'https://env:3' }, { token: 'x' });
-    expect((await loadKubeAccess(undefined, { KUBECONFIG: `${path}:/nope` })).server).toBe('https://env:3');
+    expect((await loadKubeAccess(undefined, { KUBECONFIG: path })).server).toBe('https://env:3');
   });
 });

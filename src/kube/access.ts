@@ -48,7 +48,10 @@ export async function loadKubeAccess(
   path: string | undefined,
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<KubeAccess> {
-  const file = path ?? env.KUBECONFIG?.split(':').find(Boolean) ?? defaultKubeconfig();
+  const listed = env.KUBECONFIG?.split(':').filter(Boolean) ?? [];
+  // Several files are merged as kubectl merges them: client-node knows how (it reads $KUBECONFIG itself).
+  if (!path && listed.length > 1) return viaClientNode(undefined);
+  const file = path ?? listed[0] ?? defaultKubeconfig();
   if (file) return fromKubeconfigFile(file, env);
   if (env.KUBERNETES_SERVICE_HOST) return inCluster(env);
   throw new KubeAccessError('no kubeconfig found and not running in a cluster');
@@ -124,7 +127,7 @@ async function fromKubeconfigFile(
       'tls-server-name',
     ].includes(k),
   );
-  if (!simpleUser || !simpleCluster) return viaClientNode(file, env);
+  if (!simpleUser || !simpleCluster) return viaClientNode(file);
 
   const base = dirname(file);
   const readRef = (dataKey: string, fileKey: string, from: Record<string, unknown>): Buffer | undefined => {
@@ -167,18 +170,17 @@ async function fromKubeconfigFile(
   };
 }
 
-/** Exec plugins, auth providers, proxies: client-node's KubeConfig knows them all. */
-async function viaClientNode(
-  file: string,
-  env: Readonly<Record<string, string | undefined>>,
-): Promise<KubeAccess> {
-  void env;
+/** Exec plugins, auth providers, proxies, merged $KUBECONFIG lists: client-node's KubeConfig knows them all. */
+async function viaClientNode(file: string | undefined): Promise<KubeAccess> {
   const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   try {
-    kc.loadFromFile(file);
+    if (file) kc.loadFromFile(file);
+    else kc.loadFromDefault();
   } catch (err) {
-    throw new KubeAccessError(`cannot load the kubeconfig ${file}: ${(err as Error).message}`);
+    throw new KubeAccessError(
+      `cannot load the kubeconfig ${file ?? '$KUBECONFIG'}: ${(err as Error).message}`,
+    );
   }
   return accessFromKubeConfig(kc);
 }

@@ -33,13 +33,13 @@ export class Metrics {
     });
     this.reconciles = new Counter({
       name: 'flagops_reconcile_total',
-      help: 'Reconciles by kind and result',
+      help: 'Status syncs (status writes with their Events) by kind and result',
       labelNames: ['kind', 'result'],
       registers: [r],
     });
     this.reconcileDuration = new Histogram({
       name: 'flagops_reconcile_duration_seconds',
-      help: 'Reconcile duration by kind',
+      help: 'Status sync duration by kind',
       labelNames: ['kind'],
       buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
       registers: [r],

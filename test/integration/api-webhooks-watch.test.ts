@@ -145,6 +145,32 @@ describe('signed webhooks', () => {
     });
   });
 
+  it('answers a refused write with its 4xx, counts it as rejected, and lets the sender retry the same request', async () => {
+    const manifest = JSON.stringify({
+      apiVersion: 'flagops.io/v1alpha1',
+      kind: 'DeploymentFacts',
+      metadata: { name: 'gitops-owned', namespace: ns },
+      spec: { facts: { tier: 'silver' } },
+    });
+    expect(
+      (
+        await kubectl(
+          controlPlane(),
+          ['apply', '--server-side', '--field-manager=argocd-controller', '-f', '-'],
+          { input: manifest },
+        )
+      ).code,
+    ).toBe(0);
+    const { raw, headers } = signed({ namespace: ns, identity: 'gitops-owned', facts: { tier: 'gold' } });
+    const first = await call(op, 'POST', '/api/v1/webhooks/billing', { rawBody: raw, headers });
+    expect(first.status).toBe(409);
+    expect(first.body.error.message).toContain('argocd-controller');
+    // Not a replay: the refused delivery did not happen, so the same signed request may come again.
+    expect((await call(op, 'POST', '/api/v1/webhooks/billing', { rawBody: raw, headers })).status).toBe(409);
+    const text = await (await fetch(`${op.url}/metrics`)).text();
+    expect(text).toMatch(/flagops_webhook_deliveries_total\{webhook="billing",result="rejected_409"\} 2/);
+  });
+
   it('removes a fact given as null, idempotently', async () => {
     expect((await post({ namespace: ns, identity: 'customer-42', facts: { seats: null } })).body).toEqual({
       tier: 'gold',

@@ -9,8 +9,9 @@ import type { SecretObject } from '../../api/types.js';
 import type { KubeClient } from '../../kube/client.js';
 import { KubeApiError } from '../../kube/errors.js';
 import { corePath } from '../../kube/paths.js';
+import { WriteError } from '../../writes/errors.js';
 import type { IdentityWriter } from '../../writes/identity-writer.js';
-import { badRequest, forbidden, HttpError, notFound, unavailable } from '../errors.js';
+import { badRequest, forbidden, fromWriteError, HttpError, notFound, unavailable } from '../errors.js';
 import { parse, parseFactKey } from '../validate.js';
 import { WebhookBody } from './body.js';
 import type { WebhookConfig } from './config.js';
@@ -132,7 +133,9 @@ export function webhooksRouter(deps: WebhookDeps): Router {
         );
         result('applied');
         res.json(current.facts);
-      } catch (err) {
+      } catch (caught) {
+        // The write path speaks in domain errors: the same HTTP status decides here as in the answer.
+        const err = caught instanceof WriteError ? fromWriteError(caught) : caught;
         // The delivery did not happen: its sender may retry the same signed request.
         // A write that failed with a 5xx may still have committed: then the signature stays used.
         const uncertain = writing && !(err instanceof HttpError && err.status < 500);

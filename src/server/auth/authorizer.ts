@@ -61,18 +61,7 @@ export class SubjectAccessReviewAuthorizer implements Authorizer {
 
   async #allowed(user: User, p: Permission): Promise<boolean> {
     // Everything the SubjectAccessReview is asked about is in the key, extra included (scoped tokens differ there).
-    const extra = user.extra ? Object.entries(user.extra).sort(([a], [b]) => a.localeCompare(b)) : [];
-    const key = JSON.stringify([
-      user.username,
-      user.uid,
-      user.groups,
-      extra,
-      p.verb,
-      p.resource,
-      p.subresource,
-      p.namespace,
-      p.name,
-    ]);
+    const key = `${userKey(user)}|${p.verb}|${p.resource}|${p.subresource ?? ''}|${p.namespace ?? ''}|${p.name ?? ''}`;
     const cached = this.#cache.get(key);
     if (cached !== undefined) return cached;
     return this.#inflight.run(key, () => this.#review(user, p, key));
@@ -115,6 +104,21 @@ export class SubjectAccessReviewAuthorizer implements Authorizer {
     this.#cache.set(key, allowed, this.ttlMs);
     return allowed;
   }
+}
+
+/**
+ * The user part of a cache key, computed once per User object: the authenticator hands out the same object for
+ * a token while its answer is cached, so the hot path pays a WeakMap lookup, not a serialisation.
+ */
+const userKeys = new WeakMap<User, string>();
+function userKey(user: User): string {
+  let key = userKeys.get(user);
+  if (key === undefined) {
+    const extra = user.extra ? Object.entries(user.extra).sort(([a], [b]) => a.localeCompare(b)) : [];
+    key = JSON.stringify([user.username, user.uid, user.groups, extra]);
+    userKeys.set(user, key);
+  }
+  return key;
 }
 
 const scopeOf = (p: Permission) => (p.name ? 'name' : p.namespace ? 'namespace' : 'cluster');

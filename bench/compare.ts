@@ -11,6 +11,9 @@
  * so that queueing in a closed loop does not flatter it. Time to ready and to a full store, and RSS, come from
  * first starts (no status written yet) and restarts (statuses current).
  *
+ * While an operator starts (no load running), the control plane runs on the load CPU, as a cluster's API server
+ * runs on other machines; during load it shares the server CPU.
+ *
  * Flags: --sizes=1000,50000  --seconds=10  --baseline=<ref>  --baseline-sizes=1000
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -207,6 +210,13 @@ function measure(row: Row, t: Target) {
 }
 
 // ---------------------------------------------------------------- operator processes
+/** The Node flags a build ships with: those of its image's ENTRYPOINT, so each build runs as it would deploy. */
+function nodeFlags(dir: string): string[] {
+  const m = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(readFileSync(join(dir, 'Dockerfile'), 'utf8'));
+  const argv = m ? (JSON.parse(m[1]!) as string[]) : [];
+  return argv.slice(1, -1).filter((a) => a.startsWith('--'));
+}
+
 interface OperatorProc {
   child: ChildProcess;
   url: string;
@@ -215,6 +225,11 @@ interface OperatorProc {
   rssSyncMb: number;
   rssSettledMb: number;
 }
+
+/** While an operator starts, nothing loads the server: the control plane gets the other CPU, as a real cluster's
+ * API server runs elsewhere. */
+let duringStart: (() => void) | undefined;
+let afterStart: (() => void) | undefined;
 
 async function startOperatorProc(
   dir: string,
@@ -226,6 +241,7 @@ async function startOperatorProc(
   cwd?: string,
 ): Promise<OperatorProc> {
   const port = await freePort();
+  duringStart?.();
   const started = performance.now();
   const child = spawn(
     'taskset',
@@ -233,6 +249,7 @@ async function startOperatorProc(
       '-c',
       SERVER_CPU,
       process.execPath,
+      ...nodeFlags(dir),
       ...(cwd ? ['--heapsnapshot-signal=SIGUSR2'] : []),
       join(dir, 'dist/main.js'),
       `--kubeconfig=${kubeconfig}`,
@@ -265,6 +282,7 @@ async function startOperatorProc(
     }
     await sleep(50);
   }
+  afterStart?.();
   const rssSyncMb = rssMb(child.pid!);
   // V8 shrinks its heap once allocation calms down: the resident size a few seconds later is the steady one.
   await sleep(10_000);
@@ -464,6 +482,8 @@ const cpPids = execFileSync('pgrep', ['-f', dirname(cp.kubeconfigPath)], { encod
 const pinControlPlane = (cpuList: string) => {
   for (const pid of cpPids) spawnSync('taskset', ['-a', '-p', '-c', cpuList, pid], { stdio: 'ignore' });
 };
+duringStart = () => pinControlPlane(LOAD_CPU);
+afterStart = () => pinControlPlane(SERVER_CPU);
 const children: ChildProcess[] = [];
 process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL');

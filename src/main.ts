@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 /** Entry point: parse flags, then wire the operator. Exit code 2 for bad flags. */
 import { ConfigError, parseConfig, usage } from './config.js';
 import { createLogger } from './logger.js';

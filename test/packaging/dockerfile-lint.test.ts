@@ -139,7 +139,9 @@ describe('Dockerfile', () => {
     expect(entry).toBeDefined();
     const argv = JSON.parse(entry!.args) as string[];
     expect(argv[0]).toMatch(/\/node$/);
-    expect(argv[1]).toMatch(/(^|\/)dist\/main\.js$/);
+    // Node's own flags may come between node and the script.
+    expect(argv.at(-1)).toMatch(/(^|\/)dist\/main\.js$/);
+    for (const flag of argv.slice(1, -1)) expect(flag).toMatch(/^--[a-z-]+(=\S+)?$/);
     expect(pkg.bin['flagops-data-store']).toBe('dist/main.js');
   });
 

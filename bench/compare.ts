@@ -470,7 +470,7 @@ function prepareBaseline(ref: string): string {
 ensureTools();
 console.log(`bench:compare on ${cpus().length} CPUs (${cpus()[0]?.model}); node ${process.version}`);
 console.log(
-  `servers and control plane on CPU ${SERVER_CPU}, load on CPU ${LOAD_CPU}; ${SECONDS} s per run\n`,
+  `servers and control plane on CPU ${SERVER_CPU}, load on CPU ${LOAD_CPU} (the control plane there while an operator starts); ${SECONDS} s per run\n`,
 );
 build(ROOT);
 const baselineDir = BASELINE ? prepareBaseline(BASELINE) : undefined;

@@ -24,8 +24,6 @@ import { allowAll, SubjectAccessReviewAuthorizer } from './server/auth/authorize
 import { type Auth, noAuth } from './server/auth/middleware.js';
 import { reloadTlsOnChange } from './server/tls-reload.js';
 import { loadWebhooksConfig } from './server/webhooks/config.js';
-import { webhooksRouter } from './server/webhooks/route.js';
-import { FactsWriter } from './server/writes/facts-writer.js';
 import { Store } from './store/store.js';
 
 export interface Operator {
@@ -123,53 +121,58 @@ export async function startOperator(
           authorizer: new SubjectAccessReviewAuthorizer(client),
         };
   const streams = new Set<ServerResponse>();
-  const app = createApp({
-    reader: store,
-    client,
-    auth,
-    ready: () => controllers.synced,
-    log: log.child({ controller: 'http' }),
-    defaultNamespace: config.defaultNamespace,
-    maxBodyBytes: config.maxBodyBytes,
-    metrics,
-    streams,
-    watches: (namespace) => config.namespaces.length === 0 || config.namespaces.includes(namespace),
-    publicRoutes: webhooks.length
-      ? [
-          webhooksRouter({
-            webhooks,
-            client,
-            writer: new FactsWriter(client, store),
-            log: log.child({ controller: 'webhooks' }),
-            maxBodyBytes: config.maxBodyBytes,
-            onDelivery: (webhook, result) => metrics.webhookDeliveries.inc({ webhook, result }),
-          }),
-        ]
-      : [],
-  });
   let stopTlsReload: (() => void) | undefined;
-  let server: Server;
-  if (config.tls) {
-    const tlsServer = createTlsServer(
-      { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) },
-      app,
-    );
-    stopTlsReload = reloadTlsOnChange(
-      tlsServer,
-      config.tls,
-      log.child({ controller: 'tls' }),
-      tlsReloadIntervalMs,
-    );
-    server = tlsServer;
-  } else {
-    server = createServer(app);
-  }
+  let server: Server | undefined;
+  const app = createApp(
+    {
+      reader: store,
+      client,
+      auth,
+      ready: () => controllers.synced,
+      log: log.child({ controller: 'http' }),
+      defaultNamespace: config.defaultNamespace,
+      maxBodyBytes: config.maxBodyBytes,
+      metrics,
+      streams,
+      maxStreams: config.maxStreams,
+      maxStreamsPerCaller: config.maxStreamsPerCaller,
+      corsAllowedOrigins: config.corsAllowedOrigins,
+      watches: (namespace) => config.namespaces.length === 0 || config.namespaces.includes(namespace),
+      webhooks: {
+        configs: webhooks,
+        onDelivery: (webhook, result) => metrics.webhookDeliveries.inc({ webhook, result }),
+      },
+    },
+    {
+      // A node server of our own, so that TLS can be reloaded and shutdown can close connections as it must.
+      serverFactory: (handler) => {
+        if (config.tls) {
+          const tlsServer = createTlsServer(
+            { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) },
+            handler,
+          );
+          stopTlsReload = reloadTlsOnChange(
+            tlsServer,
+            config.tls,
+            log.child({ controller: 'tls' }),
+            tlsReloadIntervalMs,
+          );
+          server = tlsServer;
+        } else {
+          server = createServer(handler);
+        }
+        return server;
+      },
+    },
+  );
+  await app.ready();
   // Serve /healthz and /readyz from the start; /readyz turns 200 once the informers have synced.
+  const http = server!;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.listen.port, config.listen.host, () => resolve());
+    http.once('error', reject);
+    http.listen(config.listen.port, config.listen.host, () => resolve());
   });
-  const addr = server.address() as AddressInfo;
+  const addr = http.address() as AddressInfo;
   const address = { host: config.listen.host, port: addr.port };
   const hostForUrl =
     address.host === '0.0.0.0'
@@ -210,10 +213,10 @@ export async function startOperator(
       stopping ??= (async () => {
         // Stop accepting, end change-feed streams (they never finish by themselves), let in-flight requests
         // finish within the bound, then release the lease so that a standby takes over at once.
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        const closed = new Promise<void>((resolve) => http.close(() => resolve()));
         for (const res of streams) res.end();
-        server.closeIdleConnections();
-        const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
+        http.closeIdleConnections();
+        const timer = setTimeout(() => http.closeAllConnections(), config.shutdownTimeoutMs);
         await closed;
         clearTimeout(timer);
         stopTlsReload?.();

@@ -1,15 +1,12 @@
 /** Identities: list, one, and delete (both objects and the managed Secret). */
-import { Router } from 'express';
 import { z } from 'zod';
-import type { KubeClient } from '../../kube/client.js';
+import { FactMap } from '../../api/facts.js';
 import { KubeApiError } from '../../kube/errors.js';
 import { factsPath, secretsPath } from '../../kube/paths.js';
-import type { StoreReader } from '../../store/store.js';
-import { type Auth, authorize } from '../auth/middleware.js';
 import { fromKubeError, notFound } from '../errors.js';
-import { NamespaceName, parse, parseIdentity, parseNamespace } from '../validate.js';
+import { route } from '../route.js';
+import { ID_PARAM, NamespaceName, NS_PARAM } from '../validate.js';
 import { identityDetail, identitySummary } from '../views.js';
-import type { SecretsWriter } from '../writes/secrets-writer.js';
 import { waitFor } from '../writes/visibility.js';
 
 export const ListQuery = z
@@ -21,74 +18,127 @@ export const ListQuery = z
   })
   .strict();
 
-export interface IdentitiesRouteDeps {
-  reader: StoreReader;
-  auth: Auth;
-  client: KubeClient;
-  secretsWriter: SecretsWriter;
-}
+const IdentitySummary = z.object({
+  namespace: z.string(),
+  name: z.string(),
+  factCount: z.number().int(),
+  secretKeys: z.array(z.string()).describe('names only, never values'),
+  ready: z.boolean(),
+  revision: z.number().int(),
+});
+const IdentityDetail = z.object({
+  namespace: z.string(),
+  name: z.string(),
+  facts: FactMap,
+  secretKeys: z.array(z.string()),
+  status: z.object({ facts: z.unknown(), secrets: z.unknown() }),
+  revision: z.number().int(),
+});
 
-export function identitiesRouter(deps: IdentitiesRouteDeps): Router {
-  const r = Router();
+const ONE = '/api/v1/namespaces/:ns/identities/:id';
+const ids = { ns: NS_PARAM, id: ID_PARAM };
+const tags = ['identities'];
 
-  r.get('/identities', async (req, res) => {
-    const q = parse(ListQuery, req.query, 'query');
-    await authorize(deps.auth, res, { verb: 'list', resource: 'deploymentfacts', namespace: q.namespace });
-    const page = deps.reader.list({
-      namespace: q.namespace,
-      prefix: q.prefix,
-      limit: q.limit ?? 100,
-      continue: q.continue,
-    });
-    res.json({
-      items: page.items.map(identitySummary),
-      ...(page.continue ? { continue: page.continue } : {}),
-    });
-  });
-
-  r.get('/namespaces/:ns/identities/:id', async (req, res) => {
-    const namespace = parseNamespace(req.params.ns);
-    const name = parseIdentity(req.params.id);
-    await authorize(deps.auth, res, { verb: 'get', resource: 'deploymentfacts', namespace, name });
-    const identity = deps.reader.get(namespace, name);
-    if (!identity) throw notFound(`identity ${namespace}/${name} not found`);
-    res.json(identityDetail(identity));
-  });
-
-  r.delete('/namespaces/:ns/identities/:id', async (req, res) => {
-    const namespace = parseNamespace(req.params.ns);
-    const name = parseIdentity(req.params.id);
-    // Deleting secrets needs its own permission, asked only when the identity has a DeploymentSecrets. Asked of
-    // the API server rather than the store, which may not have seen an object created a moment ago.
-    const hasSecrets = await deps.client.get(secretsPath(namespace, name)).then(
-      () => true,
-      (err: unknown) => {
-        if (err instanceof KubeApiError && err.errorClass === 'notFound') return false;
-        throw err instanceof KubeApiError ? fromKubeError(err, `reading ${namespace}/${name}`) : err;
+export const identitiesRoutes = [
+  route({
+    method: 'GET',
+    path: '/api/v1/identities',
+    tags,
+    summary: 'List identities',
+    query: ListQuery,
+    permission: { verb: 'list', resource: 'deploymentfacts', namespace: { query: 'namespace' } },
+    cors: true,
+    responses: {
+      200: {
+        description: 'a page of identities',
+        schema: z.object({ items: z.array(IdentitySummary), continue: z.string().optional() }),
       },
-    );
-    await authorize(
-      deps.auth,
-      res,
-      { verb: 'delete', resource: 'deploymentfacts', namespace, name },
-      ...(hasSecrets ? [{ verb: 'delete', resource: 'deploymentsecrets', namespace, name } as const] : []),
-    );
-    let deleted = 0;
-    for (const path of [factsPath(namespace, name), secretsPath(namespace, name)]) {
-      try {
-        await deps.client.delete(path);
-        deleted++;
-      } catch (err) {
-        if (err instanceof KubeApiError && err.errorClass === 'notFound') continue;
-        throw err instanceof KubeApiError ? fromKubeError(err, `deleting ${namespace}/${name}`) : err;
+    },
+    errors: [400, 401, 403],
+    handler: ({ query: q, deps }) => {
+      const page = deps.reader.list({
+        namespace: q.namespace,
+        prefix: q.prefix,
+        limit: q.limit ?? 100,
+        continue: q.continue,
+      });
+      return {
+        items: page.items.map(identitySummary),
+        ...(page.continue ? { continue: page.continue } : {}),
+      };
+    },
+  }),
+  route({
+    method: 'GET',
+    path: ONE,
+    tags,
+    summary: 'One identity: facts, secret key names, status',
+    params: ids,
+    permission: {
+      verb: 'get',
+      resource: 'deploymentfacts',
+      namespace: { param: 'ns' },
+      name: { param: 'id' },
+    },
+    watchedNamespace: true,
+    cors: true,
+    responses: { 200: { description: 'the identity', schema: IdentityDetail } },
+    errors: [400, 401, 403, 404],
+    handler: ({ params: { ns, id }, deps }) => {
+      const identity = deps.reader.get(ns, id);
+      if (!identity) throw notFound(`identity ${ns}/${id} not found`);
+      return identityDetail(identity);
+    },
+  }),
+  route({
+    method: 'DELETE',
+    path: ONE,
+    tags,
+    summary:
+      'Delete the DeploymentFacts, the DeploymentSecrets and the managed Secret (also needs delete deploymentsecrets when the identity has a DeploymentSecrets)',
+    params: ids,
+    permission: {
+      verb: 'delete',
+      resource: 'deploymentfacts',
+      namespace: { param: 'ns' },
+      name: { param: 'id' },
+    },
+    watchedNamespace: true,
+    responses: {
+      200: {
+        description: 'deleted',
+        schema: z.object({ namespace: z.string(), name: z.string(), deleted: z.boolean() }),
+      },
+    },
+    errors: [400, 401, 403, 404],
+    handler: async (ctx) => {
+      const { ns: namespace, id: name } = ctx.params;
+      const { deps } = ctx;
+      // Deleting secrets needs its own permission, asked only when the identity has a DeploymentSecrets. Asked of
+      // the API server rather than the store, which may not have seen an object created a moment ago.
+      const hasSecrets = await deps.client.get(secretsPath(namespace, name)).then(
+        () => true,
+        (err: unknown) => {
+          if (err instanceof KubeApiError && err.errorClass === 'notFound') return false;
+          throw err instanceof KubeApiError ? fromKubeError(err, `reading ${namespace}/${name}`) : err;
+        },
+      );
+      if (hasSecrets) await ctx.authorize({ verb: 'delete', resource: 'deploymentsecrets', namespace, name });
+      let deleted = 0;
+      for (const path of [factsPath(namespace, name), secretsPath(namespace, name)]) {
+        try {
+          await deps.client.delete(path);
+          deleted++;
+        } catch (err) {
+          if (err instanceof KubeApiError && err.errorClass === 'notFound') continue;
+          throw err instanceof KubeApiError ? fromKubeError(err, `deleting ${namespace}/${name}`) : err;
+        }
       }
-    }
-    // Owner references would let the garbage collector do this; deleting it here does not depend on one running.
-    await deps.secretsWriter.deleteManagedSecret(namespace, name);
-    if (deleted === 0) throw notFound(`identity ${namespace}/${name} not found`);
-    await waitFor(() => deps.reader.get(namespace, name) === undefined, 10_000);
-    res.json({ namespace, name, deleted: true });
-  });
-
-  return r;
-}
+      // Owner references would let the garbage collector do this; deleting it here does not depend on one running.
+      await deps.secretsWriter.deleteManagedSecret(namespace, name);
+      if (deleted === 0) throw notFound(`identity ${namespace}/${name} not found`);
+      await waitFor(() => deps.reader.get(namespace, name) === undefined, 10_000);
+      return { namespace, name, deleted: true };
+    },
+  }),
+];

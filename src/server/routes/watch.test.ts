@@ -29,15 +29,14 @@ async function serve(store: Store, maxStreams?: number) {
     log: pino({ level: 'silent' }),
     defaultNamespace: 'default',
   });
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
+  await app.listen({ port: 0, host: '127.0.0.1' });
   servers.push({
     close: () => {
-      server.closeAllConnections();
-      server.close();
+      app.server.closeAllConnections();
+      app.server.close();
     },
   });
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 }
 
 async function firstEvents(url: string, headers: Record<string, string>, count: number) {

@@ -2,7 +2,7 @@
  * The HTTP read path against its ceiling, measured with `wrk` with CPUs pinned: each server runs alone on CPU 0
  * (`taskset -c 0`), wrk on CPU 1. Contenders, in one run and on the same data set (N identities × 4 facts):
  *
- * - the operator's server (`createApp`, `--auth=none`), on `GET` facts of a random identity, the prototype's
+ * - the operator's server (`createApp`, `--auth=none`, with its metrics), on `GET` facts of a random identity, the prototype's
  *   `GET /api/fact/<id>` and an OFREP single evaluation;
  * - a bare `node:http` server that looks the identity up in the same store and answers the same bytes as the
  *   operator's `GET` facts (status, `content-type`, `etag`, body).
@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import type { KubeClient } from '../src/kube/client.js';
+import { Metrics } from '../src/metrics/metrics.js';
 import { createApp } from '../src/server/app.js';
 import { allowAll } from '../src/server/auth/authorizer.js';
 import { noAuth } from '../src/server/auth/middleware.js';
@@ -85,6 +86,8 @@ async function serveOperator(store: Store): Promise<number> {
     ready: () => true,
     log: pino({ level: 'info' }),
     defaultNamespace: 'ns-0',
+    // As the operator runs it: metrics on, request log at info (per-request lines are debug).
+    metrics: new Metrics(store),
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   return (app.server.address() as AddressInfo).port;

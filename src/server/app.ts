@@ -287,14 +287,23 @@ export function createApp(deps: ServerDeps, opts: AppOptions = {}): FastifyInsta
   });
   const debug = log.isLevelEnabled('debug');
   const metrics = deps.metrics;
+  // One labelled histogram child per route template, method and status, found without building a label key.
+  const timers = new Map<string, Map<string, Map<number, { observe(seconds: number): void }>>>();
+  const timer = (route: string, method: string, status: number) => {
+    let byMethod = timers.get(route);
+    if (!byMethod) timers.set(route, (byMethod = new Map()));
+    let byStatus = byMethod.get(method);
+    if (!byStatus) byMethod.set(method, (byStatus = new Map()));
+    let child = byStatus.get(status);
+    if (!child)
+      byStatus.set(status, (child = metrics!.httpRequests.labels({ route, method, status: String(status) })));
+    return child;
+  };
   app.addHook('onResponse', (request, reply, done) => {
     const status = reply.statusCode;
     if (metrics || debug || status >= 500) {
       const route = request.is404 ? 'unmatched' : (request.routeOptions.url ?? 'unmatched');
-      metrics?.httpRequests.observe(
-        { route, method: request.method, status: String(status) },
-        reply.elapsedTime / 1000,
-      );
+      if (metrics) timer(route, request.method, status).observe(reply.elapsedTime / 1000);
       if (debug || status >= 500)
         log[status >= 500 ? 'error' : 'debug'](
           {

@@ -291,12 +291,20 @@ export function createApp(deps: ServerDeps, opts: AppOptions = {}): FastifyInsta
   const timers = new Map<string, Map<string, Map<number, { observe(seconds: number): void }>>>();
   const timer = (route: string, method: string, status: number) => {
     let byMethod = timers.get(route);
-    if (!byMethod) timers.set(route, (byMethod = new Map()));
+    if (!byMethod) {
+      byMethod = new Map();
+      timers.set(route, byMethod);
+    }
     let byStatus = byMethod.get(method);
-    if (!byStatus) byMethod.set(method, (byStatus = new Map()));
+    if (!byStatus) {
+      byStatus = new Map();
+      byMethod.set(method, byStatus);
+    }
     let child = byStatus.get(status);
-    if (!child)
-      byStatus.set(status, (child = metrics!.httpRequests.labels({ route, method, status: String(status) })));
+    if (!child) {
+      child = metrics!.httpRequests.labels({ route, method, status: String(status) });
+      byStatus.set(status, child);
+    }
     return child;
   };
   app.addHook('onResponse', (request, reply, done) => {

@@ -7,9 +7,11 @@
  * - a bare `node:http` server that looks the identity up in the same store and answers the same bytes as the
  *   operator's `GET` facts (status, `content-type`, `etag`, body).
  *
- * Prints req/s and latency per contender and the ratio to the bare server. Nothing is asserted.
+ * Contenders take turns, round after round, and the medians are printed with the ratio to the bare server, so
+ * that load from elsewhere on the machine hurts them alike. Nothing is asserted.
  *
- *   node --import tsx bench/http-hotpath.ts            # BENCH_IDENTITIES, BENCH_SECONDS, BENCH_CONNECTIONS
+ *   node --import tsx bench/http-hotpath.ts   # BENCH_IDENTITIES, BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS
+ *   BENCH_BASELINE_DIR=/path/to/other/checkout node --import tsx bench/http-hotpath.ts   # also measure that one
  *
  * Needs `wrk` and `taskset` (Debian: `apt-get install -y wrk util-linux`).
  */
@@ -29,7 +31,10 @@ import { noAuth } from '../src/server/auth/middleware.js';
 import { Store } from '../src/store/store.js';
 
 const IDENTITIES = Number(process.env.BENCH_IDENTITIES ?? 5000);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** Another checkout whose operator is measured too (its bench/http-hotpath.ts serves it), e.g. the last release. */
+const BASELINE_DIR = process.env.BENCH_BASELINE_DIR;
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const NAMESPACES = 20;
 
@@ -126,11 +131,16 @@ function wrk(port: number, script: string, seconds: number): Result {
   };
 }
 
-async function startChild(kind: string): Promise<{ child: ChildProcess; port: number }> {
+/** A server child pinned to CPU 0: this script in `--serve` mode, from `dir` (another checkout, for a baseline). */
+async function startChild(kind: string, dir?: string): Promise<{ child: ChildProcess; port: number }> {
+  const script = dir ? join(dir, 'bench', 'http-hotpath.ts') : fileURLToPath(import.meta.url);
   const child = spawn(
     'taskset',
-    ['-c', '0', process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), `--serve=${kind}`],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    ['-c', '0', process.execPath, '--import', 'tsx', script, `--serve=${kind}`],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      ...(dir ? { cwd: dir } : {}),
+    },
   );
   const port = await new Promise<number>((resolve, reject) => {
     let text = '';
@@ -143,6 +153,8 @@ async function startChild(kind: string): Promise<{ child: ChildProcess; port: nu
   return { child, port };
 }
 
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'http-hotpath-'));
   const lua = (name: string, body: string) => {
@@ -151,47 +163,65 @@ async function main() {
     return path;
   };
   const n = IDENTITIES;
+  const every = Math.floor((n - 1) / NAMESPACES);
   const scripts = {
-    facts: lua(
+    'GET facts': lua(
       'facts',
-      `math.randomseed(7)\nrequest = function()\n  local i = math.random(0, ${n - 1})\n  return wrk.format('GET', '/api/v1/namespaces/ns-' .. (i % ${NAMESPACES}) .. '/identities/customer-' .. i .. '/facts')\nend\n`,
+      `request = function()\n  local i = math.random(0, ${n - 1})\n  return wrk.format('GET', '/api/v1/namespaces/ns-' .. (i % ${NAMESPACES}) .. '/identities/customer-' .. i .. '/facts')\nend\n`,
     ),
-    prototype: lua(
+    'GET /api/fact (prototype)': lua(
       'prototype',
-      `math.randomseed(7)\nrequest = function()\n  local i = math.random(0, ${Math.floor((n - 1) / NAMESPACES)}) * ${NAMESPACES}\n  return wrk.format('GET', '/api/fact/customer-' .. i)\nend\n`,
+      `request = function()\n  local i = math.random(0, ${every}) * ${NAMESPACES}\n  return wrk.format('GET', '/api/fact/customer-' .. i)\nend\n`,
     ),
-    ofrep: lua(
+    'POST OFREP single': lua(
       'ofrep',
-      `math.randomseed(7)\nrequest = function()\n  local i = math.random(0, ${Math.floor((n - 1) / NAMESPACES)}) * ${NAMESPACES}\n  return wrk.format('POST', '/ofrep/v1/evaluate/flags/max-replicas', {['content-type'] = 'application/json'}, '{"context":{"targetingKey":"customer-' .. i .. '"}}')\nend\n`,
+      `request = function()\n  local i = math.random(0, ${every}) * ${NAMESPACES}\n  return wrk.format('POST', '/ofrep/v1/evaluate/flags/max-replicas', {['content-type'] = 'application/json'}, '{"context":{"targetingKey":"customer-' .. i .. '"}}')\nend\n`,
     ),
   };
-  const contenders: [string, 'bare' | 'operator', string][] = [
-    ['bare node:http, GET facts', 'bare', scripts.facts],
-    ['operator, GET facts', 'operator', scripts.facts],
-    ['operator, GET /api/fact (prototype)', 'operator', scripts.prototype],
-    ['operator, POST OFREP single', 'operator', scripts.ofrep],
+  type Route = keyof typeof scripts;
+  // Contenders are measured in turn, round after round, so that a noisy neighbour hurts them alike; medians
+  // are reported.
+  const contenders: { name: string; kind: 'bare' | 'operator'; dir?: string; routes: Route[] }[] = [
+    { name: 'bare node:http', kind: 'bare', routes: ['GET facts'] },
+    { name: 'operator', kind: 'operator', routes: Object.keys(scripts) as Route[] },
   ];
+  if (BASELINE_DIR)
+    contenders.push({
+      name: 'baseline operator',
+      kind: 'operator',
+      dir: BASELINE_DIR,
+      routes: Object.keys(scripts) as Route[],
+    });
   console.log(
-    `node ${process.version}, ${IDENTITIES} identities, wrk -t1 -c${CONNECTIONS} ${SECONDS}s after a 3 s warm-up; server on CPU 0, wrk on CPU 1`,
+    `node ${process.version}, ${IDENTITIES} identities, wrk -t1 -c${CONNECTIONS}, ${ROUNDS} rounds of ${SECONDS} s (after a 2 s warm-up) per contender and route, in turn; server on CPU 0, wrk on CPU 1; medians`,
   );
-  let bare = 0;
+  if (BASELINE_DIR) console.log(`baseline: the operator in ${BASELINE_DIR}`);
+  const results = new Map<string, Result[]>();
   try {
-    for (const [name, kind, script] of contenders) {
-      const { child, port } = await startChild(kind);
-      try {
-        wrk(port, script, 3);
-        const r = wrk(port, script, SECONDS);
-        if (kind === 'bare') bare = r.rps;
-        const ratio = bare ? ` (${((r.rps / bare) * 100).toFixed(0)}% of bare)` : '';
-        console.log(
-          `${name.padEnd(38)} ${Math.round(r.rps).toLocaleString('en-US').padStart(8)} req/s${ratio}, p50 ${r.p50}, p99 ${r.p99}, ${r.non2xx} non-2xx`,
-        );
-      } finally {
-        child.kill();
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const c of contenders) {
+        const { child, port } = await startChild(c.kind, c.dir);
+        try {
+          for (const route of c.routes) {
+            wrk(port, scripts[route], 2);
+            const key = `${c.name}, ${route}`;
+            results.set(key, [...(results.get(key) ?? []), wrk(port, scripts[route], SECONDS)]);
+          }
+        } finally {
+          child.kill();
+        }
       }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+  const bare = median(results.get('bare node:http, GET facts')!.map((r) => r.rps));
+  for (const [key, rs] of results) {
+    const rps = median(rs.map((r) => r.rps));
+    const mid = rs.find((r) => r.rps === rps)!;
+    console.log(
+      `${key.padEnd(48)} ${Math.round(rps).toLocaleString('en-US').padStart(8)} req/s (${((rps / bare) * 100).toFixed(0).padStart(3)}% of bare; rounds ${rs.map((r) => Math.round(r.rps)).join(', ')}), p50 ${mid.p50}, p99 ${mid.p99}, ${rs.reduce((a, r) => a + r.non2xx, 0)} non-2xx`,
+    );
   }
 }
 

@@ -143,6 +143,18 @@ describe('GET /api/v1/watch', () => {
     await Promise.all([alice, again].map((r) => r.body?.cancel()));
   });
 
+  it('answers HEAD with the headers of a stream, holding no slot', async () => {
+    const url = await serve(new Store(), 1);
+    for (let i = 0; i < 3; i++) {
+      const head = await fetch(`${url}/api/v1/watch`, { method: 'HEAD' });
+      expect(head.status).toBe(200);
+      expect(head.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    }
+    const stream = await fetch(`${url}/api/v1/watch`);
+    expect(stream.status).toBe(200);
+    await stream.body!.cancel();
+  });
+
   it('refuses a bad query with 400', async () => {
     const url = await serve(new Store());
     const res = await fetch(`${url}/api/v1/watch?namespace=Not_Valid`);

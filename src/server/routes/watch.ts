@@ -25,6 +25,12 @@ export const WatchQuery = z
 /** A client that lets this much pile up unread is cut off (it reconnects and resumes, or gets `reset`). */
 export const MAX_BUFFERED_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_STREAMS = 1000;
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-store',
+  connection: 'keep-alive',
+  'x-accel-buffering': 'no',
+};
 export const DEFAULT_MAX_STREAMS_PER_CALLER = 100;
 
 export function streamSlots(
@@ -67,6 +73,8 @@ export const watchRoutes = [
     },
     errors: [400, 401, 403, 429],
     handler: ({ query: q, deps, user, request, reply }) => {
+      // HEAD (Fastify serves it with this handler): the headers of a stream, and no stream to hold a slot.
+      if (request.method === 'HEAD') return reply.headers(SSE_HEADERS).send();
       const slots = deps.streams;
       const caller = user.username;
       const mine = slots.perCaller.get(caller) ?? 0;
@@ -109,13 +117,7 @@ export const watchRoutes = [
         (q.identity === undefined || e.name === q.identity);
 
       reply.hijack();
-      res.writeHead(200, {
-        ...(reply.getHeaders() as Record<string, string>),
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-store',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-      });
+      res.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), ...SSE_HEADERS });
       res.flushHeaders();
       // Backpressure: a stream whose client stops reading is ended instead of buffering without bound.
       const write = (chunk: string) => {

@@ -86,9 +86,8 @@ async function benchHttp() {
     log: pino({ level: 'silent' }),
     defaultNamespace: 'ns-0',
   });
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   const dispatcher = new Agent({ connections: CONCURRENCY, pipelining: 1 });
 
   // Warm up the JIT and the connection pool before measuring.
@@ -145,7 +144,7 @@ async function benchHttp() {
     );
   }
   await dispatcher.close();
-  server.close();
+  await app.close();
 }
 
 console.log(

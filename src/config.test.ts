@@ -9,6 +9,9 @@ const DEFAULTS = {
   logLevel: 'info',
   tokenAudiences: [],
   maxBodyBytes: 1048576,
+  corsAllowedOrigins: [],
+  maxStreams: 1000,
+  maxStreamsPerCaller: 100,
   leaderElection: {
     enabled: false,
     namespace: 'default',
@@ -37,6 +40,33 @@ describe('parseConfig', () => {
     });
     expect(parseConfig(['--configmap-projections=maybe'], {})).toEqual({
       error: 'invalid --configmap-projections: must be true or false',
+    });
+  });
+
+  it('reads CORS origins and stream caps, refusing what is not an origin or a count', () => {
+    const r = parseConfig(
+      ['--cors-allowed-origins=https://app.example.com, http://localhost:3000,https://app.example.com'],
+      { FLAGOPS_MAX_STREAMS_PER_CALLER: '5', FLAGOPS_MAX_STREAMS: '50' },
+    );
+    expect(r).toEqual({
+      config: {
+        ...DEFAULTS,
+        corsAllowedOrigins: ['https://app.example.com', 'http://localhost:3000'],
+        maxStreams: 50,
+        maxStreamsPerCaller: 5,
+      },
+    });
+    for (const bad of [
+      'https://app.example.com/path',
+      'app.example.com',
+      'ftp://x.example',
+      'https://a.example/',
+    ])
+      expect(parseConfig([`--cors-allowed-origins=${bad}`], {})).toEqual({
+        error: expect.stringContaining('is not an origin'),
+      });
+    expect(parseConfig(['--max-streams-per-caller=0'], {})).toEqual({
+      error: expect.stringContaining('whole number'),
     });
   });
 

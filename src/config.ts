@@ -14,6 +14,11 @@ export interface Config {
   webhooksConfig?: string;
   tokenAudiences: string[];
   maxBodyBytes: number;
+  /** Origins whose browsers may call OFREP and the read API (CORS); empty: none. */
+  corsAllowedOrigins: string[];
+  /** Change-feed streams open at once on this replica, and per caller. */
+  maxStreams: number;
+  maxStreamsPerCaller: number;
   tls?: { certFile: string; keyFile: string };
   leaderElection: {
     enabled: boolean;
@@ -144,6 +149,35 @@ const FLAGS: FlagSpec[] = [
     },
   },
   {
+    name: 'cors-allowed-origins',
+    help: 'comma-separated origins (https://app.example.com, or *) whose browsers may call OFREP and the read API; empty: no CORS',
+    default: '',
+    parse: (v, c) => {
+      const list = splitList(v);
+      const bad = list.find((o) => o !== '*' && !isOrigin(o));
+      if (bad)
+        return `"${bad}" is not an origin such as https://app.example.com (scheme, host, optional port; no path)`;
+      c.corsAllowedOrigins = [...new Set(list)];
+      return undefined;
+    },
+  },
+  countFlag(
+    'max-streams',
+    '1000',
+    'change-feed streams open at once on this replica; more get 429',
+    (c, n) => {
+      c.maxStreams = n;
+    },
+  ),
+  countFlag(
+    'max-streams-per-caller',
+    '100',
+    'change-feed streams one caller (one user; anonymous callers are one) may hold open; more get 429',
+    (c, n) => {
+      c.maxStreamsPerCaller = n;
+    },
+  ),
+  {
     name: 'tls-cert-file',
     help: 'serve HTTPS with this PEM certificate (with --tls-key-file)',
     parse: (v, c) => {
@@ -262,6 +296,34 @@ const FLAGS: FlagSpec[] = [
     },
   ),
 ];
+
+/** `https://app.example.com[:port]`: what a browser sends as Origin. */
+function isOrigin(v: string): boolean {
+  try {
+    const u = new URL(v);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === v;
+  } catch {
+    return false;
+  }
+}
+
+function countFlag(
+  name: string,
+  def: string,
+  help: string,
+  set: (c: Partial<Config>, n: number) => void,
+): FlagSpec {
+  return {
+    name,
+    help,
+    default: def,
+    parse: (v, c) => {
+      if (!/^\d{1,6}$/.test(v) || Number(v) < 1) return 'must be a whole number from 1 to 999999';
+      set(c, Number(v));
+      return undefined;
+    },
+  };
+}
 
 function leader(c: Partial<Config>): Config['leaderElection'] {
   c.leaderElection ??= {} as Config['leaderElection'];

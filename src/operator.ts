@@ -9,6 +9,7 @@ import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import type { SecretObject } from './api/types.js';
 import { type Config, ConfigError } from './config.js';
 import { startArgoRefresh } from './controller/argocd-refresh.js';
 import { KubeEventRecorder } from './controller/events.js';
@@ -18,6 +19,8 @@ import { ConfigMapProjector } from './controller/projections/projector.js';
 import { KubeStatusWriter } from './controller/status.js';
 import { type KubeAccess, loadKubeAccess } from './kube/access.js';
 import { type ClientNodeConfig, KubeClient } from './kube/client.js';
+import { isNotFound } from './kube/errors.js';
+import { corePath } from './kube/paths.js';
 import { Metrics } from './metrics/metrics.js';
 import { createApp } from './server/app.js';
 import { TokenReviewAuthenticator } from './server/auth/authenticator.js';
@@ -25,7 +28,6 @@ import { allowAll, SubjectAccessReviewAuthorizer } from './server/auth/authorize
 import { type Auth, noAuth } from './server/auth/middleware.js';
 import { reloadTlsOnChange } from './server/tls-reload.js';
 import { loadWebhooksConfig } from './server/webhooks/config.js';
-import { webhooksRouter } from './server/webhooks/route.js';
 import { SourcesController } from './sources/controller.js';
 import { Store } from './store/store.js';
 import { IdentityWriter } from './writes/identity-writer.js';
@@ -143,53 +145,63 @@ export async function startOperator(
         };
   const streams = new Set<ServerResponse>();
   const writer = new IdentityWriter(client, store);
-  const app = createApp({
-    reader: store,
-    writer,
-    auth,
-    ready: () => controllers.synced,
-    log: log.child({ controller: 'http' }),
-    defaultNamespace: config.defaultNamespace,
-    maxBodyBytes: config.maxBodyBytes,
-    metrics,
-    streams,
-    watches: (namespace) => config.namespaces.length === 0 || config.namespaces.includes(namespace),
-    publicRoutes: webhooks.length
-      ? [
-          webhooksRouter({
-            webhooks,
-            client,
-            writer,
-            log: log.child({ controller: 'webhooks' }),
-            maxBodyBytes: config.maxBodyBytes,
-            onDelivery: (webhook, result) => metrics.webhookDeliveries.inc({ webhook, result }),
-          }),
-        ]
-      : [],
-  });
   let stopTlsReload: (() => void) | undefined;
-  let server: Server;
-  if (config.tls) {
-    const tlsServer = createTlsServer(
-      { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) },
-      app,
-    );
-    stopTlsReload = reloadTlsOnChange(
-      tlsServer,
-      config.tls,
-      log.child({ controller: 'tls' }),
-      tlsReloadIntervalMs,
-    );
-    server = tlsServer;
-  } else {
-    server = createServer(app);
-  }
+  let server: Server | undefined;
+  const app = createApp(
+    {
+      reader: store,
+      writer,
+      auth,
+      ready: () => controllers.synced,
+      log: log.child({ controller: 'http' }),
+      defaultNamespace: config.defaultNamespace,
+      maxBodyBytes: config.maxBodyBytes,
+      metrics,
+      streams,
+      maxStreams: config.maxStreams,
+      maxStreamsPerCaller: config.maxStreamsPerCaller,
+      corsAllowedOrigins: config.corsAllowedOrigins,
+      watches: (namespace) => config.namespaces.length === 0 || config.namespaces.includes(namespace),
+      webhooks: {
+        configs: webhooks,
+        readSecret: (namespace, name) =>
+          client.get<SecretObject>(corePath('secrets', namespace, name)).catch((err: unknown) => {
+            if (isNotFound(err)) return undefined;
+            throw err;
+          }),
+        onDelivery: (webhook, result) => metrics.webhookDeliveries.inc({ webhook, result }),
+      },
+    },
+    {
+      // A node server of our own, so that TLS can be reloaded and shutdown can close connections as it must.
+      serverFactory: (handler) => {
+        if (config.tls) {
+          const tlsServer = createTlsServer(
+            { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) },
+            handler,
+          );
+          stopTlsReload = reloadTlsOnChange(
+            tlsServer,
+            config.tls,
+            log.child({ controller: 'tls' }),
+            tlsReloadIntervalMs,
+          );
+          server = tlsServer;
+        } else {
+          server = createServer(handler);
+        }
+        return server;
+      },
+    },
+  );
+  await app.ready();
   // Serve /healthz and /readyz from the start; /readyz turns 200 once the informers have synced.
+  const http = server!;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.listen.port, config.listen.host, () => resolve());
+    http.once('error', reject);
+    http.listen(config.listen.port, config.listen.host, () => resolve());
   });
-  const addr = server.address() as AddressInfo;
+  const addr = http.address() as AddressInfo;
   const address = { host: config.listen.host, port: addr.port };
   const hostForUrl =
     address.host === '0.0.0.0'
@@ -262,10 +274,10 @@ export async function startOperator(
       stopping ??= (async () => {
         // Stop accepting, end change-feed streams (they never finish by themselves), let in-flight requests
         // finish within the bound, then release the lease so that a standby takes over at once.
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        const closed = new Promise<void>((resolve) => http.close(() => resolve()));
         for (const res of streams) res.end();
-        server.closeIdleConnections();
-        const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
+        http.closeIdleConnections();
+        const timer = setTimeout(() => http.closeAllConnections(), config.shutdownTimeoutMs);
         await closed;
         clearTimeout(timer);
         stopTlsReload?.();

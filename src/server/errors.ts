@@ -3,8 +3,6 @@
  * A client's mistake is always a 4xx; a 5xx means the fault is ours or the API server's. Messages never carry
  * request bodies or secret values.
  */
-import type { ErrorRequestHandler } from 'express';
-import type { Logger } from 'pino';
 import { KubeApiError } from '../kube/errors.js';
 import { WriteError, type WriteErrorKind } from '../writes/errors.js';
 
@@ -82,6 +80,23 @@ export function fromKubeError(err: KubeApiError, what: string): HttpError {
   }
 }
 
+export function errorBody(err: HttpError) {
+  return { error: { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) } };
+}
+
+export const payloadTooLarge = () =>
+  new HttpError(413, 'PayloadTooLarge', 'the request body is too large', undefined, { connection: 'close' });
+export const tooManyRequests = (message: string, retryAfterSeconds = 5) =>
+  new HttpError(429, 'TooManyRequests', message, undefined, { 'retry-after': String(retryAfterSeconds) });
+export const methodNotAllowed = (allowed: readonly string[]) =>
+  new HttpError(405, 'MethodNotAllowed', `use ${allowed.join(', ')}`, undefined, {
+    allow: allowed.join(', '),
+  });
+
+/**
+ * Any error thrown while serving a request, as an HttpError: ours as they are, the API server's mapped, the
+ * framework's client errors (a malformed URL, say) as 400s, and anything else a 500 whose message says nothing.
+ */
 const WRITE_STATUS: Record<WriteErrorKind, [number, string]> = {
   Invalid: [400, 'BadRequest'],
   NotFound: [404, 'NotFound'],
@@ -101,49 +116,16 @@ export function fromWriteError(err: WriteError): HttpError {
   return new HttpError(status, code, err.message, err.field, headers, { cause: err.cause ?? err });
 }
 
-export function errorBody(err: HttpError) {
-  return { error: { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) } };
-}
-
-/** Body-parser errors carry `type` and `status`; they are the client's. */
-function fromParserError(err: { type?: string; status?: number; message?: string }): HttpError | undefined {
-  switch (err.type) {
-    case 'entity.parse.failed':
-      return badRequest('the request body is not valid JSON');
-    case 'entity.too.large':
-      return new HttpError(413, 'PayloadTooLarge', 'the request body is too large');
-    case 'encoding.unsupported':
-    case 'charset.unsupported':
-      return new HttpError(415, 'UnsupportedMediaType', 'unsupported body encoding');
-    case 'request.aborted':
-      return badRequest('the request was aborted');
-    default:
-      return err.status && err.status >= 400 && err.status < 500
-        ? new HttpError(err.status, 'BadRequest', 'bad request')
-        : undefined;
+export function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  if (err instanceof WriteError) return fromWriteError(err);
+  if (err instanceof KubeApiError) return fromKubeError(err, 'request');
+  const status = (err as { statusCode?: unknown } | null)?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    const code = (err as { code?: unknown }).code;
+    if (code === 'FST_ERR_BAD_URL') return badRequest('the URL is not valid (a bad percent-encoding?)');
+    if (code === 'FST_ERR_MAX_PARAM_LENGTH') return badRequest('a path segment is too long');
+    return new HttpError(status, status === 413 ? 'PayloadTooLarge' : 'BadRequest', 'bad request');
   }
-}
-
-export function errorMiddleware(log: Logger): ErrorRequestHandler {
-  return (err: unknown, req, res, _next) => {
-    let httpError: HttpError;
-    if (err instanceof HttpError) httpError = err;
-    else if (err instanceof WriteError) httpError = fromWriteError(err);
-    else if (err instanceof KubeApiError) httpError = fromKubeError(err, 'request');
-    else httpError = fromParserError(err as never) ?? new HttpError(500, 'Internal', 'internal error');
-    if (httpError.status >= 500) {
-      const cause = (httpError.cause ?? err) as { message?: string; name?: string };
-      log.error(
-        {
-          requestId: res.locals.requestId,
-          method: req.method,
-          status: httpError.status,
-          err: cause?.message,
-        },
-        'request failed',
-      );
-    }
-    if (res.headersSent) return;
-    res.status(httpError.status).set(httpError.headers).json(errorBody(httpError));
-  };
+  return new HttpError(500, 'Internal', 'internal error', undefined, {}, { cause: err });
 }

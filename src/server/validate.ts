@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { FactName, FactValue, MAX_FACTS, NAME_RULE } from '../api/facts.js';
 import { badRequest } from './errors.js';
+import type { ParamSpec } from './route.js';
 
 export const NamespaceName = z
   .string()
@@ -16,20 +17,43 @@ export const IdentityName = z
   );
 
 export const FactValueBody = z.object({ value: FactValue }).strict();
-/** The fact count is checked before any entry: a body of tens of thousands of facts is refused at once. */
-export const FactsPatchBody = z
-  .unknown()
-  .check((ctx) => {
-    const v = ctx.value;
-    if (v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > MAX_FACTS) {
-      ctx.issues.push({
-        code: 'custom',
-        input: v,
-        message: `an identity holds at most ${MAX_FACTS} facts; ${Object.keys(v).length} were sent`,
-      });
-    }
-  })
-  .pipe(z.record(z.string(), FactValue.nullable()));
+
+/**
+ * A JSON object keyed by fact names. The keys are checked as sent: zod's record silently drops a `__proto__`
+ * key, which would turn `{"__proto__": …}` into an empty change instead of a 400 naming it.
+ */
+export function factKeyed<V extends z.ZodType>(value: V) {
+  return z.preprocess(
+    (input, ctx) => {
+      if (input !== null && typeof input === 'object' && !Array.isArray(input)) {
+        // Counted before any entry is checked: tens of thousands of facts are refused at once (an issue here stops
+        // the parse before the record's entries are validated).
+        const count = Object.keys(input).length;
+        if (count > MAX_FACTS) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `an identity holds at most ${MAX_FACTS} facts; ${count} were sent`,
+            input,
+          });
+          return input;
+        }
+        for (const key of Object.keys(input)) {
+          if (!FactName.safeParse(key).success)
+            ctx.addIssue({
+              code: 'custom',
+              path: [key.slice(0, 80)],
+              message: `invalid fact name ${JSON.stringify(key.slice(0, 80))}: ${NAME_RULE}`,
+              input,
+            });
+        }
+      }
+      return input;
+    },
+    z.record(z.string(), value),
+  );
+}
+
+export const FactsPatchBody = factKeyed(FactValue.nullable());
 /** A Secret holds at most 1 MiB in all; one value may take half of it. */
 export const MAX_SECRET_VALUE_BYTES = 512 * 1024;
 export const SecretValueBody = z
@@ -77,10 +101,36 @@ export function parseIfMatch(header: string | undefined): number | undefined {
   return Number(m[1]);
 }
 
-/** `?force=true` (also `1`/`yes`); anything else but absent is a 400. */
-export function parseBool(v: unknown, field: string): boolean {
-  if (v === undefined) return false;
-  if (typeof v === 'string' && ['true', '1', 'yes'].includes(v)) return true;
-  if (typeof v === 'string' && ['false', '0', 'no'].includes(v)) return false;
-  throw badRequest(`${field} must be true or false`, field);
-}
+/** Path parameters, with the field names a 400 names. */
+export const NS_PARAM: ParamSpec<string> = {
+  schema: NamespaceName,
+  field: 'namespace',
+  description: 'namespace',
+};
+export const ID_PARAM: ParamSpec<string> = {
+  schema: IdentityName,
+  field: 'identity',
+  description: 'identity: the name of the DeploymentFacts / DeploymentSecrets',
+};
+export const NAME_PARAM: ParamSpec<string> = {
+  schema: FactName,
+  field: 'name',
+  description: 'fact or secret name',
+};
+
+/** `?force=true` (also `1`/`yes`; `false`, `0`, `no` mean off); anything else is a 400. Other parameters are ignored. */
+export const WriteQuery = z.object({
+  force: z
+    .enum(['true', '1', 'yes', 'false', '0', 'no'], { error: 'must be true or false' })
+    .optional()
+    .describe('take over a key owned by another field manager')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes'),
+});
+export type WriteQuery = z.output<typeof WriteQuery>;
+
+export const IF_MATCH_HEADER = {
+  name: 'If-Match',
+  in: 'header',
+  schema: { type: 'string' },
+  description: "the ETag of a facts read (the object's generation) that must still hold",
+};

@@ -286,15 +286,19 @@ describe('bad input gets a 4xx that names the problem, never a 5xx', () => {
     ['a bad list limit', 'GET', '/api/v1/identities?namespace=NS&limit=0', 400],
     ['an unknown query parameter', 'GET', '/api/v1/identities?namespace=NS&color=red', 400],
     ['a webhook that is not configured', 'POST', '/api/v1/webhooks/billing', 404],
-    [
-      'a write to a namespace the operator does not watch',
-      'PUT',
-      '/api/v1/namespaces/kube-system/identities/x/facts/k',
-      404,
-    ],
   ])('%s', async (_what, method, path, status) => {
     const r = await call(fx.op, method, path.replace('NS', fx.ns), { token: fx.tokens.admin });
     expect(r.status).toBe(status);
     expect(r.body.error.message).toBeTruthy();
+  });
+
+  it('checks a namespace the operator does not watch only after authorisation: callers learn nothing', async () => {
+    const path = '/api/v1/namespaces/kube-system/identities/x/facts/k';
+    // Not allowed there: the same answer as in a watched namespace, never "not watched".
+    const denied = await call(fx.op, 'PUT', path, { token: fx.tokens.admin, body: { value: 'x' } });
+    expect(denied.status).toBe(403);
+    const anonymous = await call(fx.op, 'PUT', path, { body: { value: 'x' } });
+    expect(anonymous.status).toBe(401);
+    expect(JSON.stringify([denied.body, anonymous.body])).not.toContain('not watched');
   });
 });

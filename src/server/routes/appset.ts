@@ -4,11 +4,10 @@
  * Argo CD sends `{"applicationSetName", "input": {"parameters": {…}}}` with the token from the plugin's
  * ConfigMap as a bearer token (use a ServiceAccount token), and expects `{"output": {"parameters": [...]}}`.
  */
-import { Router } from 'express';
 import { z } from 'zod';
-import type { StoreReader } from '../../store/store.js';
-import { type Auth, authorize } from '../auth/middleware.js';
-import { NamespaceName, parse } from '../validate.js';
+import { FactMap } from '../../api/facts.js';
+import { route } from '../route.js';
+import { NamespaceName } from '../validate.js';
 
 export const GetParamsBody = z.object({
   applicationSetName: z.string().max(253).optional(),
@@ -28,20 +27,48 @@ export const GetParamsBody = z.object({
     })
     .optional(),
 });
+type GetParamsBody = z.output<typeof GetParamsBody>;
 
-export function appsetRouter(deps: { reader: StoreReader; auth: Auth; defaultNamespace: string }): Router {
-  const r = Router();
-  r.post('/getparams.execute', async (req, res) => {
-    const body = parse(GetParamsBody, req.body, 'body');
-    const params = body.input?.parameters ?? {};
-    const namespace = params.namespace ?? deps.defaultNamespace;
-    await authorize(deps.auth, res, { verb: 'list', resource: 'deploymentfacts', namespace });
-    const readyOnly = params.readyOnly ?? true;
-    const parameters = deps.reader
-      .list({ namespace, prefix: params.prefix })
-      .items.filter((i) => i.facts && (!readyOnly || ((i.facts.ready ?? true) && (i.secrets?.ready ?? true))))
-      .map((i) => ({ identity: i.name, namespace: i.namespace, facts: i.facts!.values }));
-    res.json({ output: { parameters } });
-  });
-  return r;
-}
+const namespaceOf = (body: GetParamsBody, defaultNamespace: string) =>
+  body.input?.parameters?.namespace ?? defaultNamespace;
+
+export const appsetRoutes = [
+  route({
+    method: 'POST',
+    path: '/api/v1/getparams.execute',
+    tags: ['argocd'],
+    summary: 'Argo CD ApplicationSet plugin generator: one parameter set per identity of a namespace',
+    body: GetParamsBody,
+    // The namespace is a body parameter.
+    bodyPermission: {
+      describe: 'list deploymentfacts in input.parameters.namespace (default: the default namespace)',
+      of: (body, deps) => ({
+        verb: 'list',
+        resource: 'deploymentfacts',
+        namespace: namespaceOf(body, deps.defaultNamespace),
+      }),
+    },
+    responses: {
+      200: {
+        description: 'the parameter sets',
+        schema: z.object({
+          output: z.object({
+            parameters: z.array(z.object({ identity: z.string(), namespace: z.string(), facts: FactMap })),
+          }),
+        }),
+      },
+    },
+    errors: [400, 401, 403, 413],
+    handler: ({ body, deps }) => {
+      const params = body.input?.parameters ?? {};
+      const readyOnly = params.readyOnly ?? true;
+      const parameters = deps.reader
+        .list({ namespace: namespaceOf(body, deps.defaultNamespace), prefix: params.prefix })
+        .items.filter(
+          (i) => i.facts && (!readyOnly || ((i.facts.ready ?? true) && (i.secrets?.ready ?? true))),
+        )
+        .map((i) => ({ identity: i.name, namespace: i.namespace, facts: i.facts!.values }));
+      return { output: { parameters } };
+    },
+  }),
+];

@@ -1,100 +1,140 @@
 /** Facts of one identity: read from the store, written through the API server with server-side apply. */
-import { type Request, type Response, Router } from 'express';
-import type { StoreReader } from '../../store/store.js';
-import type { FactsChange, IdentityWriter } from '../../writes/identity-writer.js';
-import { type Auth, authorize, userOf } from '../auth/middleware.js';
+import { FactMap } from '../../api/facts.js';
+import type { FactsChange } from '../../writes/identity-writer.js';
 import { notFound } from '../errors.js';
+import { type RouteContext, route } from '../route.js';
 import {
   FactsPatchBody,
   FactValueBody,
-  parse,
-  parseBool,
-  parseFactKey,
-  parseFactName,
-  parseIdentity,
+  ID_PARAM,
+  IF_MATCH_HEADER,
+  NAME_PARAM,
+  NS_PARAM,
   parseIfMatch,
-  parseNamespace,
+  WriteQuery,
 } from '../validate.js';
 
-export interface FactsRouteDeps {
-  reader: StoreReader;
-  auth: Auth;
-  writer: IdentityWriter;
+const BASE = '/api/v1/namespaces/:ns/identities/:id/facts';
+const ids = { ns: NS_PARAM, id: ID_PARAM };
+const idsAndName = { ...ids, name: NAME_PARAM };
+const get = {
+  verb: 'get',
+  resource: 'deploymentfacts',
+  namespace: { param: 'ns' },
+  name: { param: 'id' },
+} as const;
+const patch = { ...get, verb: 'patch' } as const;
+const tags = ['facts'];
+const ok = (description = 'the facts') => ({ 200: { description, schema: FactMap } });
+
+/** A write with the request's ?force, If-Match and user, answered with its status (200 visible, 202 not yet) and ETag. */
+async function write(
+  ctx: RouteContext<{ ns: string; id: string }, WriteQuery, unknown>,
+  change: Pick<FactsChange, 'set' | 'remove'>,
+) {
+  const result = await ctx.deps.writer.writeFacts(ctx.params.ns, ctx.params.id, {
+    ...change,
+    force: ctx.query.force,
+    ifMatch: parseIfMatch(ctx.request.headers['if-match']),
+    origin: `user:${ctx.user.username}`,
+  });
+  ctx.reply.code(result.visible ? 200 : 202).header('etag', `"${result.generation}"`);
+  return result;
 }
 
-export function factsRouter(deps: FactsRouteDeps): Router {
-  const r = Router({ mergeParams: true });
-  const target = (params: Record<string, string>) => ({
-    namespace: parseNamespace(params.ns),
-    name: parseIdentity(params.id),
-  });
-
-  r.get('/', async (req, res) => {
-    const { namespace, name } = target(req.params as Record<string, string>);
-    await authorize(deps.auth, res, { verb: 'get', resource: 'deploymentfacts', namespace, name });
-    const facts = deps.reader.get(namespace, name)?.facts;
-    if (!facts) throw notFound(`identity ${namespace}/${name} has no facts`);
-    res.set('etag', `"${facts.generation}"`).json(facts.values);
-  });
-
-  /** A write with the request's ?force, If-Match and user, answered with the written facts and their ETag. */
-  async function write(
-    req: Request,
-    res: Response,
-    namespace: string,
-    name: string,
-    change: Pick<FactsChange, 'set' | 'remove'>,
-  ) {
-    const result = await deps.writer.writeFacts(namespace, name, {
-      ...change,
-      force: parseBool(req.query.force, 'force'),
-      ifMatch: parseIfMatch(req.get('if-match')),
-      origin: `user:${userOf(res).username}`,
-    });
-    res.status(result.visible ? 200 : 202).set('etag', `"${result.generation}"`);
-    return result;
-  }
-
-  r.patch('/', async (req, res) => {
-    const { namespace, name } = target(req.params as Record<string, string>);
-    await authorize(deps.auth, res, { verb: 'patch', resource: 'deploymentfacts', namespace, name });
-    const body = parse(FactsPatchBody, req.body, 'body');
-    for (const key of Object.keys(body)) parseFactKey(key);
-    const set = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== null)) as Record<
-      string,
-      string | number
-    >;
-    const remove = Object.entries(body)
-      .filter(([, v]) => v === null)
-      .map(([k]) => k);
-    res.json((await write(req, res, namespace, name, { set, remove })).facts);
-  });
-
-  r.get('/:name', async (req, res) => {
-    const { namespace, name } = target(req.params as Record<string, string>);
-    const fact = parseFactName(req.params.name);
-    await authorize(deps.auth, res, { verb: 'get', resource: 'deploymentfacts', namespace, name });
-    const facts = deps.reader.get(namespace, name)?.facts;
-    if (!facts || !Object.hasOwn(facts.values, fact))
-      throw notFound(`fact ${fact} not found in ${namespace}/${name}`);
-    res.set('etag', `"${facts.generation}"`).json({ [fact]: facts.values[fact] });
-  });
-
-  r.put('/:name', async (req, res) => {
-    const { namespace, name } = target(req.params as Record<string, string>);
-    const fact = parseFactName(req.params.name);
-    await authorize(deps.auth, res, { verb: 'patch', resource: 'deploymentfacts', namespace, name });
-    const { value } = parse(FactValueBody, req.body, 'body');
-    await write(req, res, namespace, name, { set: { [fact]: value } });
-    res.json({ [fact]: value });
-  });
-
-  r.delete('/:name', async (req, res) => {
-    const { namespace, name } = target(req.params as Record<string, string>);
-    const fact = parseFactName(req.params.name);
-    await authorize(deps.auth, res, { verb: 'patch', resource: 'deploymentfacts', namespace, name });
-    res.json((await write(req, res, namespace, name, { remove: [fact] })).facts);
-  });
-
-  return r;
-}
+export const factsRoutes = [
+  route({
+    method: 'GET',
+    path: BASE,
+    tags,
+    summary: 'All facts as a flat map; ETag is the generation (it moves only when facts change)',
+    params: ids,
+    permission: get,
+    watchedNamespace: true,
+    cors: true,
+    responses: ok(),
+    errors: [400, 401, 403, 404],
+    handler: ({ params: { ns, id }, deps, reply }) => {
+      const facts = deps.reader.get(ns, id)?.facts;
+      if (!facts) throw notFound(`identity ${ns}/${id} has no facts`);
+      reply.header('etag', `"${facts.generation}"`);
+      return facts.values;
+    },
+  }),
+  route({
+    method: 'PATCH',
+    path: BASE,
+    tags,
+    summary:
+      'Set several facts; a null value removes that fact (server-side apply as flagops-data-store-api)',
+    params: ids,
+    query: WriteQuery,
+    permission: patch,
+    watchedNamespace: true,
+    body: FactsPatchBody,
+    docParameters: [IF_MATCH_HEADER],
+    responses: ok('the facts after the write; 202 when not yet visible on this replica'),
+    errors: [400, 401, 403, 404, 409, 412, 413],
+    handler: async (ctx) => {
+      const set: Record<string, string | number> = {};
+      const remove: string[] = [];
+      for (const [key, value] of Object.entries(ctx.body)) {
+        if (value === null) remove.push(key);
+        else set[key] = value;
+      }
+      return (await write(ctx, { set, remove })).facts;
+    },
+  }),
+  route({
+    method: 'GET',
+    path: `${BASE}/:name`,
+    tags,
+    summary: 'One fact',
+    params: idsAndName,
+    permission: get,
+    watchedNamespace: true,
+    cors: true,
+    responses: ok('`{"<name>": value}`'),
+    errors: [400, 401, 403, 404],
+    handler: ({ params: { ns, id, name }, deps, reply }) => {
+      const facts = deps.reader.get(ns, id)?.facts;
+      if (!facts || !Object.hasOwn(facts.values, name))
+        throw notFound(`fact ${name} not found in ${ns}/${id}`);
+      reply.header('etag', `"${facts.generation}"`);
+      return { [name]: facts.values[name] };
+    },
+  }),
+  route({
+    method: 'PUT',
+    path: `${BASE}/:name`,
+    tags,
+    summary: 'Set one fact, creating the DeploymentFacts if needed',
+    params: idsAndName,
+    query: WriteQuery,
+    permission: patch,
+    watchedNamespace: true,
+    body: FactValueBody,
+    docParameters: [IF_MATCH_HEADER],
+    responses: ok('`{"<name>": value}`; 202 when not yet visible on this replica'),
+    errors: [400, 401, 403, 409, 412, 413],
+    handler: async (ctx) => {
+      const { name } = ctx.params;
+      await write(ctx, { set: { [name]: ctx.body.value } });
+      return { [name]: ctx.body.value };
+    },
+  }),
+  route({
+    method: 'DELETE',
+    path: `${BASE}/:name`,
+    tags,
+    summary: 'Remove one fact',
+    params: idsAndName,
+    query: WriteQuery,
+    permission: patch,
+    watchedNamespace: true,
+    docParameters: [IF_MATCH_HEADER],
+    responses: ok('the remaining facts'),
+    errors: [400, 401, 403, 404, 409, 412],
+    handler: async (ctx) => (await write(ctx, { remove: [ctx.params.name] })).facts,
+  }),
+];

@@ -1,12 +1,12 @@
 /** Identities: list, one, and delete (both objects and the managed Secret). */
-import { Router } from 'express';
 import { z } from 'zod';
-import type { StoreReader } from '../../store/store.js';
+import { FactMap } from '../../api/facts.js';
+import { KubeApiError } from '../../kube/errors.js';
+import { factsPath, secretsPath } from '../../kube/paths.js';
 import { WriteError } from '../../writes/errors.js';
-import type { IdentityWriter } from '../../writes/identity-writer.js';
-import { type Auth, allowedTo, authorize } from '../auth/middleware.js';
-import { notFound } from '../errors.js';
-import { NamespaceName, parse, parseIdentity, parseNamespace } from '../validate.js';
+import { fromKubeError, notFound } from '../errors.js';
+import { route } from '../route.js';
+import { ID_PARAM, NamespaceName, NS_PARAM } from '../validate.js';
 import { identityDetail, identitySummary } from '../views.js';
 
 export const ListQuery = z
@@ -18,61 +18,115 @@ export const ListQuery = z
   })
   .strict();
 
-export interface IdentitiesRouteDeps {
-  reader: StoreReader;
-  auth: Auth;
-  writer: IdentityWriter;
-}
+const IdentitySummary = z.object({
+  namespace: z.string(),
+  name: z.string(),
+  factCount: z.number().int(),
+  secretKeys: z.array(z.string()).describe('names only, never values'),
+  ready: z.boolean(),
+  revision: z.number().int(),
+});
+const IdentityDetail = z.object({
+  namespace: z.string(),
+  name: z.string(),
+  facts: FactMap,
+  secretKeys: z.array(z.string()),
+  status: z.object({ facts: z.unknown(), secrets: z.unknown() }),
+  revision: z.number().int(),
+});
 
-export function identitiesRouter(deps: IdentitiesRouteDeps): Router {
-  const r = Router();
+const ONE = '/api/v1/namespaces/:ns/identities/:id';
+const ids = { ns: NS_PARAM, id: ID_PARAM };
+const tags = ['identities'];
 
-  r.get('/identities', async (req, res) => {
-    const q = parse(ListQuery, req.query, 'query');
-    await authorize(deps.auth, res, { verb: 'list', resource: 'deploymentfacts', namespace: q.namespace });
-    const page = deps.reader.list({
-      namespace: q.namespace,
-      prefix: q.prefix,
-      limit: q.limit ?? 100,
-      continue: q.continue,
-    });
-    res.json({
-      items: page.items.map(identitySummary),
-      ...(page.continue ? { continue: page.continue } : {}),
-    });
-  });
-
-  r.get('/namespaces/:ns/identities/:id', async (req, res) => {
-    const namespace = parseNamespace(req.params.ns);
-    const name = parseIdentity(req.params.id);
-    await authorize(deps.auth, res, { verb: 'get', resource: 'deploymentfacts', namespace, name });
-    const identity = deps.reader.get(namespace, name);
-    if (!identity) throw notFound(`identity ${namespace}/${name} not found`);
-    res.json(identityDetail(identity));
-  });
-
-  r.delete('/namespaces/:ns/identities/:id', async (req, res) => {
-    const namespace = parseNamespace(req.params.ns);
-    const name = parseIdentity(req.params.id);
-    const factsPerm = { verb: 'delete', resource: 'deploymentfacts', namespace, name } as const;
-    const secretsPerm = { verb: 'delete', resource: 'deploymentsecrets', namespace, name } as const;
-    // Both answers before any call to the API server; the writer then deletes only what they allow, each object
-    // guarded by the version it read, so nothing created meanwhile is deleted without its permission.
-    const [facts, secrets] = await Promise.all([
-      allowedTo(deps.auth, res, factsPerm),
-      allowedTo(deps.auth, res, secretsPerm),
-    ]);
-    if (!facts && !secrets) await authorize(deps.auth, res, factsPerm);
-    try {
-      await deps.writer.deleteIdentity(namespace, name, { facts, secrets });
-    } catch (err) {
-      // Refused for an object the caller may not delete: say which permission is missing, as authorize does.
-      if (err instanceof WriteError && err.kind === 'Forbidden')
-        await authorize(deps.auth, res, ...(facts ? [] : [factsPerm]), ...(secrets ? [] : [secretsPerm]));
-      throw err;
-    }
-    res.json({ namespace, name, deleted: true });
-  });
-
-  return r;
-}
+export const identitiesRoutes = [
+  route({
+    method: 'GET',
+    path: '/api/v1/identities',
+    tags,
+    summary: 'List identities',
+    query: ListQuery,
+    permission: { verb: 'list', resource: 'deploymentfacts', namespace: { query: 'namespace' } },
+    cors: true,
+    responses: {
+      200: {
+        description: 'a page of identities',
+        schema: z.object({ items: z.array(IdentitySummary), continue: z.string().optional() }),
+      },
+    },
+    errors: [400, 401, 403],
+    handler: ({ query: q, deps }) => {
+      const page = deps.reader.list({
+        namespace: q.namespace,
+        prefix: q.prefix,
+        limit: q.limit ?? 100,
+        continue: q.continue,
+      });
+      return {
+        items: page.items.map(identitySummary),
+        ...(page.continue ? { continue: page.continue } : {}),
+      };
+    },
+  }),
+  route({
+    method: 'GET',
+    path: ONE,
+    tags,
+    summary: 'One identity: facts, secret key names, status',
+    params: ids,
+    permission: {
+      verb: 'get',
+      resource: 'deploymentfacts',
+      namespace: { param: 'ns' },
+      name: { param: 'id' },
+    },
+    watchedNamespace: true,
+    cors: true,
+    responses: { 200: { description: 'the identity', schema: IdentityDetail } },
+    errors: [400, 401, 403, 404],
+    handler: ({ params: { ns, id }, deps }) => {
+      const identity = deps.reader.get(ns, id);
+      if (!identity) throw notFound(`identity ${ns}/${id} not found`);
+      return identityDetail(identity);
+    },
+  }),
+  route({
+    method: 'DELETE',
+    path: ONE,
+    tags,
+    summary:
+      'Delete the DeploymentFacts, the DeploymentSecrets and the managed Secret (also needs delete deploymentsecrets when the identity has a DeploymentSecrets)',
+    params: ids,
+    permission: {
+      verb: 'delete',
+      resource: 'deploymentfacts',
+      namespace: { param: 'ns' },
+      name: { param: 'id' },
+    },
+    watchedNamespace: true,
+    responses: {
+      200: {
+        description: 'deleted',
+        schema: z.object({ namespace: z.string(), name: z.string(), deleted: z.boolean() }),
+      },
+    },
+    errors: [400, 401, 403, 404],
+    handler: async (ctx) => {
+      const { ns: namespace, id: name } = ctx.params;
+      const { deps } = ctx;
+      // The framework has checked delete on the DeploymentFacts. Delete on the DeploymentSecrets is asked here,
+      // before any call to the API server; the writer deletes only what these answers allow, each object guarded
+      // by the version it read, so nothing created meanwhile is deleted without its permission.
+      const secretsPerm = { verb: 'delete', resource: 'deploymentsecrets', namespace, name } as const;
+      const secrets = await deps.auth.authorizer.allowed(ctx.user, secretsPerm);
+      try {
+        await deps.writer.deleteIdentity(namespace, name, { facts: true, secrets });
+      } catch (err) {
+        // Refused for the secrets: name the missing permission as any other refusal does (401/403).
+        if (err instanceof WriteError && err.kind === 'Forbidden') await ctx.authorize(secretsPerm);
+        throw err;
+      }
+      return { namespace, name, deleted: true };
+    },
+  }),
+];

@@ -2,20 +2,20 @@
  * OFREP (OpenFeature Remote Evaluation Protocol): any OpenFeature SDK's OFREP provider reads facts as flags. The
  * flag key is a fact name, `targetingKey` the identity, and the context attribute `namespace` (else the default
  * namespace) its namespace. Values keep their type; the reason is STATIC. Secrets are never served here.
+ *
+ * To the letter of open-feature/protocol's `service/openapi.yaml`: these routes answer only the statuses it
+ * defines (200, 304 for bulk, 400, 401, 403, 404 for single, 500), with its bodies. A single evaluation's 400 and
+ * 404 carry the flag `key`; a client's mistake of any kind (a body that is not JSON, too large, in an
+ * unsupported encoding) is a 400 `PARSE_ERROR`; any failure of ours or of the API server is a 500 with
+ * `errorDetails` (and `Retry-After` when retrying can help). 401 and 403, which OFREP gives no body, keep the
+ * API's error body.
  */
 import { createHash } from 'node:crypto';
-import { type ErrorRequestHandler, type Request, type Response, Router } from 'express';
-import { FactName } from '../../api/facts.js';
-import type { StoreReader } from '../../store/store.js';
-import { type Auth, authorize } from '../auth/middleware.js';
-import { HttpError } from '../errors.js';
+import { z } from 'zod';
+import { FactName, FactValue } from '../../api/facts.js';
+import { errorBody, type HttpError } from '../errors.js';
+import { type ErrorFormat, route } from '../route.js';
 import { IdentityName, NamespaceName } from '../validate.js';
-
-export interface OfrepRouteDeps {
-  reader: StoreReader;
-  auth: Auth;
-  defaultNamespace: string;
-}
 
 type OfrepErrorCode =
   | 'PARSE_ERROR'
@@ -24,9 +24,9 @@ type OfrepErrorCode =
   | 'GENERAL'
   | 'FLAG_NOT_FOUND';
 
-class OfrepError extends Error {
+export class OfrepError extends Error {
   constructor(
-    readonly status: number,
+    readonly status: 400 | 404,
     readonly errorCode: OfrepErrorCode,
     message: string,
   ) {
@@ -34,8 +34,12 @@ class OfrepError extends Error {
   }
 }
 
-function identityOf(req: Request, defaultNamespace: string): { namespace: string; name: string } {
-  const body = req.body as unknown;
+interface Target {
+  namespace: string;
+  name: string;
+}
+
+function targetOf(body: unknown, defaultNamespace: string): Target {
   if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new OfrepError(400, 'PARSE_ERROR', 'the body must be a JSON object with a "context" object');
   }
@@ -61,85 +65,125 @@ function identityOf(req: Request, defaultNamespace: string): { namespace: string
   return { namespace: ns as string, name: targetingKey as string };
 }
 
-function sendError(res: Response, err: unknown, key?: string): boolean {
-  if (!(err instanceof OfrepError)) return false;
-  res
-    .status(err.status)
-    .json({ ...(key !== undefined ? { key } : {}), errorCode: err.errorCode, errorDetails: err.message });
-  return true;
+/** Status, extra headers and body of an OFREP route's error, per the spec. */
+export function ofrepError(
+  err: OfrepError | HttpError,
+  format: Exclude<ErrorFormat, 'api'>,
+  key: string | undefined,
+): { status: number; headers: Record<string, string>; body: unknown } {
+  const withKey = format === 'ofrep-single' && key !== undefined ? { key } : {};
+  if (err instanceof OfrepError)
+    return {
+      status: err.status,
+      headers: {},
+      body: { ...withKey, errorCode: err.errorCode, errorDetails: err.message },
+    };
+  if (err.status === 401 || err.status === 403)
+    return { status: err.status, headers: err.headers, body: errorBody(err) };
+  if (err.status >= 500) return { status: 500, headers: err.headers, body: { errorDetails: err.message } };
+  // Any other client mistake (a body that is not JSON, too large, badly encoded) is the request's: PARSE_ERROR.
+  return {
+    status: 400,
+    headers: err.headers,
+    body: { ...withKey, errorCode: 'PARSE_ERROR', errorDetails: err.message },
+  };
 }
 
-/**
- * Errors raised before the OFREP handlers (a body that is not JSON, a body over the limit, an API-server outage)
- * in OFREP's own shape, so that OFREP providers can read them. 401/403 keep the API's shape: OFREP gives them
- * no body.
- */
-export const ofrepErrors: ErrorRequestHandler = (err, _req, res, next) => {
-  if (!(err instanceof HttpError) && !(err as { type?: string }).type?.startsWith('entity.'))
-    return next(err);
-  const status = err instanceof HttpError ? err.status : ((err as { status?: number }).status ?? 400);
-  if (status === 401 || status === 403) return next(err);
-  const errorCode = status >= 500 ? 'GENERAL' : 'PARSE_ERROR';
-  const message =
-    status === 413
-      ? 'the request body is too large'
-      : err instanceof HttpError
-        ? err.message
-        : 'the request body is not valid JSON';
-  if (err instanceof HttpError) res.set(err.headers);
-  res.status(status).json({ errorCode, errorDetails: message });
+const OfrepRequest = z.object({
+  context: z
+    .object({ targetingKey: IdentityName, namespace: NamespaceName.optional() })
+    .catchall(z.unknown()),
+});
+const OfrepSuccess = z.object({
+  key: z.string(),
+  reason: z.literal('STATIC'),
+  variant: z.string(),
+  value: FactValue,
+  metadata: z.record(z.string(), z.unknown()),
+});
+const permission = {
+  describe:
+    'get deploymentfacts {context.targetingKey} in {context.namespace} (default: the default namespace)',
+  of: (t: Target) =>
+    ({ verb: 'get', resource: 'deploymentfacts', namespace: t.namespace, name: t.name }) as const,
 };
+const parseBody = (json: unknown, deps: { defaultNamespace: string }) =>
+  targetOf(json, deps.defaultNamespace);
+const tags = ['ofrep'];
+const EMPTY = Object.freeze({});
 
-export function ofrepRouter(deps: OfrepRouteDeps): Router {
-  const r = Router();
-
-  r.post('/evaluate/flags/:key', async (req, res) => {
-    const key = req.params.key;
-    try {
-      const { namespace, name } = identityOf(req, deps.defaultNamespace);
-      await authorize(deps.auth, res, { verb: 'get', resource: 'deploymentfacts', namespace, name });
+export const ofrepRoutes = [
+  route({
+    method: 'POST',
+    path: '/ofrep/v1/evaluate/flags/:key',
+    tags,
+    summary: 'OFREP single evaluation: the fact `key` of identity `context.targetingKey`',
+    params: { key: { schema: z.string(), field: 'key', description: 'a fact name' } },
+    body: OfrepRequest as unknown as z.ZodType<Target>,
+    parseBody,
+    bodyPermission: permission,
+    errorFormat: 'ofrep-single',
+    cors: true,
+    responses: { 200: { description: 'the evaluation', schema: OfrepSuccess } },
+    errors: [400, 401, 403, 404, 500],
+    handler: ({ params: { key }, body: { namespace, name }, deps }) => {
       const facts = deps.reader.get(namespace, name)?.facts?.values;
-      if (!facts || !FactName.safeParse(key).success || !Object.hasOwn(facts, key)) {
+      if (!facts || !Object.hasOwn(facts, key) || !FactName.safeParse(key).success) {
         throw new OfrepError(404, 'FLAG_NOT_FOUND', `no fact ${key} for identity ${namespace}/${name}`);
       }
       const value = facts[key]!;
-      res.json({ key, reason: 'STATIC', variant: String(value), value, metadata: {} });
-    } catch (err) {
-      if (!sendError(res, err, key)) throw err;
-    }
-  });
-
-  r.post('/evaluate/flags', async (req, res) => {
-    try {
-      const { namespace, name } = identityOf(req, deps.defaultNamespace);
-      await authorize(deps.auth, res, { verb: 'get', resource: 'deploymentfacts', namespace, name });
+      return { key, reason: 'STATIC', variant: String(value), value, metadata: EMPTY };
+    },
+  }),
+  route({
+    method: 'POST',
+    path: '/ofrep/v1/evaluate/flags',
+    tags,
+    summary: 'OFREP bulk evaluation: every fact of the identity; ETag / If-None-Match give 304',
+    body: OfrepRequest as unknown as z.ZodType<Target>,
+    parseBody,
+    bodyPermission: permission,
+    errorFormat: 'ofrep-bulk',
+    cors: true,
+    docParameters: [
+      {
+        name: 'If-None-Match',
+        in: 'header',
+        schema: { type: 'string' },
+        description: 'an ETag of an earlier answer: 304 while it still holds',
+      },
+    ],
+    responses: {
+      200: {
+        description: 'every fact of the identity (none: an empty list)',
+        schema: z.object({ flags: z.array(OfrepSuccess), metadata: z.record(z.string(), z.unknown()) }),
+      },
+      304: { description: 'not modified' },
+    },
+    errors: [400, 401, 403, 500],
+    handler: ({ body: { namespace, name }, deps, request, reply }) => {
       const identity = deps.reader.get(namespace, name);
       // The ETag changes whenever the identity's facts change: it hashes the identity and its store revision.
       const etag = `"${createHash('sha256')
         .update(`${deps.reader.epoch}/${namespace}/${name}@${identity?.revision ?? 0}`)
         .digest('hex')
         .slice(0, 20)}"`;
-      res.set('etag', etag);
-      const inm = req.get('if-none-match');
+      reply.header('etag', etag);
+      const inm = request.headers['if-none-match'];
       if (inm?.split(',').some((t) => t.trim() === etag || t.trim() === `W/${etag}`)) {
-        res.status(304).end();
-        return;
+        return reply.code(304).send();
       }
       const facts = identity?.facts?.values ?? {};
-      res.json({
+      return {
         flags: Object.entries(facts).map(([key, value]) => ({
           key,
           reason: 'STATIC',
           variant: String(value),
           value,
-          metadata: {},
+          metadata: EMPTY,
         })),
-        metadata: {},
-      });
-    } catch (err) {
-      if (!sendError(res, err)) throw err;
-    }
-  });
-
-  return r;
-}
+        metadata: EMPTY,
+      };
+    },
+  }),
+];

@@ -1,27 +1,13 @@
 /**
  * Secret values of one identity. The only routes that reveal secret values, and only to callers allowed
- * `get deploymentsecrets/values` in the namespace.
+ * `get deploymentsecrets/values` in the namespace. Not served to other origins (no CORS).
  */
-import { Router } from 'express';
+import { z } from 'zod';
 import { revealAll } from '../../store/secret-value.js';
 import type { StoreReader } from '../../store/store.js';
-import type { IdentityWriter } from '../../writes/identity-writer.js';
-import { type Auth, authorize, userOf } from '../auth/middleware.js';
 import { notFound } from '../errors.js';
-import {
-  parse,
-  parseBool,
-  parseFactName,
-  parseIdentity,
-  parseNamespace,
-  SecretValueBody,
-} from '../validate.js';
-
-export interface SecretsRouteDeps {
-  reader: StoreReader;
-  auth: Auth;
-  writer: IdentityWriter;
-}
+import { route } from '../route.js';
+import { ID_PARAM, NAME_PARAM, NS_PARAM, SecretValueBody, WriteQuery } from '../validate.js';
 
 /** `{name: value}` of an identity's resolved secrets, or undefined when it has none. Checks nothing: callers authorise. */
 export function secretValues(
@@ -33,57 +19,97 @@ export function secretValues(
   return secrets ? revealAll(secrets.values) : undefined;
 }
 
-export function secretsRouter(deps: SecretsRouteDeps): Router {
-  const r = Router({ mergeParams: true });
-  const target = (params: Record<string, string>) => ({
-    namespace: parseNamespace(params.ns),
-    name: parseIdentity(params.id),
-  });
-  const readPermission = (namespace: string, name: string) =>
-    ({ verb: 'get', resource: 'deploymentsecrets', subresource: 'values', namespace, name }) as const;
-  const writePermission = (namespace: string, name: string) =>
-    ({ verb: 'update', resource: 'deploymentsecrets', subresource: 'values', namespace, name }) as const;
+const BASE = '/api/v1/namespaces/:ns/identities/:id/secrets';
+const ids = { ns: NS_PARAM, id: ID_PARAM };
+const idsAndName = { ...ids, name: NAME_PARAM };
+const read = {
+  verb: 'get',
+  resource: 'deploymentsecrets',
+  subresource: 'values',
+  namespace: { param: 'ns' },
+  name: { param: 'id' },
+} as const;
+const update = { ...read, verb: 'update' } as const;
+const tags = ['secrets'];
+const Values = z.record(z.string(), z.string());
 
-  r.get('/', async (req, res) => {
-    const { namespace, name } = target(req.params as Record<string, string>);
-    await authorize(deps.auth, res, readPermission(namespace, name));
-    const values = secretValues(deps.reader, namespace, name);
-    if (!values) throw notFound(`identity ${namespace}/${name} has no secrets`);
-    res.set('cache-control', 'no-store').json(values);
-  });
-
-  r.get('/:name', async (req, res) => {
-    const { namespace, name } = target(req.params as Record<string, string>);
-    const key = parseFactName(req.params.name);
-    await authorize(deps.auth, res, readPermission(namespace, name));
-    const values = secretValues(deps.reader, namespace, name);
-    if (!values || !Object.hasOwn(values, key))
-      throw notFound(`secret ${key} not found in ${namespace}/${name}`);
-    res.set('cache-control', 'no-store').json({ [key]: values[key] });
-  });
-
-  r.put('/:name', async (req, res) => {
-    const { namespace, name } = target(req.params as Record<string, string>);
-    const key = parseFactName(req.params.name);
-    await authorize(deps.auth, res, writePermission(namespace, name));
-    const { value } = parse(SecretValueBody, req.body, 'body');
-    const visible = await deps.writer.putSecret(namespace, name, key, value, {
-      force: parseBool(req.query.force, 'force'),
-      origin: `user:${userOf(res).username}`,
-    });
-    res.status(visible ? 200 : 202).json({ name: key, stored: true });
-  });
-
-  r.delete('/:name', async (req, res) => {
-    const { namespace, name } = target(req.params as Record<string, string>);
-    const key = parseFactName(req.params.name);
-    await authorize(deps.auth, res, writePermission(namespace, name));
-    await deps.writer.removeSecret(namespace, name, key, {
-      force: parseBool(req.query.force, 'force'),
-      origin: `user:${userOf(res).username}`,
-    });
-    res.status(200).json({ name: key, deleted: true });
-  });
-
-  return r;
-}
+export const secretsRoutes = [
+  route({
+    method: 'GET',
+    path: BASE,
+    tags,
+    summary: 'Resolved secret values',
+    params: ids,
+    permission: read,
+    watchedNamespace: true,
+    responses: { 200: { description: 'the values (Cache-Control: no-store)', schema: Values } },
+    errors: [400, 401, 403, 404],
+    handler: ({ params: { ns, id }, deps, reply }) => {
+      const values = secretValues(deps.reader, ns, id);
+      if (!values) throw notFound(`identity ${ns}/${id} has no secrets`);
+      reply.header('cache-control', 'no-store');
+      return values;
+    },
+  }),
+  route({
+    method: 'GET',
+    path: `${BASE}/:name`,
+    tags,
+    summary: 'One secret value',
+    params: idsAndName,
+    permission: read,
+    watchedNamespace: true,
+    responses: { 200: { description: '`{"<name>": "<value>"}` (Cache-Control: no-store)', schema: Values } },
+    errors: [400, 401, 403, 404],
+    handler: ({ params: { ns, id, name }, deps, reply }) => {
+      const values = secretValues(deps.reader, ns, id);
+      if (!values || !Object.hasOwn(values, name)) throw notFound(`secret ${name} not found in ${ns}/${id}`);
+      reply.header('cache-control', 'no-store');
+      return { [name]: values[name] };
+    },
+  }),
+  route({
+    method: 'PUT',
+    path: `${BASE}/:name`,
+    tags,
+    summary: 'Store a value in the operator-managed Secret and reference it',
+    params: idsAndName,
+    query: WriteQuery,
+    permission: update,
+    watchedNamespace: true,
+    body: SecretValueBody,
+    responses: {
+      200: {
+        description: 'stored and visible; 202 when not yet visible on this replica',
+        schema: z.object({ name: z.string(), stored: z.boolean() }),
+      },
+    },
+    errors: [400, 401, 403, 409, 413],
+    handler: async ({ params: { ns, id, name }, query, body, deps, user, reply }) => {
+      const visible = await deps.writer.putSecret(ns, id, name, body.value, {
+        force: query.force,
+        origin: `user:${user.username}`,
+      });
+      reply.code(visible ? 200 : 202);
+      return { name, stored: true };
+    },
+  }),
+  route({
+    method: 'DELETE',
+    path: `${BASE}/:name`,
+    tags,
+    summary: 'Remove one secret',
+    params: idsAndName,
+    query: WriteQuery,
+    permission: update,
+    watchedNamespace: true,
+    responses: {
+      200: { description: 'removed', schema: z.object({ name: z.string(), deleted: z.boolean() }) },
+    },
+    errors: [400, 401, 403, 404, 409],
+    handler: async ({ params: { ns, id, name }, query, deps, user }) => {
+      await deps.writer.removeSecret(ns, id, name, { force: query.force, origin: `user:${user.username}` });
+      return { name, deleted: true };
+    },
+  }),
+];

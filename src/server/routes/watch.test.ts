@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Store } from '../../store/store.js';
 import type { IdentityWriter } from '../../writes/identity-writer.js';
 import { createApp } from '../app.js';
+import { ANONYMOUS, type Authenticator } from '../auth/authenticator.js';
 import { allowAll } from '../auth/authorizer.js';
 import { noAuth } from '../auth/middleware.js';
 
@@ -19,25 +20,36 @@ afterEach(() => {
   for (const s of servers.splice(0)) s.close();
 });
 
-async function serve(store: Store, maxStreams?: number) {
+/** `Bearer <name>` is user <name>; no token is the anonymous user. */
+const byToken: Authenticator = {
+  authenticate: async (token) =>
+    token ? { username: token, groups: [], anonymous: false } : { ...ANONYMOUS },
+};
+
+async function serve(
+  store: Store,
+  maxStreams?: number,
+  maxStreamsPerCaller?: number,
+  authenticator = noAuth,
+) {
   const app = createApp({
     maxStreams,
+    maxStreamsPerCaller,
     reader: store,
     writer: {} as IdentityWriter,
-    auth: { authenticator: noAuth, authorizer: allowAll },
+    auth: { authenticator, authorizer: allowAll },
     ready: () => true,
     log: pino({ level: 'silent' }),
     defaultNamespace: 'default',
   });
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
+  await app.listen({ port: 0, host: '127.0.0.1' });
   servers.push({
     close: () => {
-      server.closeAllConnections();
-      server.close();
+      app.server.closeAllConnections();
+      app.server.close();
     },
   });
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 }
 
 async function firstEvents(url: string, headers: Record<string, string>, count: number) {
@@ -108,6 +120,39 @@ describe('GET /api/v1/watch', () => {
     const responses = await Promise.all(Array.from({ length: 5 }, () => fetch(`${url}/api/v1/watch`)));
     expect(responses.map((r) => r.status).sort()).toEqual([200, 200, 429, 429, 429]);
     await Promise.all(responses.map((r) => r.body?.cancel()));
+  });
+
+  it('caps streams per caller as well, anonymous callers counting as one', async () => {
+    const url = await serve(new Store(), 10, 2, byToken);
+    const open = (token?: string) =>
+      fetch(`${url}/api/v1/watch`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+    const anonymous = await Promise.all(Array.from({ length: 5 }, () => open()));
+    expect(anonymous.map((r) => r.status).sort()).toEqual([200, 200, 429, 429, 429]);
+    const refused = anonymous.find((r) => r.status === 429)!;
+    expect(refused.headers.get('retry-after')).toBe('5');
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toContain(
+      'for this caller',
+    );
+    const alice = await open('alice');
+    expect(alice.status).toBe(200);
+    // A closed stream gives its caller's slot back.
+    await Promise.all(anonymous.filter((r) => r.status === 200).map((r) => r.body?.cancel()));
+    await new Promise((r) => setTimeout(r, 50));
+    const again = await open();
+    expect(again.status).toBe(200);
+    await Promise.all([alice, again].map((r) => r.body?.cancel()));
+  });
+
+  it('answers HEAD with the headers of a stream, holding no slot', async () => {
+    const url = await serve(new Store(), 1);
+    for (let i = 0; i < 3; i++) {
+      const head = await fetch(`${url}/api/v1/watch`, { method: 'HEAD' });
+      expect(head.status).toBe(200);
+      expect(head.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    }
+    const stream = await fetch(`${url}/api/v1/watch`);
+    expect(stream.status).toBe(200);
+    await stream.body!.cancel();
   });
 
   it('refuses a bad query with 400', async () => {

@@ -2,32 +2,42 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import express from 'express';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Store } from '../../store/store.js';
 import type { IdentityWriter } from '../../writes/identity-writer.js';
 import { createApp } from '../app.js';
 import { allowAll } from '../auth/authorizer.js';
+import { noAuth } from '../auth/middleware.js';
 import { unauthorized } from '../errors.js';
-import { defaultAssetsDir, UI_CSP, uiRouter } from './router.js';
+import { defaultAssetsDir, UI_CSP } from './router.js';
 
 const servers: { close(): void }[] = [];
 afterAll(() => {
   for (const s of servers.splice(0)) s.close();
 });
 
-async function listen(app: express.Express): Promise<string> {
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
+async function listen(app: ReturnType<typeof createApp>): Promise<string> {
+  await app.listen({ port: 0, host: '127.0.0.1' });
   servers.push({
     close: () => {
-      server.closeAllConnections();
-      server.close();
+      app.server.closeAllConnections();
+      app.server.close();
     },
   });
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 }
+
+const appWith = (uiAssetsDir: string) =>
+  createApp({
+    reader: new Store(),
+    writer: {} as IdentityWriter,
+    auth: { authenticator: noAuth, authorizer: allowAll },
+    ready: () => true,
+    log: pino({ level: 'silent' }),
+    defaultNamespace: 'default',
+    uiAssetsDir,
+  });
 
 let url: string;
 beforeAll(async () => {
@@ -131,15 +141,11 @@ describe('the UI router', () => {
   it('answers 503 saying so when its files are missing, without breaking the operator', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ui-empty-'));
     try {
-      const app = express();
-      app.use(uiRouter({ assetsDir: dir }));
-      app.use(((err, _req, res, _next) => {
-        res.status(err.status).json({ message: err.message });
-      }) as express.ErrorRequestHandler);
-      const base = await listen(app);
+      const base = await listen(appWith(dir));
       const res = await fetch(`${base}/ui/`);
       expect(res.status).toBe(503);
-      expect(((await res.json()) as { message: string }).message).toMatch(/not installed/);
+      expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/not installed/);
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -150,12 +156,7 @@ describe('the UI router', () => {
     try {
       writeFileSync(join(dir, 'index.html'), '<!doctype html><title>t</title>');
       writeFileSync(join(dir, 'notes.txt'), 'private');
-      const app = express();
-      app.use(uiRouter({ assetsDir: dir }));
-      app.use(((err, _req, res, _next) => {
-        res.status(err.status).end();
-      }) as express.ErrorRequestHandler);
-      const base = await listen(app);
+      const base = await listen(appWith(dir));
       expect((await fetch(`${base}/ui/`)).status).toBe(200);
       expect((await fetch(`${base}/ui/notes.txt`)).status).toBe(404);
     } finally {

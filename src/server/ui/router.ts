@@ -1,6 +1,6 @@
 /**
  * The web UI: a handful of static files (HTML, CSS, vanilla JavaScript modules; no build step, no framework),
- * served without authentication. The page's own API calls carry the user's bearer token, so the UI can do
+ * served without authentication (public routes of the one route table). The page's own API calls carry the user's bearer token, so the UI can do
  * exactly what the user may do through the API and nothing more. It never calls the secret-value routes.
  *
  * The files live in `assets/` next to this module and are read once, when the router is created. Running from
@@ -12,9 +12,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Response, Router } from 'express';
+import type { FastifyReply } from 'fastify';
+import { z } from 'zod';
 import { HttpError, notFound } from '../errors.js';
-
+import { route } from '../route.js';
 /** Everything from our own origin, nothing inline, no plugins, no framing, no form posts anywhere. */
 export const UI_CSP = [
   "default-src 'self'",
@@ -61,6 +62,8 @@ export function defaultAssetsDir(): string | undefined {
   return candidates.find((dir) => existsSync(join(dir, 'index.html')));
 }
 
+export type UiAssets = ReadonlyMap<string, Asset>;
+
 function loadAssets(dir: string): Map<string, Asset> {
   const assets = new Map<string, Asset>();
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -73,48 +76,81 @@ function loadAssets(dir: string): Map<string, Asset> {
   return assets;
 }
 
-function secure(res: Response): Response {
-  return res.set(SECURITY_HEADERS);
+/** The UI's files from `dir` (default: next to this module), or undefined when they are not there. */
+export function loadUi(dir = defaultAssetsDir()): UiAssets | undefined {
+  return dir && existsSync(join(dir, 'index.html')) ? loadAssets(dir) : undefined;
 }
 
-export interface UiOptions {
-  /** Where index.html and its files are; defaults to `defaultAssetsDir()`. */
-  assetsDir?: string;
+function serve(
+  assets: UiAssets | undefined,
+  name: string,
+  ifNoneMatch: string | undefined,
+  reply: FastifyReply,
+) {
+  reply.headers(SECURITY_HEADERS);
+  if (!assets) {
+    throw new HttpError(
+      503,
+      'Unavailable',
+      'the web UI is not installed: its files were not found next to the operator (dist/server/ui/assets)',
+    );
+  }
+  const asset = assets.get(name);
+  if (!asset) throw notFound(`no UI file ${name.slice(0, 100)}`);
+  // No fingerprinted file names, so the browser revalidates every time; an unchanged file is a 304.
+  reply.headers({ 'content-type': asset.type, 'cache-control': 'no-cache', etag: asset.etag });
+  if (ifNoneMatch?.split(',').some((t) => t.trim() === asset.etag)) return reply.code(304).send();
+  return reply.code(200).send(asset.body);
 }
 
-export function uiRouter(opts: UiOptions = {}): Router {
-  const dir = opts.assetsDir ?? defaultAssetsDir();
-  const assets = dir && existsSync(join(dir, 'index.html')) ? loadAssets(dir) : undefined;
-  const r = Router({ strict: true });
+const tags = ['ui'];
+const page = { 200: { description: 'the file', contentType: 'text/html' } };
 
+export const uiRoutes = [
   // Relative redirects, so that the UI also works under a path prefix (kubectl proxy, an ingress path).
-  r.get('/', (_req, res) => {
-    secure(res).set('cache-control', 'no-store').redirect(302, 'ui/');
-  });
-  r.get('/ui', (_req, res) => {
-    secure(res).set('cache-control', 'no-store').redirect(301, 'ui/');
-  });
-
-  const serve = (name: string, ifNoneMatch: string | undefined, res: Response) => {
-    secure(res);
-    if (!assets) {
-      throw new HttpError(
-        503,
-        'Unavailable',
-        'the web UI is not installed: its files were not found next to the operator (dist/server/ui/assets)',
-      );
-    }
-    const asset = assets.get(name);
-    if (!asset) throw notFound(`no UI file ${name.slice(0, 100)}`);
-    // No fingerprinted file names, so the browser revalidates every time; an unchanged file is a 304.
-    res.set({ 'content-type': asset.type, 'cache-control': 'no-cache', etag: asset.etag });
-    if (ifNoneMatch?.split(',').some((t) => t.trim() === asset.etag)) {
-      res.status(304).end();
-      return;
-    }
-    res.status(200).send(asset.body);
-  };
-  r.get('/ui/', (req, res) => serve('index.html', req.get('if-none-match'), res));
-  r.get('/ui/:file', (req, res) => serve(req.params.file, req.get('if-none-match'), res));
-  return r;
-}
+  route({
+    method: 'GET',
+    path: '/',
+    tags,
+    summary: 'Redirects to ui/',
+    public: true,
+    responses: { 302: { description: 'to ui/' } },
+    errors: [],
+    handler: ({ reply }) =>
+      reply.headers(SECURITY_HEADERS).header('cache-control', 'no-store').redirect('ui/', 302),
+  }),
+  route({
+    method: 'GET',
+    path: '/ui',
+    tags,
+    summary: 'Redirects to ui/',
+    public: true,
+    responses: { 301: { description: 'to ui/' } },
+    errors: [],
+    handler: ({ reply }) =>
+      reply.headers(SECURITY_HEADERS).header('cache-control', 'no-store').redirect('ui/', 301),
+  }),
+  route({
+    method: 'GET',
+    path: '/ui/',
+    tags,
+    summary: "The web UI's page (strict CSP; no token needed: its API calls carry the user's)",
+    public: true,
+    responses: page,
+    errors: [503],
+    handler: ({ deps, request, reply }) =>
+      serve(deps.ui, 'index.html', request.headers['if-none-match'], reply),
+  }),
+  route({
+    method: 'GET',
+    path: '/ui/:file',
+    tags,
+    summary: "The web UI's scripts, style and icon",
+    public: true,
+    params: { file: { schema: z.string(), field: 'file', description: 'a file of the UI' } },
+    responses: page,
+    errors: [404, 503],
+    handler: ({ params, deps, request, reply }) =>
+      serve(deps.ui, params.file, request.headers['if-none-match'], reply),
+  }),
+];

@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { FactValue } from '../../api/facts.js';
-import { IdentityName, NamespaceName } from '../validate.js';
+import { factKeyed, IdentityName, NamespaceName } from '../validate.js';
 
 /** What an outside system posts to /api/v1/webhooks/{name}: facts for one identity; null removes a fact. */
 export const WebhookBody = z
   .object({
     namespace: NamespaceName,
     identity: IdentityName,
-    facts: z.record(z.string(), FactValue.nullable()),
+    facts: factKeyed(FactValue.nullable()),
   })
   .strict();
 export type WebhookBody = z.infer<typeof WebhookBody>;

@@ -3,50 +3,53 @@
  * HMAC signature with a key read from a Kubernetes Secret, and limited to the namespaces configured for that
  * webhook. Writes go through the same server-side apply as the API, recording `webhook:<name>` as their origin.
  */
-import express, { Router } from 'express';
 import type { Logger } from 'pino';
+import { z } from 'zod';
+import { FactMap } from '../../api/facts.js';
 import type { SecretObject } from '../../api/types.js';
-import type { KubeClient } from '../../kube/client.js';
 import { KubeApiError } from '../../kube/errors.js';
-import { corePath } from '../../kube/paths.js';
 import { WriteError } from '../../writes/errors.js';
 import type { IdentityWriter } from '../../writes/identity-writer.js';
 import { badRequest, forbidden, fromWriteError, HttpError, notFound, unavailable } from '../errors.js';
-import { parse, parseFactKey } from '../validate.js';
+import { route } from '../route.js';
+import { parse } from '../validate.js';
 import { WebhookBody } from './body.js';
 import type { WebhookConfig } from './config.js';
 import { ReplayGuard, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify } from './signature.js';
 
 export interface WebhookDeps {
   webhooks: readonly WebhookConfig[];
-  client: KubeClient;
+  /** Reads the Secret holding a webhook's key; undefined when it does not exist. */
+  readSecret: (namespace: string, name: string) => Promise<SecretObject | undefined>;
   writer: IdentityWriter;
   log: Logger;
-  maxBodyBytes: number;
   onDelivery?: (webhook: string, result: string) => void;
   nowSeconds?: () => number;
   /** How long a key read from its Secret is reused. */
   keyTtlMs?: number;
 }
 
+/** The configured webhooks with their key cache and replay memory: one per server. */
+export interface WebhookRuntime {
+  readonly deps: WebhookDeps;
+  readonly byName: ReadonlyMap<string, WebhookConfig>;
+  keyOf(w: WebhookConfig): Promise<Buffer>;
+  readonly replay: ReplayGuard;
+  now(): number;
+}
+
 const unauthorizedWebhook = (reason: string) =>
   new HttpError(401, 'Unauthorized', `webhook signature refused: ${reason}`);
 
-export function webhooksRouter(deps: WebhookDeps): Router {
-  const r = Router();
-  const byName = new Map(deps.webhooks.map((w) => [w.name, w]));
+export function webhookRuntime(deps: WebhookDeps): WebhookRuntime {
   const keys = new Map<string, { key: Buffer; expires: number }>();
-  const replay = new ReplayGuard();
-  const now = deps.nowSeconds ?? (() => Math.floor(Date.now() / 1000));
 
   async function keyOf(w: WebhookConfig): Promise<Buffer> {
     const cached = keys.get(w.name);
     if (cached && cached.expires > Date.now()) return cached.key;
-    let secret: SecretObject;
+    let secret: SecretObject | undefined;
     try {
-      secret = await deps.client.get<SecretObject>(
-        corePath('secrets', w.secretRef.namespace, w.secretRef.name),
-      );
+      secret = await deps.readSecret(w.secretRef.namespace, w.secretRef.name);
     } catch (err) {
       if (err instanceof KubeApiError && err.errorClass !== 'transient') {
         deps.log.error({ webhook: w.name, status: err.statusCode }, 'webhook key secret unreadable');
@@ -58,7 +61,7 @@ export function webhooksRouter(deps: WebhookDeps): Router {
       }
       throw unavailable('cannot read the webhook key: the Kubernetes API server is unavailable');
     }
-    const data = secret.data?.[w.secretRef.key];
+    const data = secret?.data?.[w.secretRef.key];
     if (!data) {
       deps.log.error({ webhook: w.name }, 'webhook key missing from secret');
       throw new HttpError(
@@ -72,36 +75,72 @@ export function webhooksRouter(deps: WebhookDeps): Router {
     return key;
   }
 
-  r.post(
-    '/api/v1/webhooks/:name',
-    // An unknown webhook is refused before its body is read: unauthenticated callers get no buffer to fill.
-    (req, _res, next) => {
-      if (byName.has(String(req.params.name))) return next();
-      deps.onDelivery?.('unknown', 'rejected_404');
-      next(notFound(`no webhook named ${String(req.params.name).slice(0, 63)}`));
-    },
-    express.raw({ type: () => true, limit: deps.maxBodyBytes }),
-    async (req, res) => {
-      const name = String(req.params.name);
-      const w = byName.get(name);
+  return {
+    deps,
+    byName: new Map(deps.webhooks.map((w) => [w.name, w])),
+    keyOf,
+    replay: new ReplayGuard(),
+    now: deps.nowSeconds ?? (() => Math.floor(Date.now() / 1000)),
+  };
+}
+
+export const webhookRoutes = [
+  route({
+    method: 'POST',
+    path: '/api/v1/webhooks/:name',
+    tags: ['webhooks'],
+    summary: 'Signed fact updates from systems without a Kubernetes token',
+    // Authenticated by the HMAC signature below, not by a bearer token.
+    public: true,
+    params: { name: { schema: z.string(), field: 'name', description: 'a configured webhook' } },
+    docBody: WebhookBody,
+    docParameters: [
+      {
+        name: 'X-Flagops-Timestamp',
+        in: 'header',
+        required: true,
+        schema: { type: 'string' },
+        description: 'Unix seconds; must be within 5 minutes',
+      },
+      {
+        name: 'X-Flagops-Signature',
+        in: 'header',
+        required: true,
+        schema: { type: 'string' },
+        description: 'sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>">',
+      },
+    ],
+    responses: { 200: { description: 'the facts after the write', schema: FactMap } },
+    errors: [400, 401, 403, 404, 409, 413, 500, 503],
+    handler: async (ctx) => {
+      const { params, deps: server, request } = ctx;
+      const rt = server.webhooks;
+      const name = params.name;
+      // An unknown webhook is refused before its body is read: unauthenticated callers get no buffer to fill.
+      if (!rt)
+        throw notFound(`no route for POST /api/v1/webhooks/${name.slice(0, 63)}: no webhooks are configured`);
+      const w = rt.byName.get(name);
+      const { deps } = rt;
+      if (!w) {
+        deps.onDelivery?.('unknown', 'rejected_404');
+        throw notFound(`no webhook named ${name.slice(0, 63)}`);
+      }
       let signature: string | undefined;
       let writing = false;
-      const result = (outcome: string) => deps.onDelivery?.(w ? w.name : 'unknown', outcome);
+      const result = (outcome: string) => deps.onDelivery?.(w.name, outcome);
       try {
-        if (!w) throw notFound(`no webhook named ${name.slice(0, 63)}`);
-        const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-        const verdict = verify(
-          await keyOf(w),
-          { signature: req.get(SIGNATURE_HEADER), timestamp: req.get(TIMESTAMP_HEADER) },
-          raw,
-          now(),
-        );
+        const raw = await ctx.readRaw();
+        const headers = {
+          signature: request.headers[SIGNATURE_HEADER] as string | undefined,
+          timestamp: request.headers[TIMESTAMP_HEADER] as string | undefined,
+        };
+        const now = rt.now();
+        const verdict = verify(await rt.keyOf(w), headers, raw, now);
         if (!verdict.ok) throw unauthorizedWebhook(verdict.reason);
-        signature = req.get(SIGNATURE_HEADER)!;
-        if (!replay.firstUse(signature, now())) {
-          signature = undefined;
-          throw unauthorizedWebhook('this signature was already used (replay)');
-        }
+        const use = rt.replay.firstUse(headers.signature!, Number(headers.timestamp), now);
+        if (use === 'replay') throw unauthorizedWebhook('this signature was already used (replay)');
+        if (use === 'full') throw unavailable('too many recent deliveries to remember; retry later', 5);
+        signature = headers.signature!;
         let json: unknown;
         try {
           json = JSON.parse(raw.toString('utf8'));
@@ -109,17 +148,15 @@ export function webhooksRouter(deps: WebhookDeps): Router {
           throw badRequest('the request body is not valid JSON');
         }
         const body = parse(WebhookBody, json, 'body');
-        for (const k of Object.keys(body.facts)) parseFactKey(k);
         if (!w.namespaces.includes(body.namespace)) {
           throw forbidden(`webhook ${w.name} may not write to namespace ${body.namespace}`);
         }
-        const set = Object.fromEntries(Object.entries(body.facts).filter(([, v]) => v !== null)) as Record<
-          string,
-          string | number
-        >;
-        const remove = Object.entries(body.facts)
-          .filter(([, v]) => v === null)
-          .map(([k]) => k);
+        const set: Record<string, string | number> = {};
+        const remove: string[] = [];
+        for (const [k, v] of Object.entries(body.facts)) {
+          if (v === null) remove.push(k);
+          else set[k] = v;
+        }
         writing = true;
         const current = await deps.writer.writeFacts(body.namespace, body.identity, {
           set,
@@ -132,18 +169,17 @@ export function webhooksRouter(deps: WebhookDeps): Router {
           'webhook applied',
         );
         result('applied');
-        res.json(current.facts);
+        return current.facts;
       } catch (caught) {
         // The write path speaks in domain errors: the same HTTP status decides here as in the answer.
         const err = caught instanceof WriteError ? fromWriteError(caught) : caught;
         // The delivery did not happen: its sender may retry the same signed request.
         // A write that failed with a 5xx may still have committed: then the signature stays used.
         const uncertain = writing && !(err instanceof HttpError && err.status < 500);
-        if (signature && !uncertain) replay.forget(signature);
+        if (signature && !uncertain) rt.replay.forget(signature);
         result(err instanceof HttpError && err.status < 500 ? `rejected_${err.status}` : 'error');
         throw err;
       }
     },
-  );
-  return r;
-}
+  }),
+];

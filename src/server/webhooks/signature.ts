@@ -41,24 +41,41 @@ export function verify(
   return { ok: true };
 }
 
-/** Remembers signatures for the replay window, so that each signed request is accepted once. */
+/**
+ * Remembers accepted signatures for as long as their timestamp is accepted, so that each signed request is
+ * accepted once. A timestamp `ts` is accepted while `|now - ts| <= REPLAY_WINDOW_SECONDS`, so a signature is
+ * kept until `ts + REPLAY_WINDOW_SECONDS` inclusive, whichever way the sender's clock is skewed: a delivery
+ * stamped in the future is remembered for longer than one stamped in the past. Nothing unexpired is ever
+ * evicted: when the memory is full of live signatures, new deliveries are refused (`full`) until some expire.
+ */
 export class ReplayGuard {
+  /** signature → the last second in which its timestamp is still accepted. */
   readonly #seen = new Map<string, number>();
+  #sweptAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly maxEntries = 100_000) {}
 
-  /** False when the signature was already used. */
-  firstUse(signature: string, nowSeconds: number): boolean {
-    for (const [sig, expires] of this.#seen) {
-      if (expires > nowSeconds && this.#seen.size < this.maxEntries) break;
-      this.#seen.delete(sig);
-    }
-    if (this.#seen.has(signature)) return false;
-    this.#seen.set(signature, nowSeconds + 2 * REPLAY_WINDOW_SECONDS);
-    return true;
+  /** `ok` (remembered now), `replay` (already used) or `full` (try again later). */
+  firstUse(signature: string, timestampSeconds: number, nowSeconds: number): 'ok' | 'replay' | 'full' {
+    const known = this.#seen.get(signature);
+    if (known !== undefined && known >= nowSeconds) return 'replay';
+    if (nowSeconds > this.#sweptAt || this.#seen.size >= this.maxEntries) this.#sweep(nowSeconds);
+    if (this.#seen.size >= this.maxEntries) return 'full';
+    this.#seen.set(signature, timestampSeconds + REPLAY_WINDOW_SECONDS);
+    return 'ok';
   }
 
   forget(signature: string): void {
     this.#seen.delete(signature);
+  }
+
+  get size(): number {
+    return this.#seen.size;
+  }
+
+  /** Drops what expired; at most once per second unless full. */
+  #sweep(nowSeconds: number): void {
+    this.#sweptAt = nowSeconds;
+    for (const [sig, until] of this.#seen) if (until < nowSeconds) this.#seen.delete(sig);
   }
 }

@@ -1,0 +1,28 @@
+/**
+ * Every route of the HTTP server, declared once. `app.ts` registers them (with the 405 + Allow table, CORS
+ * preflights, metric and log labels derived from them), and `openapi.ts` documents them.
+ */
+import type { AnyRoute } from './route.js';
+import { appsetRoutes } from './routes/appset.js';
+import { compatRoutes } from './routes/compat.js';
+import { factsRoutes } from './routes/facts.js';
+import { identitiesRoutes } from './routes/identities.js';
+import { ofrepRoutes } from './routes/ofrep.js';
+import { operationsRoutes } from './routes/operations.js';
+import { secretsRoutes } from './routes/secrets.js';
+import { watchRoutes } from './routes/watch.js';
+import { uiRoutes } from './ui/router.js';
+import { webhookRoutes } from './webhooks/route.js';
+
+export const ROUTES: readonly AnyRoute[] = [
+  ...identitiesRoutes,
+  ...factsRoutes,
+  ...secretsRoutes,
+  ...watchRoutes,
+  ...appsetRoutes,
+  ...webhookRoutes,
+  ...compatRoutes,
+  ...ofrepRoutes,
+  ...operationsRoutes,
+  ...uiRoutes,
+];

@@ -18,6 +18,8 @@ const DEFAULTS = {
     retryPeriodMs: 2000,
   },
   shutdownTimeoutMs: 10000,
+  argocdApplicationMapping: ['name'],
+  argocdApplicationNamespaces: [],
 };
 
 describe('parseConfig', () => {
@@ -62,9 +64,32 @@ describe('parseConfig', () => {
       ['--leader-elect', '--leader-election-lease-duration=5s'],
       'retry-period < renew-deadline < lease-duration',
     ],
+    [['--argocd-application-mapping=label'], 'invalid --argocd-application-mapping'],
+    [['--argocd-application-mapping=,'], 'invalid --argocd-application-mapping'],
+    [['--argocd-application-namespaces=Bad'], 'invalid --argocd-application-namespaces'],
+    [['--argocd-namespace=argocd', '--argocd-application-namespaces=team-a'], 'needs --argocd-namespace and'],
   ])('%j is refused: %s', (argv, message) => {
     const r = parseConfig(argv, {});
     expect('error' in r && r.error).toContain(message);
+  });
+
+  it('reads the Argo CD Application mapping', () => {
+    const r = parseConfig(
+      [
+        '--argocd-namespace=argocd',
+        '--argocd-application-mapping=annotation, name,annotation',
+        '--argocd-application-namespaces=team-a,team-b',
+      ],
+      {},
+    );
+    expect(r).toEqual({
+      config: {
+        ...DEFAULTS,
+        argocdNamespace: 'argocd',
+        argocdApplicationMapping: ['annotation', 'name'],
+        argocdApplicationNamespaces: ['team-a', 'team-b'],
+      },
+    });
   });
 
   it('reads durations', () => {

@@ -6,7 +6,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['src/**/*.test.ts', 'scripts/**/*.test.ts'],
+          include: ['src/**/*.test.ts', 'scripts/**/*.test.ts', 'test/argocd/render.test.ts'],
           environment: 'node',
         },
       },
@@ -28,6 +28,7 @@ export default defineConfig({
           // The GitOps journey against a real Argo CD (test/argocd/), on a control plane of its own.
           name: 'argocd',
           include: ['test/argocd/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, 'test/argocd/render.test.ts'],
           environment: 'node',
           globalSetup: ['test/argocd/global-setup.ts'],
           testTimeout: 240_000,

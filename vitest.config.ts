@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
@@ -6,7 +6,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['src/**/*.test.ts', 'scripts/**/*.test.ts'],
+          include: ['src/**/*.test.ts', 'scripts/**/*.test.ts', 'test/argocd/render.test.ts'],
           environment: 'node',
         },
       },
@@ -14,12 +14,25 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, 'test/argocd/**'],
           environment: 'node',
           globalSetup: ['test/control-plane/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
           // One control plane serves every file; files still run in parallel, each in its own namespaces.
           fileParallelism: true,
+        },
+      },
+      {
+        test: {
+          // The GitOps journey against a real Argo CD (test/argocd/), on a control plane of its own.
+          name: 'argocd',
+          include: ['test/argocd/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, 'test/argocd/render.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/argocd/global-setup.ts'],
+          testTimeout: 240_000,
+          hookTimeout: 300_000,
         },
       },
     ],

@@ -24,6 +24,8 @@ const DEFAULTS = {
   statusQps: 50,
   statusBurst: 100,
   configMapProjections: false,
+  argocdApplicationMapping: ['name'],
+  argocdApplicationNamespaces: [],
 };
 
 describe('parseConfig', () => {
@@ -107,9 +109,32 @@ describe('parseConfig', () => {
       ['--leader-elect', '--leader-election-lease-duration=5s'],
       'retry-period < renew-deadline < lease-duration',
     ],
+    [['--argocd-application-mapping=label'], 'invalid --argocd-application-mapping'],
+    [['--argocd-application-mapping=,'], 'invalid --argocd-application-mapping'],
+    [['--argocd-application-namespaces=Bad'], 'invalid --argocd-application-namespaces'],
+    [['--argocd-namespace=argocd', '--argocd-application-namespaces=team-a'], 'needs --argocd-namespace and'],
   ])('%j is refused: %s', (argv, message) => {
     const r = parseConfig(argv, {});
     expect('error' in r && r.error).toContain(message);
+  });
+
+  it('reads the Argo CD Application mapping', () => {
+    const r = parseConfig(
+      [
+        '--argocd-namespace=argocd',
+        '--argocd-application-mapping=annotation, name,annotation',
+        '--argocd-application-namespaces=team-a,team-b',
+      ],
+      {},
+    );
+    expect(r).toEqual({
+      config: {
+        ...DEFAULTS,
+        argocdNamespace: 'argocd',
+        argocdApplicationMapping: ['annotation', 'name'],
+        argocdApplicationNamespaces: ['team-a', 'team-b'],
+      },
+    });
   });
 
   it('reads durations', () => {

@@ -36,6 +36,10 @@ export interface Config {
   argocdNamespace?: string;
   /** Keep ConfigMaps of the facts of DeploymentFacts labelled flagops.io/project-configmap=true. */
   configMapProjections: boolean;
+  /** Which Applications follow an identity: named like it, and/or annotated flagops.io/identity=<ns>/<name>. */
+  argocdApplicationMapping: ('name' | 'annotation')[];
+  /** More namespaces searched for annotated Applications (Argo CD apps in any namespace). */
+  argocdApplicationNamespaces: string[];
 }
 
 interface FlagSpec {
@@ -265,6 +269,18 @@ const FLAGS: FlagSpec[] = [
     },
   },
   {
+    name: 'argocd-application-mapping',
+    help: 'which Applications a fact change refreshes: name (named like the identity, in --argocd-namespace), annotation (annotated flagops.io/identity=<namespace>/<name>), or name,annotation',
+    default: 'name',
+    parse: (v, c) => {
+      const list = [...new Set(splitList(v))];
+      const bad = list.find((m) => m !== 'name' && m !== 'annotation');
+      if (bad !== undefined || list.length === 0) return `"${bad ?? v}" is not name or annotation`;
+      c.argocdApplicationMapping = list as Config['argocdApplicationMapping'];
+      return undefined;
+    },
+  },
+  {
     name: 'status-burst',
     help: 'status writes allowed at once before --status-qps applies',
     default: '100',
@@ -284,6 +300,18 @@ const FLAGS: FlagSpec[] = [
     parse: (v, c) => {
       if (v !== 'true' && v !== 'false') return 'must be true or false';
       c.configMapProjections = v === 'true';
+      return undefined;
+    },
+  },
+  {
+    name: 'argocd-application-namespaces',
+    help: 'comma-separated namespaces, besides --argocd-namespace, where annotated Applications live (Argo CD apps in any namespace)',
+    default: '',
+    parse: (v, c) => {
+      const list = splitList(v);
+      const bad = list.find((n) => !DNS_LABEL.test(n));
+      if (bad) return `"${bad}" is not a valid namespace name`;
+      c.argocdApplicationNamespaces = [...new Set(list)];
       return undefined;
     },
   },
@@ -412,6 +440,15 @@ export function parseConfig(
   const le = config.leaderElection;
   if (le.enabled && (le.renewDeadlineMs >= le.leaseDurationMs || le.retryPeriodMs >= le.renewDeadlineMs)) {
     return { error: 'leader election needs retry-period < renew-deadline < lease-duration' };
+  }
+  if (
+    config.argocdApplicationNamespaces.length > 0 &&
+    !(config.argocdNamespace && config.argocdApplicationMapping.includes('annotation'))
+  ) {
+    return {
+      error:
+        '--argocd-application-namespaces needs --argocd-namespace and --argocd-application-mapping with annotation',
+    };
   }
   if (config.tls && (!config.tls.certFile || !config.tls.keyFile)) {
     return { error: '--tls-cert-file and --tls-key-file go together' };

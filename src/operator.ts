@@ -251,6 +251,8 @@ export async function startOperator(
         client,
         reader: store,
         namespace: config.argocdNamespace,
+        mapping: config.argocdApplicationMapping,
+        applicationNamespaces: config.argocdApplicationNamespaces,
         log: log.child({ controller: 'argocd-refresh' }),
         active: () => controllers.synced && canWrite(),
         onRefresh: (result) => metrics.argocdRefreshes.inc({ result }),

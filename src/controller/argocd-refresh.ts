@@ -1,9 +1,18 @@
 /**
  * Argo CD caches rendered manifests by git revision, so a fact changed outside git is not seen by the next sync
  * unless the Application is hard-refreshed. With --argocd-namespace set, this asks Argo CD for a hard refresh
- * (annotation `argocd.argoproj.io/refresh: hard`) of the Application named like the identity whose facts
- * changed — the flagops plugin uses the Application name as the identity. Only the leader asks; changes seen
- * while the caches first fill are not changes, and a burst for one identity becomes one refresh.
+ * (annotation `argocd.argoproj.io/refresh: hard`) of the Applications that follow the identity whose facts
+ * changed:
+ *
+ * - `name` mapping (default): the Application named like the identity in the Argo CD namespace — the flagops
+ *   plugin uses the Application name as the identity;
+ * - `annotation` mapping: every Application, in the Argo CD namespace or in --argocd-application-namespaces,
+ *   annotated `flagops.io/identity: <namespace>/<name>`. An annotated Application follows that identity only,
+ *   even when the `name` mapping is on too.
+ *
+ * Only the leader asks; changes seen while the caches first fill are not changes, and a burst for one identity
+ * becomes one refresh (trailing debounce per identity). Identities whose debounce ends together are handled as
+ * one batch: one metadata-only list of Applications per namespace, whatever the batch size.
  */
 import type { Logger } from 'pino';
 import type { KubeClient } from '../kube/client.js';
@@ -12,57 +21,225 @@ import type { StoreReader } from '../store/store.js';
 import { errorSummary } from './informer.js';
 
 export const REFRESH_ANNOTATION = 'argocd.argoproj.io/refresh';
+export const IDENTITY_ANNOTATION = 'flagops.io/identity';
+
+export type ApplicationMapping = 'name' | 'annotation';
+export const APPLICATION_MAPPINGS: readonly ApplicationMapping[] = ['name', 'annotation'];
+
+export interface IdentityRef {
+  readonly namespace: string;
+  readonly name: string;
+}
+/** What the annotation mapping needs of an Application: its metadata only. */
+export interface ApplicationMeta {
+  readonly namespace: string;
+  readonly name: string;
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+export type RefreshResult = 'requested' | 'no_application' | 'error';
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const OBJECT_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+/** `<namespace>/<name>` → the identity; undefined when the value is not exactly that. */
+export function parseIdentityAnnotation(value: string): IdentityRef | undefined {
+  const parts = value.trim().split('/');
+  if (parts.length !== 2) return undefined;
+  const [namespace, name] = parts as [string, string];
+  return DNS_LABEL.test(namespace) && OBJECT_NAME.test(name) ? { namespace, name } : undefined;
+}
+
+/**
+ * The Applications that follow `identity`. Pure. `listed` holds every Application of the Argo CD namespace and
+ * of the application namespaces (undefined when the annotation mapping is off or the list failed). With it, a
+ * same-name Application that is annotated is left to the annotation mapping, and one that does not exist is
+ * not returned.
+ */
+export function applicationsFor(
+  identity: IdentityRef,
+  opts: { mapping: readonly ApplicationMapping[]; argocdNamespace: string },
+  listed: readonly ApplicationMeta[] | undefined,
+): IdentityRef[] {
+  const out = new Map<string, IdentityRef>();
+  const add = (a: IdentityRef) =>
+    out.set(`${a.namespace}/${a.name}`, { namespace: a.namespace, name: a.name });
+  const follows = (a: ApplicationMeta) => {
+    const v = a.annotations?.[IDENTITY_ANNOTATION];
+    return v === undefined ? undefined : parseIdentityAnnotation(v);
+  };
+  if (opts.mapping.includes('name')) {
+    if (!listed) {
+      // Not listed: whether it exists is found out by the patch (404 → no_application).
+      add({ namespace: opts.argocdNamespace, name: identity.name });
+    } else {
+      const same = listed.find((a) => a.namespace === opts.argocdNamespace && a.name === identity.name);
+      // An annotation naming another identity (or malformed) takes the Application out of the name mapping.
+      if (same && same.annotations?.[IDENTITY_ANNOTATION] === undefined) add(same);
+    }
+  }
+  if (opts.mapping.includes('annotation')) {
+    for (const a of listed ?? []) {
+      const f = follows(a);
+      if (f && f.namespace === identity.namespace && f.name === identity.name) add(a);
+    }
+  }
+  return [...out.values()];
+}
 
 export interface ArgoRefreshOptions {
   client: KubeClient;
   reader: StoreReader;
-  /** Namespace of the Argo CD Applications. */
+  /** Namespace of Argo CD (and of its Applications, for the `name` mapping). */
   namespace: string;
+  /** Default: `['name']`. */
+  mapping?: readonly ApplicationMapping[];
+  /** More namespaces searched for annotated Applications (Argo CD's apps in any namespace). */
+  applicationNamespaces?: readonly string[];
   log: Logger;
   /** Whether changes count yet (informers synced) and this replica may write (leader). */
   active: () => boolean;
   debounceMs?: number;
-  onRefresh?: (result: 'requested' | 'no_application' | 'error') => void;
+  onRefresh?: (result: RefreshResult) => void;
 }
 
-export function startArgoRefresh(opts: ArgoRefreshOptions): () => void {
-  const timers = new Map<string, NodeJS.Timeout>();
-  const path = (name: string) =>
-    `/apis/argoproj.io/v1alpha1/namespaces/${encodeURIComponent(opts.namespace)}/applications/${encodeURIComponent(name)}`;
+const PATCH_CONCURRENCY = 4;
+const LIST_PAGE = 500;
+/** Application metadata only: annotations are all the mapping reads, and status can be large. */
+const METADATA_ONLY = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
 
-  async function refresh(name: string) {
+export function startArgoRefresh(opts: ArgoRefreshOptions): () => void {
+  const mapping = opts.mapping ?? ['name'];
+  const listNamespaces = [...new Set([opts.namespace, ...(opts.applicationNamespaces ?? [])])];
+  const timers = new Map<string, NodeJS.Timeout>();
+  const ready = new Map<string, IdentityRef>();
+  let flushing = false;
+  let stopped = false;
+  const appsPath = (ns: string) =>
+    `/apis/argoproj.io/v1alpha1/namespaces/${encodeURIComponent(ns)}/applications`;
+
+  async function listApplications(): Promise<ApplicationMeta[]> {
+    const out: ApplicationMeta[] = [];
+    for (const ns of listNamespaces) {
+      let cont: string | undefined;
+      do {
+        const page = await opts.client.get<{
+          items?: { metadata: { name: string; namespace?: string; annotations?: Record<string, string> } }[];
+          metadata?: { continue?: string };
+        }>(appsPath(ns), { query: { limit: LIST_PAGE, continue: cont }, headers: { accept: METADATA_ONLY } });
+        for (const item of page.items ?? []) {
+          out.push({
+            namespace: item.metadata.namespace ?? ns,
+            name: item.metadata.name,
+            annotations: item.metadata.annotations,
+          });
+        }
+        cont = page.metadata?.continue || undefined;
+      } while (cont);
+    }
+    return out;
+  }
+
+  async function patch(app: IdentityRef, identity: IdentityRef, viaName: boolean): Promise<RefreshResult> {
     try {
-      await opts.client.mergePatch(path(name), {
+      await opts.client.mergePatch(`${appsPath(app.namespace)}/${encodeURIComponent(app.name)}`, {
         metadata: { annotations: { [REFRESH_ANNOTATION]: 'hard' } },
       });
-      opts.log.info({ application: name, namespace: opts.namespace }, 'argo cd hard refresh requested');
-      opts.onRefresh?.('requested');
+      opts.log.info(
+        {
+          application: app.name,
+          applicationNamespace: app.namespace,
+          namespace: identity.namespace,
+          name: identity.name,
+        },
+        'argo cd hard refresh requested',
+      );
+      return 'requested';
     } catch (err) {
-      if (err instanceof KubeApiError && err.errorClass === 'notFound') {
-        opts.log.debug({ application: name }, 'no argo cd application for identity');
-        opts.onRefresh?.('no_application');
-        return;
+      if (viaName && err instanceof KubeApiError && err.errorClass === 'notFound') {
+        opts.log.debug(
+          { namespace: identity.namespace, name: identity.name },
+          'no argo cd application for identity',
+        );
+        return 'no_application';
       }
-      opts.log.warn({ application: name, err: errorSummary(err) }, 'argo cd hard refresh failed');
-      opts.onRefresh?.('error');
+      opts.log.warn(
+        { application: app.name, applicationNamespace: app.namespace, err: errorSummary(err) },
+        'argo cd hard refresh failed',
+      );
+      return 'error';
     }
+  }
+
+  async function refreshBatch(batch: IdentityRef[]): Promise<void> {
+    let listed: ApplicationMeta[] | undefined;
+    if (mapping.includes('annotation')) {
+      try {
+        listed = await listApplications();
+      } catch (err) {
+        // The name mapping still works without the list; annotated Applications wait for the next change.
+        opts.log.warn(
+          { err: errorSummary(err), identities: batch.length },
+          'argo cd application list failed',
+        );
+        opts.onRefresh?.('error');
+      }
+    }
+    const jobs: { app: IdentityRef; identity: IdentityRef }[] = [];
+    for (const identity of batch) {
+      const apps = applicationsFor(identity, { mapping, argocdNamespace: opts.namespace }, listed);
+      if (apps.length === 0 && listed) {
+        opts.log.debug(
+          { namespace: identity.namespace, name: identity.name },
+          'no argo cd application for identity',
+        );
+        opts.onRefresh?.('no_application');
+      }
+      for (const app of apps) jobs.push({ app, identity });
+    }
+    // A few patches at a time: a large batch neither floods the API server nor runs one by one. Without a list,
+    // a missing Application shows as a 404 on the patch.
+    for (let i = 0; i < jobs.length; i += PATCH_CONCURRENCY) {
+      const results = await Promise.all(
+        jobs.slice(i, i + PATCH_CONCURRENCY).map((j) => patch(j.app, j.identity, listed === undefined)),
+      );
+      for (const r of results) opts.onRefresh?.(r);
+    }
+  }
+
+  async function flush(): Promise<void> {
+    if (flushing) return; // the running flush takes what is ready when it loops
+    flushing = true;
+    try {
+      while (ready.size > 0 && !stopped) {
+        const batch = [...ready.values()];
+        ready.clear();
+        // Leadership may have moved during the debounce.
+        if (opts.active()) await refreshBatch(batch);
+      }
+    } finally {
+      flushing = false;
+    }
+    if (ready.size > 0 && !stopped) void flush();
   }
 
   const unsubscribe = opts.reader.onChange((e) => {
     if (e.kind !== 'facts' || !opts.active()) return;
-    const existing = timers.get(e.name);
+    const key = `${e.namespace}/${e.name}`;
+    const existing = timers.get(key);
     if (existing) clearTimeout(existing);
     const t = setTimeout(() => {
-      timers.delete(e.name);
-      // Leadership may have moved during the debounce.
-      if (opts.active()) void refresh(e.name);
+      timers.delete(key);
+      ready.set(key, { namespace: e.namespace, name: e.name });
+      void flush();
     }, opts.debounceMs ?? 500);
     t.unref();
-    timers.set(e.name, t);
+    timers.set(key, t);
   });
   return () => {
+    stopped = true;
     unsubscribe();
     for (const t of timers.values()) clearTimeout(t);
     timers.clear();
+    ready.clear();
   };
 }

@@ -213,7 +213,7 @@ current-context: flagops-test
 }
 
 /** Binds port 0 to let the kernel pick free ports; they are released right away for the children to bind. */
-async function freePorts(n: number): Promise<number[]> {
+export async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from({ length: n }, () => {
       const srv = createServer();
@@ -233,7 +233,7 @@ async function freePorts(n: number): Promise<number[]> {
 }
 
 /** Polls url until it answers 200, failing early if the process exits and with its log tail on timeout. */
-async function waitFor(
+export async function waitFor(
   proc: Proc,
   url: string,
   token: string | undefined,
@@ -272,7 +272,7 @@ async function waitFor(
   }
 }
 
-interface Proc {
+export interface Proc {
   name: string;
   child: ChildProcess;
   logPath: string;
@@ -288,7 +288,7 @@ interface Proc {
  * SIGKILLs every process group named by a pid file (a SIGTERMed etcd would wait for kube-apiserver's
  * connections to drain) and removes the temp dir.
  */
-class Procs {
+export class Procs {
   private readonly procs = new Map<string, Proc>();
   private readonly watchdog: ChildProcess;
   private readonly onExit = () => this.killAllSync();

@@ -1,4 +1,9 @@
-/** --argocd-namespace: a fact change asks Argo CD to hard-refresh the Application named like the identity. */
+/**
+ * --argocd-namespace: a fact change asks Argo CD to hard-refresh the Applications that follow the identity — by
+ * default the one named like it; with --argocd-application-mapping=annotation also those annotated
+ * flagops.io/identity=<namespace>/<name>, in the Argo CD namespace or in --argocd-application-namespaces. (The
+ * real Argo CD acting on these requests is tested in test/argocd/.)
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { factsPath } from '../../src/kube/paths.js';
 import { kubectl } from '../control-plane/kubectl.js';
@@ -16,11 +21,23 @@ import { metric } from '../support/process.js';
 let op: TestOperator;
 let ns: string;
 let argocd: string;
+let mapped: TestOperator;
+let mappedNs: string;
+let teamNs: string;
 const client = adminClient();
-const app = (name: string) => `/apis/argoproj.io/v1alpha1/namespaces/${argocd}/applications/${name}`;
-const annotations = async (name: string) =>
-  (await client.get<{ metadata: { annotations?: Record<string, string> } }>(app(name))).metadata
+const app = (name: string, namespace = argocd) =>
+  `/apis/argoproj.io/v1alpha1/namespaces/${namespace}/applications/${name}`;
+const annotations = async (name: string, namespace = argocd) =>
+  (await client.get<{ metadata: { annotations?: Record<string, string> } }>(app(name, namespace))).metadata
     .annotations ?? {};
+const createApp = (namespace: string, name: string, follows?: string) =>
+  client.create(`/apis/argoproj.io/v1alpha1/namespaces/${namespace}/applications`, {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Application',
+    metadata: { name, ...(follows ? { annotations: { 'flagops.io/identity': follows } } : {}) },
+    spec: { project: 'default' },
+  });
+const HARD = 'argocd.argoproj.io/refresh';
 
 beforeAll(async () => {
   const r = await kubectl(controlPlane(), [
@@ -52,9 +69,28 @@ beforeAll(async () => {
     auth: 'none',
     extraArgs: [`--argocd-namespace=${argocd}`],
   });
+
+  // The annotation mapping, with Applications in the Argo CD namespace and in a team namespace.
+  mappedNs = await newNamespace('argo-mapped');
+  teamNs = await newNamespace('team');
+  await createApp(argocd, 'shop-db', `${mappedNs}/shop`);
+  await createApp(teamNs, 'shop-web', `${mappedNs}/shop`);
+  await createApp(argocd, 'shop', `staging/shop`); // named like the identity, but follows another one
+  await createApp(argocd, 'billing'); // named like an identity, no annotation
+  await createApp(argocd, 'stray', `${mappedNs}/nobody`);
+  mapped = await startTestOperator({
+    namespaces: [mappedNs],
+    auth: 'none',
+    extraArgs: [
+      `--argocd-namespace=${argocd}`,
+      '--argocd-application-mapping=name,annotation',
+      `--argocd-application-namespaces=${teamNs}`,
+    ],
+  });
 });
 afterAll(async () => {
   await op?.stop();
+  await mapped?.stop();
 });
 
 describe('Argo CD hard refresh', () => {
@@ -87,5 +123,44 @@ describe('Argo CD hard refresh', () => {
       100,
     );
     expect(await annotations('pre-existing')).toEqual({});
+  });
+});
+
+describe('Argo CD hard refresh with --argocd-application-mapping=name,annotation', () => {
+  it('refreshes every Application annotated with the identity, in any listed namespace, and no other', async () => {
+    await call(mapped, 'PUT', `/api/v1/namespaces/${mappedNs}/identities/shop/facts/tier`, {
+      body: { value: 'gold' },
+    });
+    await eventually(
+      async () => {
+        expect((await annotations('shop-db'))[HARD]).toBe('hard');
+        expect((await annotations('shop-web', teamNs))[HARD]).toBe('hard');
+      },
+      5000,
+      100,
+    );
+    expect(await metric(mapped.url, 'flagops_argocd_refresh_total', 'result="requested"')).toBe(2);
+    // `shop` is named like the identity but annotated to follow staging/shop.
+    expect((await annotations('shop'))[HARD]).toBeUndefined();
+    expect((await annotations('stray'))[HARD]).toBeUndefined();
+  });
+
+  it('still refreshes an unannotated Application by name, and counts an identity without one', async () => {
+    await call(mapped, 'PUT', `/api/v1/namespaces/${mappedNs}/identities/billing/facts/tier`, {
+      body: { value: 'gold' },
+    });
+    await eventually(async () => expect((await annotations('billing'))[HARD]).toBe('hard'), 5000, 100);
+    await call(mapped, 'PUT', `/api/v1/namespaces/${mappedNs}/identities/no-app/facts/tier`, {
+      body: { value: 'gold' },
+    });
+    await eventually(
+      async () =>
+        expect(await metric(mapped.url, 'flagops_argocd_refresh_total', 'result="no_application"')).toBe(1),
+      5000,
+      100,
+    );
+    // A missing Application is known from the list: no failed patch, no error.
+    expect(await metric(mapped.url, 'flagops_argocd_refresh_total', 'result="error"')).toBeUndefined();
+    expect(await metric(mapped.url, 'flagops_argocd_refresh_total', 'result="requested"')).toBe(3);
   });
 });

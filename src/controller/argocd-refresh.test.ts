@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type ApplicationMapping,
+  type ApplicationMeta,
+  applicationsFor,
+  IDENTITY_ANNOTATION,
+  parseIdentityAnnotation,
+} from './argocd-refresh.js';
+
+const app = (namespace: string, name: string, follows?: string): ApplicationMeta => ({
+  namespace,
+  name,
+  ...(follows === undefined ? {} : { annotations: { [IDENTITY_ANNOTATION]: follows, other: 'x' } }),
+});
+const targets = (
+  identity: string,
+  mapping: ApplicationMapping[],
+  listed: ApplicationMeta[] | undefined,
+): string[] => {
+  const [namespace, name] = identity.split('/') as [string, string];
+  return applicationsFor({ namespace, name }, { mapping, argocdNamespace: 'argocd' }, listed)
+    .map((a) => `${a.namespace}/${a.name}`)
+    .sort();
+};
+
+describe('parseIdentityAnnotation', () => {
+  it.each([
+    ['customers/customer-42', { namespace: 'customers', name: 'customer-42' }],
+    [' customers/customer-42.eu ', { namespace: 'customers', name: 'customer-42.eu' }],
+    ['customer-42', undefined],
+    ['a/b/c', undefined],
+    ['/customer-42', undefined],
+    ['customers/', undefined],
+    ['Customers/customer-42', undefined],
+    ['cust.omers/customer-42', undefined], // namespaces are DNS labels: no dots
+    ['customers/Customer_42', undefined],
+  ])('%j → %j', (value, expected) => {
+    expect(parseIdentityAnnotation(value)).toEqual(expected);
+  });
+});
+
+describe('applicationsFor', () => {
+  const listed = [
+    app('argocd', 'customer-42'),
+    app('argocd', 'customer-42-db', 'customers/customer-42'),
+    app('team-a', 'web', 'customers/customer-42'),
+    app('team-a', 'customer-43', 'staging/customer-43'),
+    app('argocd', 'customer-43', 'customers/customer-43'),
+    app('argocd', 'customer-44', 'not an identity'),
+    app('argocd', 'unrelated'),
+  ];
+
+  it.each<[string, ApplicationMapping[], ApplicationMeta[] | undefined, string[]]>([
+    // name (default): the Application named like the identity in the Argo CD namespace, whatever the identity's
+    // namespace; without a list its existence is left to the patch.
+    ['customers/customer-42', ['name'], undefined, ['argocd/customer-42']],
+    ['staging/customer-42', ['name'], undefined, ['argocd/customer-42']],
+    ['customers/nobody', ['name'], undefined, ['argocd/nobody']],
+    // annotation: every Application annotated with exactly this identity, in any listed namespace.
+    ['customers/customer-42', ['annotation'], listed, ['argocd/customer-42-db', 'team-a/web']],
+    ['staging/customer-43', ['annotation'], listed, ['team-a/customer-43']],
+    ['customers/customer-43', ['annotation'], listed, ['argocd/customer-43']],
+    ['staging/customer-42', ['annotation'], listed, []],
+    ['customers/nobody', ['annotation'], listed, []],
+    // both: an annotated Application follows its annotation only, not its name.
+    [
+      'customers/customer-42',
+      ['name', 'annotation'],
+      listed,
+      ['argocd/customer-42', 'argocd/customer-42-db', 'team-a/web'],
+    ],
+    ['staging/customer-43', ['name', 'annotation'], listed, ['team-a/customer-43']],
+    ['customers/customer-43', ['name', 'annotation'], listed, ['argocd/customer-43']],
+    ['customers/customer-44', ['name', 'annotation'], listed, []], // malformed annotation: follows nothing
+    // with a list, an Application that does not exist is not asked for
+    ['customers/nobody', ['name', 'annotation'], listed, []],
+    ['other/unrelated', ['name', 'annotation'], listed, ['argocd/unrelated']],
+    // the list failed: the name mapping still works
+    ['customers/customer-42', ['name', 'annotation'], undefined, ['argocd/customer-42']],
+  ])('%s with %j', (identity, mapping, list, expected) => {
+    expect(targets(identity, mapping, list)).toEqual(expected);
+  });
+
+  it('names each Application once', () => {
+    const twice = [app('argocd', 'customer-42', 'customers/customer-42')];
+    expect(targets('customers/customer-42', ['name', 'annotation'], twice)).toEqual(['argocd/customer-42']);
+  });
+});

@@ -107,6 +107,8 @@ const rowsOf = (page: Page, tbody: string) =>
 const listNames = async (page: Page) => (await rowsOf(page, '#list-body')).map((r) => r[0]);
 const factRows = async (page: Page) =>
   Object.fromEntries((await rowsOf(page, '#facts-body')).map((r) => [r[0], { value: r[1], type: r[2] }]));
+const setBy = async (page: Page) =>
+  Object.fromEntries((await rowsOf(page, '#facts-body')).map((r) => [r[0], r[3]]));
 const textOf = async (page: Page, selector: string) => ((await page.textContent(selector)) ?? '').trim();
 
 beforeAll(async () => {
@@ -280,6 +282,9 @@ describe('the web UI', () => {
         tier: { value: 'gold', type: 'string' },
       }),
     );
+    // Who set each fact: the API, on behalf of the editor's ServiceAccount.
+    const by = `API user:system:serviceaccount:${ns}:ui-editor`;
+    expect(await setBy(page)).toEqual({ replicas: by, tier: by });
     expect(await textOf(page, '#detail-title')).toBe('shop');
     expect(await textOf(page, '#detail-namespace')).toBe(ns);
     const status = await textOf(page, '#status');

@@ -494,7 +494,7 @@ function renderDetail() {
   el.status.replaceChildren(...statusRow(d.status.facts, 'Facts'), ...statusRow(d.status.secrets, 'Secrets'));
 
   const names = Object.keys(d.facts).sort();
-  el.factsBody.replaceChildren(...names.map((name) => factRow(name, d.facts[name])));
+  el.factsBody.replaceChildren(...names.map((name) => factRow(name, d.facts[name], d.provenance?.[name])));
   el.factsEmpty.hidden = names.length > 0;
   state.highlight.clear();
 
@@ -504,8 +504,34 @@ function renderDetail() {
   el.secretsEmpty.hidden = d.secretKeys.length > 0;
 }
 
-/** @param {string} name @param {string | number} value */
-function factRow(name, value) {
+/** Where a fact came from, in words: the path, who, and (as a tooltip) when. */
+const PATHS = /** @type {Record<string, string>} */ ({
+  gitops: 'GitOps',
+  kubectl: 'kubectl',
+  api: 'API',
+  webhook: 'webhook',
+  source: 'fact source',
+  other: 'other',
+});
+
+/** @param {{ path: string, by: string, at?: string, manager: string } | undefined} p */
+function provenanceCell(p) {
+  if (!p) return h('td', { class: 'muted' }, '—');
+  const who = p.path === 'gitops' || p.path === 'kubectl' || p.path === 'other' ? p.manager : p.by;
+  return h(
+    'td',
+    { title: p.at ? `${p.manager}, ${p.at}` : p.manager },
+    h('span', { class: 'provenance' }, PATHS[p.path] ?? p.path),
+    ' ',
+    h('code', {}, who),
+  );
+}
+
+/**
+ * @param {string} name @param {string | number} value
+ * @param {{ path: string, by: string, at?: string, manager: string } | undefined} provenance
+ */
+function factRow(name, value, provenance) {
   const type = typeof value === 'number' ? 'integer' : 'string';
   const flash = state.highlight.has(`fact:${name}`);
   let valueCell;
@@ -596,6 +622,7 @@ function factRow(name, value) {
     h('th', { scope: 'row' }, h('code', {}, name)),
     valueCell,
     h('td', {}, type),
+    provenanceCell(provenance),
     h('td', { class: 'actions' }, ...actions),
   );
 }

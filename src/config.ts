@@ -280,18 +280,9 @@ const FLAGS: FlagSpec[] = [
       return undefined;
     },
   },
-  {
-    name: 'status-burst',
-    help: 'status writes allowed at once before --status-qps applies',
-    default: '100',
-    parse: (v, c) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1 || n > 100_000)
-        return `"${v}" is not an integer between 1 and 100000`;
-      c.statusBurst = n;
-      return undefined;
-    },
-  },
+  countFlag('status-burst', '100', 'status writes allowed at once before --status-qps applies', (c, n) => {
+    c.statusBurst = n;
+  }),
   {
     name: 'configmap-projections',
     help: 'keep a ConfigMap flagops-facts-<identity> of the facts of each DeploymentFacts labelled flagops.io/project-configmap=true (needs ConfigMap permissions)',

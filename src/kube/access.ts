@@ -52,7 +52,7 @@ export async function loadKubeAccess(
   // Several files are merged as kubectl merges them: client-node knows how (it reads $KUBECONFIG itself).
   if (!path && listed.length > 1) return viaClientNode(undefined);
   const file = path ?? listed[0] ?? defaultKubeconfig();
-  if (file) return fromKubeconfigFile(file, env);
+  if (file) return fromKubeconfigFile(file);
   if (env.KUBERNETES_SERVICE_HOST) return inCluster(env);
   throw new KubeAccessError('no kubeconfig found and not running in a cluster');
 }
@@ -92,10 +92,7 @@ function tokenFile(path: string): () => string {
   };
 }
 
-async function fromKubeconfigFile(
-  file: string,
-  env: Readonly<Record<string, string | undefined>>,
-): Promise<KubeAccess> {
+async function fromKubeconfigFile(file: string): Promise<KubeAccess> {
   let doc: KubeconfigFile;
   try {
     doc = (load(readFileSync(file, 'utf8')) ?? {}) as KubeconfigFile;

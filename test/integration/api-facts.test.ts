@@ -5,30 +5,14 @@
 import { describe, expect, it } from 'vitest';
 import type { DeploymentFacts } from '../../src/api/types.js';
 import { factsPath } from '../../src/kube/paths.js';
-import { kubectl } from '../control-plane/kubectl.js';
 import { useApi } from '../support/api.js';
-import { adminClient, call, controlPlane } from '../support/cluster.js';
+import { adminClient, call } from '../support/cluster.js';
+import { applyFacts } from '../support/gitops.js';
 
 const fx = useApi('facts');
 const base = (id: string) => `/api/v1/namespaces/${fx.ns}/identities/${id}/facts`;
-const manifest = (id: string, facts: Record<string, unknown>) =>
-  JSON.stringify({
-    apiVersion: 'flagops.io/v1alpha1',
-    kind: 'DeploymentFacts',
-    metadata: { name: id, namespace: fx.ns },
-    spec: { facts },
-  });
-const apply = async (id: string, facts: Record<string, unknown>, serverSide: boolean) => {
-  const r = await kubectl(
-    controlPlane(),
-    ['apply', ...(serverSide ? ['--server-side', '--field-manager=gitops'] : []), '-f', '-'],
-    {
-      input: manifest(id, facts),
-    },
-  );
-  expect(r.stderr).not.toMatch(/error/i);
-  expect(r.code).toBe(0);
-};
+const apply = (id: string, facts: Record<string, unknown>, serverSide: boolean) =>
+  applyFacts(fx.ns, id, facts, serverSide);
 const stored = async (id: string) =>
   (await adminClient().get<DeploymentFacts>(factsPath(fx.ns, id))).spec?.facts;
 

@@ -135,7 +135,7 @@ describe('signed webhooks', () => {
         'max-replicas': {
           manager: 'flagops-data-store-api',
           path: 'api',
-          by: 'user:system:serviceaccount:' + ns + ':admin',
+          by: `user:system:serviceaccount:${ns}:admin`,
         },
         plan: { manager: 'flagops-data-store-api', path: 'webhook', by: 'webhook:billing' },
         seats: { manager: 'flagops-source/billing-db', path: 'source', by: 'billing-db' },

@@ -11,16 +11,15 @@ import { KubeClient } from '../../src/kube/client.js';
 import { KubeApiError } from '../../src/kube/errors.js';
 import { corePath, factsPath, secretsPath } from '../../src/kube/paths.js';
 import { managedSecretName } from '../../src/writes/identity-writer.js';
-import { kubectl } from '../control-plane/kubectl.js';
 import { useApi } from '../support/api.js';
 import {
   adminClient,
   adminKubeConfig,
   call,
-  controlPlane,
   eventually,
   serviceAccountWithRole,
 } from '../support/cluster.js';
+import { applyFacts } from '../support/gitops.js';
 
 const fx = useApi('writepath');
 const client = adminClient();
@@ -108,24 +107,8 @@ describe('deleting an identity', () => {
 });
 
 describe('a same-value API write leaves GitOps in charge of its field', () => {
-  const manifest = (id: string, facts: Record<string, unknown>) =>
-    JSON.stringify({
-      apiVersion: 'flagops.io/v1alpha1',
-      kind: 'DeploymentFacts',
-      metadata: { name: id, namespace: fx.ns },
-      spec: { facts },
-    });
-  const apply = async (id: string, facts: Record<string, unknown>, serverSide: boolean) => {
-    const r = await kubectl(
-      controlPlane(),
-      ['apply', ...(serverSide ? ['--server-side', '--field-manager=gitops'] : []), '-f', '-'],
-      {
-        input: manifest(id, facts),
-      },
-    );
-    expect(r.stderr).not.toMatch(/error|conflict/i);
-    expect(r.code).toBe(0);
-  };
+  const apply = (id: string, facts: Record<string, unknown>, serverSide: boolean) =>
+    applyFacts(fx.ns, id, facts, serverSide);
   const stored = async (id: string) => (await client.get<DeploymentFacts>(factsPath(fx.ns, id))).spec?.facts;
 
   for (const serverSide of [true, false]) {

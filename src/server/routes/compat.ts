@@ -7,9 +7,7 @@
  */
 import { z } from 'zod';
 import { FactValue } from '../../api/facts.js';
-import { KubeApiError } from '../../kube/errors.js';
-import { factsPath } from '../../kube/paths.js';
-import { fromKubeError, notFound } from '../errors.js';
+import { notFound } from '../errors.js';
 import { type PermissionSpec, route } from '../route.js';
 import { FactValueBody, factKeyed, ID_PARAM, NAME_PARAM, SecretValueBody, WriteQuery } from '../validate.js';
 import { secretValues } from './secrets.js';

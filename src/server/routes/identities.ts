@@ -1,10 +1,8 @@
 /** Identities: list, one, and delete (both objects and the managed Secret). */
 import { z } from 'zod';
 import { FactMap } from '../../api/facts.js';
-import { KubeApiError } from '../../kube/errors.js';
-import { factsPath, secretsPath } from '../../kube/paths.js';
 import { WriteError } from '../../writes/errors.js';
-import { fromKubeError, notFound } from '../errors.js';
+import { notFound } from '../errors.js';
 import { route } from '../route.js';
 import { ID_PARAM, NamespaceName, NS_PARAM } from '../validate.js';
 import { identityDetail, identitySummary } from '../views.js';

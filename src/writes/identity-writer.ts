@@ -340,13 +340,20 @@ export class IdentityWriter {
     allowed: { facts: boolean; secrets: boolean },
   ): Promise<void> {
     const what = `identity ${namespace}/${name}`;
-    await retryStale(async () => {
+    const deleted = await retryStale(async () => {
       const objects = await this.#identityObjects(namespace, name);
       const plan = planDelete(objects, allowed);
       if (plan instanceof WriteError) throw withObject(plan, what);
       for (const d of plan.deletes) await this.#deleteGuarded(namespace, name, d.target, d.preconditions);
+      return new Set(plan.deletes.map((d) => d.target));
     });
-    await this.reader.until(namespace, name, (i) => i === undefined, this.visibilityTimeoutMs);
+    // Visible once what this call deleted has left the store (an object created meanwhile is someone else's).
+    await this.reader.until(
+      namespace,
+      name,
+      (i) => !(deleted.has('facts') && i?.facts) && !(deleted.has('secrets') && i?.secrets),
+      this.visibilityTimeoutMs,
+    );
   }
 
   /** Deletes the DeploymentFacts only (the prototype's DELETE /api/fact/:id). */

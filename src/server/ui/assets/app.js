@@ -494,7 +494,14 @@ function renderDetail() {
   el.status.replaceChildren(...statusRow(d.status.facts, 'Facts'), ...statusRow(d.status.secrets, 'Secrets'));
 
   const names = Object.keys(d.facts).sort();
+  // A live re-render (the change feed) must not take the keyboard focus away from the button the user is on.
+  const active = document.activeElement;
+  const focused =
+    active instanceof HTMLButtonElement && el.factsBody.contains(active)
+      ? { fact: active.closest('tr')?.dataset.fact, action: active.dataset.action }
+      : undefined;
   el.factsBody.replaceChildren(...names.map((name) => factRow(name, d.facts[name], d.provenance?.[name])));
+  if (focused?.fact && focused.action) focusFactButton(focused.fact, focused.action);
   el.factsEmpty.hidden = names.length > 0;
   state.highlight.clear();
 

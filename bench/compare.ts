@@ -550,6 +550,11 @@ try {
       measure(row, { base: restart.url, path: path.replace(ns, nsFirst), n });
       row.rssLoadMb = rssMb(restart.child.pid!);
       rows.push(row);
+      // The same run with a ServiceAccount token in every request, which auth off ignores: what the readers'
+      // rows cost beyond this is authentication and authorisation alone, not the 1 KB header.
+      const withHeader: Row = { contender: `${label}, auth off, token header sent`, n };
+      measure(withHeader, { base: restart.url, path: path.replace(ns, nsFirst), n, token: wide });
+      rows.push(withHeader);
       if (snapshotDir) await heapReport(restart.child, snapshotDir, n);
       const prop = await propagation(restart.url, client, nsFirst, n);
       console.log(

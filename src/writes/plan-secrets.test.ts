@@ -32,16 +32,23 @@ describe('planSecretPut', () => {
   });
   it('refuses to take over a GitOps entry unless forced', () => {
     const cur = current([[entry('db', 'db-creds'), ['gitops']]]);
-    expect(kind(planSecretPut(cur, { managed: true }, 'db', 'flagops-app', false))).toBe('Conflict');
-    expect(planSecretPut(cur, { managed: true }, 'db', 'flagops-app', true)).toMatchObject({
+    expect(kind(planSecretPut(cur, { managed: true, ours: true }, 'db', 'flagops-app', false))).toBe(
+      'Conflict',
+    );
+    expect(planSecretPut(cur, { managed: true, ours: true }, 'db', 'flagops-app', true)).toMatchObject({
       op: 'put',
       secret: 'patch',
     });
   });
   it('never writes into a Secret of that name that someone else made', () => {
-    expect(kind(planSecretPut(current([]), { managed: false }, 'token', 'flagops-app', true))).toBe(
-      'Conflict',
-    );
+    expect(
+      kind(planSecretPut(current([]), { managed: false, ours: false }, 'token', 'flagops-app', true)),
+    ).toBe('Conflict');
+  });
+  it("never writes into another identity's managed Secret of the same name", () => {
+    expect(
+      kind(planSecretPut(current([]), { managed: true, ours: false }, 'token', 'flagops-app', true)),
+    ).toBe('Conflict');
   });
 });
 

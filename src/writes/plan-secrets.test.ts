@@ -80,6 +80,14 @@ describe('planSecretRemove', () => {
       force: true,
     });
   });
+  it('removes an entry that no manager owns (managedFields cleared) by an update, not by leaving it out of an apply', () => {
+    // Left out of the API's apply, an entry the API never owned stays: the DELETE would answer 200 and serve on.
+    const cur = current([[entry('orphan', 'flagops-app'), []]]);
+    expect(planSecretRemove(cur, 'orphan', 'flagops-app', false)).toMatchObject({
+      op: 'remove',
+      update: true,
+    });
+  });
   it('keeps a data key that another entry still references', () => {
     const entries = [entry('a', 'flagops-app', 'k'), entry('b', 'flagops-app', 'k')];
     expect(dataKeyInUse(entries.slice(1), 'flagops-app', 'k')).toBe(true);

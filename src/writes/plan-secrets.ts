@@ -56,7 +56,7 @@ export type SecretRemovePlan = {
   op: 'remove';
   /** The API's entries after the removal: the apply's whole spec.secrets. */
   entries: SecretEntry[];
-  /** The entry is owned by another manager too: only an update (a JSON patch of the list element) removes it. */
+  /** The entry is owned by another manager, or by none: only an update (a JSON patch of the list element) removes it. */
   update: boolean;
   /** The managed Secret's data key the entry referenced, to clean up once no entry uses it. */
   dataKey?: string;
@@ -80,7 +80,9 @@ export function planSecretRemove(
   return {
     op: 'remove',
     entries: current.entries.filter((e) => current.ownership.ours.has(e.name) && e.name !== key),
-    update: owners !== undefined,
+    // An entry the API does not own alone is not removed by leaving it out of the apply: owned by another manager,
+    // or by nobody (managedFields cleared), only an update removes it.
+    update: owners !== undefined || !current.ownership.ours.has(key),
     ...(entry.secretKeyRef.name === secretName ? { dataKey: entry.secretKeyRef.key } : {}),
     force,
   };

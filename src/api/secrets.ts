@@ -44,6 +44,24 @@ export function exposedTo(
     .includes(identity);
 }
 
+/**
+ * Whether a Secret is the managed Secret of `identity`: the operator's labels for it and the annotation naming it
+ * in full. The label alone is not enough, nor is the Secret's name: both are shortened with a 10-hex-digit hash for
+ * long identities, so each can also be another identity's (`managedSecretName` of a 250-character identity is the
+ * plain `flagops-<name>` of a 245-character one). Only the annotation holds the whole name.
+ */
+export function isManagedSecretOf(
+  secret: { metadata: { labels?: Record<string, string>; annotations?: Record<string, string> } },
+  identity: string,
+): boolean {
+  const labels = secret.metadata.labels ?? {};
+  return (
+    labels[MANAGED_BY_LABEL] === MANAGED_BY &&
+    labels[IDENTITY_LABEL] === labelValue(identity) &&
+    secret.metadata.annotations?.[EXPOSE_TO_ANNOTATION] === identity
+  );
+}
+
 export const SecretObjectName = z
   .string()
   .min(1)

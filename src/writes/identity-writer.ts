@@ -13,6 +13,7 @@ import {
   EXPOSE_LABEL,
   EXPOSE_TO_ANNOTATION,
   IDENTITY_LABEL,
+  isManagedSecretOf,
   labelValue,
   MANAGED_BY,
   MANAGED_BY_LABEL,
@@ -182,7 +183,10 @@ export class IdentityWriter {
           entries: current.spec?.secrets ?? [],
           ownership: ownership(current.metadata.managedFields, API_FIELD_MANAGER, SECRETS_PATH),
         },
-        secret && { managed: secret.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY },
+        secret && {
+          managed: secret.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY,
+          ours: isManagedSecretOf(secret, name),
+        },
         key,
         secretName,
         opts.force,
@@ -300,7 +304,7 @@ export class IdentityWriter {
         }
       }
       if (plan.dataKey && !dataKeyInUse(ds.spec?.secrets ?? [], secretName, plan.dataKey)) {
-        await this.#dropDataKey(namespace, secretName, plan.dataKey);
+        await this.#dropDataKey(namespace, name, secretName, plan.dataKey);
       }
     });
     await this.reader.until(namespace, name, (i) => !i?.secrets?.values.has(key), this.visibilityTimeoutMs);
@@ -310,11 +314,17 @@ export class IdentityWriter {
    * Clean-up after the entry is gone (already committed): guarded by the Secret's resourceVersion, and skipped
    * rather than retried when the Secret changed meanwhile (a leftover key is harmless; the entry serves it).
    */
-  async #dropDataKey(namespace: string, secretName: string, dataKey: string): Promise<void> {
+  async #dropDataKey(
+    namespace: string,
+    identity: string,
+    secretName: string,
+    dataKey: string,
+  ): Promise<void> {
     const path = corePath('secrets', namespace, secretName);
     const secret = await this.#get<SecretObject>(path, `Secret ${namespace}/${secretName}`);
     if (!secret?.data || !Object.hasOwn(secret.data, dataKey)) return;
-    if (secret.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) return;
+    // Only this identity's own managed Secret: one of the same name may be another identity's.
+    if (!isManagedSecretOf(secret, identity)) return;
     try {
       await this.client.mergePatch(
         path,
@@ -378,9 +388,8 @@ export class IdentityWriter {
         `Secret ${namespace}/${secretName}`,
       ),
     ]);
-    const ours =
-      managed?.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY &&
-      managed.metadata.labels?.[IDENTITY_LABEL] === labelValue(name);
+    // Labels and name may be shortened with a hash, so they can be another identity's: the annotation decides.
+    const ours = managed !== undefined && isManagedSecretOf(managed, name);
     return {
       facts: versionOf(facts),
       secrets: versionOf(secrets),

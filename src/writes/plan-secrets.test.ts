@@ -32,16 +32,23 @@ describe('planSecretPut', () => {
   });
   it('refuses to take over a GitOps entry unless forced', () => {
     const cur = current([[entry('db', 'db-creds'), ['gitops']]]);
-    expect(kind(planSecretPut(cur, { managed: true }, 'db', 'flagops-app', false))).toBe('Conflict');
-    expect(planSecretPut(cur, { managed: true }, 'db', 'flagops-app', true)).toMatchObject({
+    expect(kind(planSecretPut(cur, { managed: true, ours: true }, 'db', 'flagops-app', false))).toBe(
+      'Conflict',
+    );
+    expect(planSecretPut(cur, { managed: true, ours: true }, 'db', 'flagops-app', true)).toMatchObject({
       op: 'put',
       secret: 'patch',
     });
   });
   it('never writes into a Secret of that name that someone else made', () => {
-    expect(kind(planSecretPut(current([]), { managed: false }, 'token', 'flagops-app', true))).toBe(
-      'Conflict',
-    );
+    expect(
+      kind(planSecretPut(current([]), { managed: false, ours: false }, 'token', 'flagops-app', true)),
+    ).toBe('Conflict');
+  });
+  it("never writes into another identity's managed Secret of the same name", () => {
+    expect(
+      kind(planSecretPut(current([]), { managed: true, ours: false }, 'token', 'flagops-app', true)),
+    ).toBe('Conflict');
   });
 });
 
@@ -71,6 +78,14 @@ describe('planSecretRemove', () => {
       entries: [],
       update: true,
       force: true,
+    });
+  });
+  it('removes an entry that no manager owns (managedFields cleared) by an update, not by leaving it out of an apply', () => {
+    // Left out of the API's apply, an entry the API never owned stays: the DELETE would answer 200 and serve on.
+    const cur = current([[entry('orphan', 'flagops-app'), []]]);
+    expect(planSecretRemove(cur, 'orphan', 'flagops-app', false)).toMatchObject({
+      op: 'remove',
+      update: true,
     });
   });
   it('keeps a data key that another entry still references', () => {

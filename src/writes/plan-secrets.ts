@@ -15,6 +15,12 @@ export interface CurrentSecrets {
 export interface ManagedSecretState {
   /** Carries the operator's managed-by label (a Secret of that name made by someone else is not touched). */
   managed: boolean;
+  /**
+   * Is this identity's own managed Secret (labels and the `flagops.io/expose-to` annotation name it). A managed
+   * Secret of the same name that belongs to another identity (names are shortened with a hash for long
+   * identities, so two identities can share one) is never written: that would hand its values to this identity.
+   */
+  ours: boolean;
 }
 
 export type SecretPutPlan =
@@ -39,6 +45,8 @@ export function planSecretPut(
     );
   if (secret && !secret.managed)
     return conflict(`Secret ${secretName} exists and is not managed by flagops-data-store`);
+  if (secret && !secret.ours)
+    return conflict(`Secret ${secretName} is the managed Secret of another identity`);
   const entries = current.entries.filter((e) => current.ownership.ours.has(e.name) && e.name !== key);
   entries.push({ name: key, secretKeyRef: { name: secretName, key } });
   return { op: 'put', entries, secret: secret ? 'patch' : 'create', force };
@@ -48,7 +56,7 @@ export type SecretRemovePlan = {
   op: 'remove';
   /** The API's entries after the removal: the apply's whole spec.secrets. */
   entries: SecretEntry[];
-  /** The entry is owned by another manager too: only an update (a JSON patch of the list element) removes it. */
+  /** The entry is owned by another manager, or by none: only an update (a JSON patch of the list element) removes it. */
   update: boolean;
   /** The managed Secret's data key the entry referenced, to clean up once no entry uses it. */
   dataKey?: string;
@@ -72,7 +80,9 @@ export function planSecretRemove(
   return {
     op: 'remove',
     entries: current.entries.filter((e) => current.ownership.ours.has(e.name) && e.name !== key),
-    update: owners !== undefined,
+    // An entry the API does not own alone is not removed by leaving it out of the apply: owned by another manager,
+    // or by nobody (managedFields cleared), only an update removes it.
+    update: owners !== undefined || !current.ownership.ours.has(key),
     ...(entry.secretKeyRef.name === secretName ? { dataKey: entry.secretKeyRef.key } : {}),
     force,
   };

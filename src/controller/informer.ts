@@ -182,14 +182,20 @@ export class Informer<R extends CachedObject, T = R> {
     let rv: string | undefined;
     let count = 0;
     try {
-      do {
-        const page = await this.#opts.listPage(next);
+      // The next page is asked for before this one is handed over, so that the API server encodes it while the
+      // handlers work: at most two pages are held at once.
+      let pending: Promise<ListPage<R>> | undefined = this.#opts.listPage(undefined);
+      while (pending) {
+        const page: ListPage<R> = await pending;
         if (run !== this.#run) return;
+        next = page.metadata?.continue || undefined;
+        pending = next ? this.#opts.listPage(next) : undefined;
+        // A failed prefetch is reported by the await above, on the next turn; never as an unhandled rejection.
+        pending?.catch(() => {});
         for (const item of page.items) this.#upsert(item, seen);
         count += page.items.length;
         rv = page.metadata?.resourceVersion;
-        next = page.metadata?.continue || undefined;
-      } while (next);
+      }
     } catch (err) {
       if (run === this.#run) this.#scheduleRestart(run, err, 'list');
       return;

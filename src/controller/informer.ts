@@ -92,10 +92,6 @@ export class Informer<R extends CachedObject, T = R> {
     return this.#synced;
   }
 
-  get size(): number {
-    return this.#items.size;
-  }
-
   on(verb: Verb, handler: Handler<R, T>): void {
     this.#handlers[verb].push(handler);
   }

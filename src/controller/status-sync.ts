@@ -7,6 +7,7 @@
  */
 import type { Logger } from 'pino';
 import { classify } from '../kube/errors.js';
+import { splitKey } from './cache.js';
 import type { EventRecorder, EventTarget } from './events.js';
 import type { ReconcileResult, WorkQueue } from './queue.js';
 import type { RateLimiter } from './rate-limiter.js';
@@ -79,9 +80,7 @@ export class StatusSync {
     await this.deps.limiter.acquire();
     if (!this.deps.canWrite()) return {};
     if (this.#pending.get(key) !== p) return this.#pending.has(key) ? { requeueAfterMs: 0 } : {};
-    const i = key.indexOf('/');
-    const namespace = key.slice(0, i);
-    const name = key.slice(i + 1);
+    const { namespace, name } = splitKey(key);
     let wrote: boolean;
     try {
       wrote = await this.deps.writer.write(this.deps.path(namespace, name), p.current, p.desired);

@@ -4,7 +4,7 @@
  * request bodies or secret values.
  */
 import { KubeApiError } from '../kube/errors.js';
-import { WriteError, type WriteErrorKind } from '../writes/errors.js';
+import { fromKube, WriteError, type WriteErrorKind } from '../writes/errors.js';
 
 export class HttpError extends Error {
   constructor(
@@ -38,46 +38,12 @@ export const unavailable = (message: string, retryAfterSeconds = 5, cause?: unkn
   );
 
 /**
- * Maps an API-server error met while serving a request. Invalid input the API server refused is the client's
- * (422 → 400 with the API server's message, which names the field but never echoes a secret value); an outage
- * is 503 with Retry-After.
+ * Maps an API-server error met while serving a request, by way of the write path's classification (one mapping
+ * for both): invalid input the API server refused is the client's (400, with the API server's message, which
+ * names the field but never echoes a secret value); an outage is 503 with Retry-After.
  */
 export function fromKubeError(err: KubeApiError, what: string): HttpError {
-  switch (err.errorClass) {
-    case 'invalid': {
-      const cause = err.causes[0];
-      return badRequest(`${what}: ${err.message}`, cause?.field);
-    }
-    case 'notFound':
-      return notFound(`${what}: not found`);
-    case 'conflict':
-      return conflict(`${what}: ${err.message}`);
-    case 'tooLarge':
-      return new HttpError(
-        413,
-        'PayloadTooLarge',
-        `${what}: the Kubernetes API server refused it as too large`,
-      );
-    case 'tooManyRequests':
-      return unavailable(`${what}: the Kubernetes API server is busy`, err.retryAfterSeconds ?? 1, err);
-    case 'forbidden':
-    case 'unauthorized':
-      // The operator's own ServiceAccount lacks a permission: a deployment problem, not the caller's.
-      return new HttpError(
-        500,
-        'Internal',
-        `${what}: the operator is not allowed to do this (check its RBAC)`,
-        undefined,
-        {},
-        { cause: err },
-      );
-    default:
-      return unavailable(
-        `${what}: the Kubernetes API server is unavailable`,
-        err.retryAfterSeconds ?? 5,
-        err,
-      );
-  }
+  return fromWriteError(fromKube(err, what) as WriteError);
 }
 
 export function errorBody(err: HttpError) {

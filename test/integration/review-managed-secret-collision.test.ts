@@ -8,18 +8,17 @@
  * attacker's identity.
  */
 
-import { KubeConfig } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { DeploymentSecrets, SecretObject } from '../../src/api/types.js';
-import { KubeClient } from '../../src/kube/client.js';
 import { corePath, secretsPath } from '../../src/kube/paths.js';
 import { managedSecretName } from '../../src/writes/identity-writer.js';
 import { useApi } from '../support/api.js';
 import {
   adminClient,
-  adminKubeConfig,
   call,
+  clientWithToken,
   eventually,
+  exists,
   serviceAccountWithRole,
 } from '../support/cluster.js';
 
@@ -68,16 +67,10 @@ describe('managed Secret names of two identities never collide', () => {
     expect.soft(secret.metadata.annotations?.['flagops.io/expose-to']).toBe(victim);
 
     // Its own DeploymentSecrets (kubectl, with its own token) pointing at the shared name gets no value.
-    const kc = adminKubeConfig();
-    const asAttacker = new KubeConfig();
-    asAttacker.loadFromClusterAndUser(kc.getCurrentCluster()!, { name: 'attacker', token });
-    const attackerClient = new KubeClient(asAttacker);
-    const exists = await client.get(secretsPath(fx.ns, attacker)).then(
-      () => true,
-      () => false,
-    );
+    const attackerClient = clientWithToken(token);
     const spec = { secrets: [{ name: 'stolen', secretKeyRef: { name: shared, key: 'password' } }] };
-    if (exists) await attackerClient.mergePatch(secretsPath(fx.ns, attacker), { spec });
+    if (await exists(secretsPath(fx.ns, attacker)))
+      await attackerClient.mergePatch(secretsPath(fx.ns, attacker), { spec });
     else
       await client.create(secretsPath(fx.ns), {
         apiVersion: 'flagops.io/v1alpha1',

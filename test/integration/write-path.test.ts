@@ -4,19 +4,17 @@
  * secret values, and limits checked before the API server is asked anything.
  */
 
-import { KubeConfig } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { DeploymentFacts, DeploymentSecrets } from '../../src/api/types.js';
-import { KubeClient } from '../../src/kube/client.js';
-import { KubeApiError } from '../../src/kube/errors.js';
 import { corePath, factsPath, secretsPath } from '../../src/kube/paths.js';
 import { managedSecretName } from '../../src/writes/identity-writer.js';
 import { useApi } from '../support/api.js';
 import {
   adminClient,
-  adminKubeConfig,
   call,
+  clientWithToken,
   eventually,
+  exists,
   serviceAccountWithRole,
 } from '../support/cluster.js';
 import { applyFacts } from '../support/gitops.js';
@@ -25,14 +23,6 @@ const fx = useApi('writepath');
 const client = adminClient();
 const FLAGOPS = 'flagops.io';
 const ident = (id: string) => `/api/v1/namespaces/${fx.ns}/identities/${id}`;
-const exists = (path: string) =>
-  client.get(path).then(
-    () => true,
-    (err: unknown) => {
-      if (err instanceof KubeApiError && err.errorClass === 'notFound') return false;
-      throw err;
-    },
-  );
 
 describe('deleting an identity', () => {
   it('cannot delete a DeploymentSecrets created during the request by a caller who may delete facts only', async () => {
@@ -162,10 +152,7 @@ describe('secret values are exposed to their own identity only', () => {
       },
     ]);
     // The attacker's own DeploymentSecrets points at the victim's managed Secret, with the attacker's token.
-    const kc = adminKubeConfig();
-    const asAttacker = new KubeConfig();
-    asAttacker.loadFromClusterAndUser(kc.getCurrentCluster()!, { name: 'attacker', token });
-    const created = await new KubeClient(asAttacker).create(secretsPath(fx.ns), {
+    const created = await clientWithToken(token).create(secretsPath(fx.ns), {
       apiVersion: 'flagops.io/v1alpha1',
       kind: 'DeploymentSecrets',
       metadata: { name: 'attacker' },

@@ -6,6 +6,7 @@ import { inject } from 'vitest';
 import { parseConfig } from '../../src/config.js';
 import { loadKubeAccess } from '../../src/kube/access.js';
 import { KubeClient } from '../../src/kube/client.js';
+import { KubeApiError } from '../../src/kube/errors.js';
 import { createLogger } from '../../src/logger.js';
 import { type Operator, startOperator } from '../../src/operator.js';
 import type { ControlPlaneInfo } from '../control-plane/control-plane.js';
@@ -26,6 +27,24 @@ export function adminClient(info = controlPlane()): KubeClient {
 }
 
 export const suffix = () => randomBytes(3).toString('hex');
+
+/** A client that acts as the holder of `token` (a ServiceAccount's, say), against the test control plane. */
+export function clientWithToken(token: string, info = controlPlane()): KubeClient {
+  const kc = new KubeConfig();
+  kc.loadFromClusterAndUser(adminKubeConfig(info).getCurrentCluster()!, { name: 'token-user', token });
+  return new KubeClient(kc);
+}
+
+/** Whether the object at `path` exists (404 is false; any other error fails the test). */
+export function exists(path: string, client = adminClient()): Promise<boolean> {
+  return client.get(path).then(
+    () => true,
+    (err: unknown) => {
+      if (err instanceof KubeApiError && err.errorClass === 'notFound') return false;
+      throw err;
+    },
+  );
+}
 
 /** Creates a namespace with a unique name. Namespaces are never deleted: no controller would finish it. */
 export async function newNamespace(prefix = 'test', client = adminClient()): Promise<string> {

@@ -2,7 +2,15 @@
  * The CustomResourceDefinitions, built from the same constants as the zod schemas. `npm run gen:crds` writes them
  * to crds/ and the Helm chart; scripts/crd-files.test.ts fails when those files drift from this module.
  */
-import { FACT_NAME_PATTERN, MAX_FACT_VALUE_CHARS, MAX_FACTS, MAX_SAFE_INTEGER, NAME_RULE } from './facts.js';
+import {
+  FACT_NAME_PATTERN,
+  MAX_FACT_VALUE_CHARS,
+  MAX_FACTS,
+  MAX_SAFE_INTEGER,
+  NAME_RULE,
+  NUMBER_RULE,
+  VALUE_TYPE_RULE,
+} from './facts.js';
 import { FACTS_KIND, FACTS_PLURAL, GROUP, SECRETS_KIND, SECRETS_PLURAL, VERSION } from './group.js';
 import { MAX_SECRET_ENTRIES, SECRET_KEY_PATTERN, SECRET_NAME_PATTERN } from './secrets.js';
 import {
@@ -24,39 +32,22 @@ import {
 type Schema = Record<string, unknown>;
 
 const celString = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-
-// A fact value is a string or an integer. `x-kubernetes-int-or-string` is the one untyped value schema that CEL can
-// see (as dyn), so it is what lets the API server check fact names and nulls in CEL; in exchange, booleans and
-// decimals are written as strings. Each message names the offending fact, and the rules stay within the CEL cost
-// budget (a messageExpression may index one key, not join them all).
 const NAME_OK = (k: string) => `${k}.matches(${celString(FACT_NAME_PATTERN)})`;
 
+// A fact value is a string, a number or a boolean. A structural schema cannot say that of a free map's values (no
+// union types; `x-kubernetes-int-or-string` is the only mixed one, and it refuses booleans and decimals), so the
+// values are left untyped here and the API server checks them with the ValidatingAdmissionPolicy below: CEL in a
+// policy sees untyped values as dyn, while CEL in a CRD cannot see them at all. The CRD keeps what a schema can say.
 const factsSchema: Schema = {
   type: 'object',
-  description: `Facts about the deployment: at most ${MAX_FACTS} names, each mapped to a string (at most ${MAX_FACT_VALUE_CHARS} characters) or an integer.`,
+  description: `Facts about the deployment: at most ${MAX_FACTS} names, each mapped to a string (at most ${MAX_FACT_VALUE_CHARS} characters), a number or a boolean.`,
   maxProperties: MAX_FACTS,
   additionalProperties: {
-    'x-kubernetes-int-or-string': true,
-    // nullable keeps a null in the request so that the rule below can reject it instead of silently pruning it.
+    'x-kubernetes-preserve-unknown-fields': true,
+    // nullable keeps a null in the request so that the policy can refuse it by name instead of it being pruned.
     nullable: true,
     maxLength: MAX_FACT_VALUE_CHARS,
-    'x-kubernetes-validations': [
-      {
-        rule: `type(self) != int || (self >= ${-MAX_SAFE_INTEGER} && self <= ${MAX_SAFE_INTEGER})`,
-        message: 'must be an integer between -(2^53-1) and 2^53-1',
-      },
-    ],
   },
-  'x-kubernetes-validations': [
-    {
-      rule: `self.all(k, ${NAME_OK('k')})`,
-      messageExpression: `'invalid fact name ' + self.filter(k, !${NAME_OK('k')})[0] + ': ${NAME_RULE}'`,
-    },
-    {
-      rule: 'self.all(k, type(self[k]) != null_type)',
-      messageExpression: `'fact ' + self.filter(k, type(self[k]) == null_type)[0] + ' must be a string or an integer, not null'`,
-    },
-  ],
 };
 
 const condition: Schema = {
@@ -350,3 +341,83 @@ export const factSourceCrd = crd(
 );
 
 export const allCrds = [deploymentFactsCrd, deploymentSecretsCrd, factSourceCrd];
+
+// The API server's check of fact names and values. Each message names the offending fact (a messageExpression may
+// index one key, not join them all). Objects whose facts did not change are let through, as the API server ratchets
+// CRD validation: a DeploymentFacts created before the policy existed can still have its labels or finalizers
+// edited, and the operator reports it InvalidSpec until its facts are fixed.
+const FACTS = 'variables.facts';
+const V = `${FACTS}[k]`;
+const VALUE_OK = `type(${V}) == string || type(${V}) == bool || type(${V}) == int || type(${V}) == double`;
+const MAX_INT = MAX_SAFE_INTEGER;
+const NUMBER_OK =
+  `(type(${V}) != int || (${V} >= ${-MAX_INT} && ${V} <= ${MAX_INT})) && ` +
+  `(type(${V}) != double || (${V} >= ${-MAX_INT}.0 && ${V} <= ${MAX_INT}.0))`;
+const kindOf = (v: string) =>
+  `type(${v}) == map ? 'an object' : type(${v}) == list ? 'a list' : type(${v}) == null_type ? 'null' : 'of another type'`;
+const factsOf = (o: string) => `has(${o}.spec) && has(${o}.spec.facts) ? ${o}.spec.facts : {}`;
+/** The names of the facts that break a rule (the first one names the problem). */
+const failing = (ok: string) => `${FACTS}.filter(k, !(${ok}))`;
+
+export const FACTS_POLICY_NAME = `${FACTS_PLURAL}.${GROUP}`;
+
+export const deploymentFactsPolicy = {
+  apiVersion: 'admissionregistration.k8s.io/v1',
+  kind: 'ValidatingAdmissionPolicy',
+  metadata: { name: FACTS_POLICY_NAME },
+  spec: {
+    failurePolicy: 'Fail',
+    // matchConstraints is atomic: spelling out the API server's defaults lets several managers (kubectl, Helm,
+    // Argo CD) apply the same policy server-side without a conflict.
+    matchConstraints: {
+      matchPolicy: 'Equivalent',
+      namespaceSelector: {},
+      objectSelector: {},
+      resourceRules: [
+        {
+          apiGroups: [GROUP],
+          apiVersions: ['*'],
+          operations: ['CREATE', 'UPDATE'],
+          resources: [FACTS_PLURAL],
+          scope: '*',
+        },
+      ],
+    },
+    matchConditions: [
+      {
+        name: 'facts-changed',
+        expression: `request.operation == 'CREATE' || (${factsOf('object')}) != (${factsOf('oldObject')})`,
+      },
+    ],
+    variables: [
+      { name: 'facts', expression: factsOf('object') },
+      { name: 'badNames', expression: failing(NAME_OK('k')) },
+      { name: 'badTypes', expression: failing(VALUE_OK) },
+      { name: 'badNumbers', expression: failing(NUMBER_OK) },
+    ],
+    validations: [
+      {
+        expression: 'size(variables.badNames) == 0',
+        messageExpression: `'spec.facts: invalid fact name ' + variables.badNames[0] + ': ${NAME_RULE}'`,
+        reason: 'Invalid',
+      },
+      {
+        expression: 'size(variables.badTypes) == 0',
+        messageExpression: `'spec.facts.' + variables.badTypes[0] + ' ${VALUE_TYPE_RULE}, not ' + (${kindOf(`${FACTS}[variables.badTypes[0]]`)})`,
+        reason: 'Invalid',
+      },
+      {
+        expression: 'size(variables.badNumbers) == 0',
+        messageExpression: `'spec.facts.' + variables.badNumbers[0] + ' ${NUMBER_RULE}'`,
+        reason: 'Invalid',
+      },
+    ],
+  },
+};
+
+export const deploymentFactsPolicyBinding = {
+  apiVersion: 'admissionregistration.k8s.io/v1',
+  kind: 'ValidatingAdmissionPolicyBinding',
+  metadata: { name: FACTS_POLICY_NAME },
+  spec: { policyName: FACTS_POLICY_NAME, validationActions: ['Deny'] },
+};

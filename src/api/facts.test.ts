@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deploymentFactsCrd } from './crds.js';
+import { deploymentFactsCrd, deploymentFactsPolicy } from './crds.js';
 import { FACT_NAME_PATTERN, FactMap, MAX_FACT_VALUE_CHARS, MAX_FACTS } from './facts.js';
 
 describe('FactMap', () => {
@@ -14,9 +14,13 @@ describe('FactMap', () => {
     [{ nested: { a: 1 } }, false],
     [{ list: [1] }, false],
     [{ nothing: null }, false],
-    [{ flag: true }, false],
-    [{ ratio: 0.5 }, false],
+    [{ flag: true, off: false }, true],
+    [{ ratio: 0.5, negative: -1.25 }, true],
+    [{ big: 2 ** 53 - 1, small: -(2 ** 53 - 1) }, true],
     [{ big: 2 ** 53 }, false],
+    [{ huge: 1e300 }, false],
+    [{ inf: Number.POSITIVE_INFINITY }, false],
+    [{ nan: Number.NaN }, false],
     [Object.fromEntries(Array.from({ length: MAX_FACTS }, (_, i) => [`f${i}`, i])), true],
     [Object.fromEntries(Array.from({ length: MAX_FACTS + 1 }, (_, i) => [`f${i}`, i])), false],
   ])('%j valid=%s', (input, valid) => {
@@ -29,18 +33,30 @@ describe('FactMap', () => {
     expect(r.error?.issues[0]?.message).toContain('-bad');
   });
 
-  it('uses the same name pattern and limits as the CRD', () => {
+  it.each([
+    [{ nested: { a: 1 } }, 'must be a string, a number or a boolean'],
+    [{ nothing: null }, 'must be a string, a number or a boolean'],
+    [{ big: 2 ** 53 }, 'between -(2^53-1) and 2^53-1'],
+    [{ long: 'y'.repeat(MAX_FACT_VALUE_CHARS + 1) }, `at most ${MAX_FACT_VALUE_CHARS} characters`],
+  ])('%j is refused with a message about the value, at the fact', (input, message) => {
+    const r = FactMap.safeParse(input);
+    expect(r.error?.issues[0]?.path).toEqual(Object.keys(input));
+    expect(r.error?.issues[0]?.message).toContain(message);
+  });
+
+  it('uses the same name pattern and limits as the CRD and its admission policy', () => {
     const facts = deploymentFactsCrd.spec.versions[0]!.schema.openAPIV3Schema.properties.spec as {
       properties: {
         facts: {
           maxProperties: number;
           additionalProperties: { maxLength: number };
-          'x-kubernetes-validations': { rule: string }[];
         };
       };
     };
     expect(facts.properties.facts.maxProperties).toBe(MAX_FACTS);
     expect(facts.properties.facts.additionalProperties.maxLength).toBe(MAX_FACT_VALUE_CHARS);
-    expect(facts.properties.facts['x-kubernetes-validations'][0]!.rule).toContain(FACT_NAME_PATTERN);
+    const expressions = deploymentFactsPolicy.spec.variables.map((v) => v.expression).join('\n');
+    expect(expressions).toContain(FACT_NAME_PATTERN);
+    expect(expressions).toContain(String(Number.MAX_SAFE_INTEGER));
   });
 });

@@ -1,12 +1,12 @@
 import { z } from 'zod';
 
 /**
- * The limits of a DeploymentFacts spec. The CRD schema (crds.ts) and the zod schemas below are both built from
- * these constants, so the API server and the HTTP API reject exactly the same input.
+ * The limits of a DeploymentFacts spec. The CRD schema and admission policy (crds.ts) and the zod schemas below are
+ * all built from these constants, so the API server and the HTTP API reject exactly the same input.
  */
 export const MAX_FACTS = 256;
 export const MAX_FACT_VALUE_CHARS = 4096;
-/** Integers beyond this lose precision in JSON clients (JavaScript numbers are doubles). */
+/** Numbers beyond this lose precision in JSON clients (JavaScript numbers are doubles). */
 export const MAX_SAFE_INTEGER = Number.MAX_SAFE_INTEGER;
 /** 1–63 characters of letters, digits, '-', '_' and '.', starting and ending with a letter or digit. */
 export const FACT_NAME_PATTERN = '^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$';
@@ -16,25 +16,41 @@ const factNameRegExp = new RegExp(FACT_NAME_PATTERN);
 
 export const FactName = z.string().regex(factNameRegExp, NAME_RULE);
 
+export const VALUE_TYPE_RULE = 'must be a string, a number or a boolean';
+export const NUMBER_RULE = 'must be a number between -(2^53-1) and 2^53-1';
+
 /**
- * A fact value is a string (at most 4096 characters) or a safe integer. Booleans and decimals are written as
- * strings: the API server can only check untyped map values in CEL through `x-kubernetes-int-or-string`.
+ * A fact value is a string (at most 4096 characters), a number (an integer or a decimal, within ±(2^53-1)) or a
+ * boolean. Objects, lists and nulls are refused: a fact is one value that a flag rule compares. The CRD schema
+ * cannot type a free map's values, so the API server checks them with a ValidatingAdmissionPolicy built from these
+ * same rules (crds.ts); this schema is the operator's own check (InvalidSpec) and the HTTP API's.
  */
-export const FactValue = z.union([
-  z.string().max(MAX_FACT_VALUE_CHARS, `must be at most ${MAX_FACT_VALUE_CHARS} characters`),
-  z.number().int('must be an integer or a string').min(-MAX_SAFE_INTEGER).max(MAX_SAFE_INTEGER),
-]);
+export const FactValue = z.union(
+  [
+    z.string().max(MAX_FACT_VALUE_CHARS, `must be at most ${MAX_FACT_VALUE_CHARS} characters`),
+    z.number().min(-MAX_SAFE_INTEGER, NUMBER_RULE).max(MAX_SAFE_INTEGER, NUMBER_RULE),
+    z.boolean(),
+  ],
+  { error: (issue) => (issue.code === 'invalid_union' ? VALUE_TYPE_RULE : undefined) },
+);
 export type FactValue = z.infer<typeof FactValue>;
 
-export const FactMap = z.record(z.string(), FactValue).superRefine((m, ctx) => {
-  const keys = Object.keys(m);
-  if (keys.length > MAX_FACTS)
-    ctx.addIssue({ code: 'custom', message: `must hold at most ${MAX_FACTS} facts` });
-  for (const k of keys) {
-    if (!factNameRegExp.test(k))
-      ctx.addIssue({ code: 'custom', path: [k], message: `invalid fact name ${k}: ${NAME_RULE}` });
-  }
-});
+const isMap = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export const FactMap = z.record(z.string(), FactValue).superRefine(
+  (m, ctx) => {
+    const keys = Object.keys(m);
+    if (keys.length > MAX_FACTS)
+      ctx.addIssue({ code: 'custom', message: `must hold at most ${MAX_FACTS} facts` });
+    for (const k of keys) {
+      if (!factNameRegExp.test(k))
+        ctx.addIssue({ code: 'custom', path: [k], message: `invalid fact name ${k}: ${NAME_RULE}` });
+    }
+  },
+  // Names are checked even when a value is bad, so that one status message names every problem.
+  { when: (payload) => isMap(payload.value) },
+);
 export type FactMap = Record<string, FactValue>;
 
 export const DeploymentFactsSpec = z.object({

@@ -31,8 +31,8 @@ describe('factsFromRows', () => {
       'columns',
     );
     expect(Object.fromEntries(r.identities)).toEqual({
-      a: { tier: 'gold', beta: 'true' },
-      b: { beta: 'false' },
+      a: { tier: 'gold', beta: true },
+      b: { beta: false },
     });
   });
 
@@ -84,11 +84,13 @@ describe('toFactValue', () => {
     ['text', 'text'],
     [42, 42],
     [-7, -7],
-    [1.5, '1.5'],
+    [1.5, 1.5],
+    [-0.25, -0.25],
     [2 ** 60, String(2 ** 60)],
     [Number.NaN, undefined],
     [10n, '10'],
-    [true, 'true'],
+    [true, true],
+    [false, false],
     [new Date('2026-01-02T03:04:05Z'), '2026-01-02T03:04:05.000Z'],
     [{ a: 1 }, '{"a":1}'],
     [[1, 2], '[1,2]'],

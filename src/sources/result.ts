@@ -5,7 +5,7 @@
  * A NULL value means "no such fact". Values become strings, except integers, which stay integers. A bad
  * identity or fact is left out and reported; the rest of the result still applies.
  */
-import { FACT_NAME_PATTERN, type FactMap, FactValue, NAME_RULE } from '../api/facts.js';
+import { FACT_NAME_PATTERN, type FactMap, FactValue, MAX_SAFE_INTEGER, NAME_RULE } from '../api/facts.js';
 import { SECRET_NAME_PATTERN } from '../api/secrets.js';
 import type { SourceShape } from '../api/sources.js';
 import type { FactSourceError } from '../api/types.js';
@@ -108,17 +108,19 @@ export function factsFromRows(
   return { rows: rows.length, identities, problems };
 }
 
-/** A value as the fact schema takes it: integers stay numbers, everything else becomes a string. */
-export function toFactValue(v: unknown): string | number | undefined {
+/**
+ * A value as the fact schema takes it: strings, booleans and numbers within ±(2^53-1) keep their type; a number
+ * beyond that (it would lose precision in JSON clients), a bigint, a date or JSON becomes a string.
+ */
+export function toFactValue(v: unknown): FactValue | undefined {
   switch (typeof v) {
     case 'string':
+    case 'boolean':
       return v;
     case 'number':
-      return Number.isSafeInteger(v) ? v : Number.isFinite(v) ? String(v) : undefined;
+      return Math.abs(v) <= MAX_SAFE_INTEGER ? v : Number.isFinite(v) ? String(v) : undefined;
     case 'bigint':
       return v.toString();
-    case 'boolean':
-      return v ? 'true' : 'false';
     case 'object':
       if (v instanceof Date) return Number.isNaN(v.getTime()) ? undefined : v.toISOString();
       if (Buffer.isBuffer(v)) return undefined;

@@ -44,18 +44,39 @@ export function kubectl(
   });
 }
 
-/** Installs the project's CRDs (crds/, as kustomize) and waits until the API server serves them. */
-export async function installCrds(info: ControlPlaneInfo): Promise<void> {
-  const applied = await kubectl(info, ['apply', '--server-side', '-k', 'crds/']);
-  const established = await kubectl(info, [
-    'wait',
-    '--for=condition=Established',
-    '--timeout=60s',
-    'crd/deploymentfacts.flagops.io',
-    'crd/deploymentsecrets.flagops.io',
-    'crd/factsources.flagops.io',
-  ]);
+/**
+ * Installs the project's CRDs and the facts admission policy (crds/, as kustomize), and waits until the API server
+ * serves the CRDs and enforces the policy. `policy: false` installs the CRDs alone, as on a cluster where the
+ * policy is missing.
+ */
+export async function installCrds(info: ControlPlaneInfo, opts: { policy?: boolean } = {}): Promise<void> {
+  const crds = ['deploymentfacts', 'deploymentsecrets', 'factsources'].map(
+    (plural) => `crd/${plural}.flagops.io`,
+  );
+  const source =
+    opts.policy === false ? crds.flatMap((crd) => ['-f', `crds/${crd.slice(4)}.yaml`]) : ['-k', 'crds/'];
+  const applied = await kubectl(info, ['apply', '--server-side', ...source]);
+  const established = await kubectl(info, ['wait', '--for=condition=Established', '--timeout=60s', ...crds]);
   if (applied.code !== 0 || established.code !== 0) {
     throw new Error(`installing the CRDs failed: ${applied.stderr}${established.stderr}`);
+  }
+  if (opts.policy !== false) await policyEnforced(info);
+}
+
+/** The API server loads a new policy asynchronously: probe with a server-side dry run until it refuses. */
+async function policyEnforced(info: ControlPlaneInfo): Promise<void> {
+  const probe = JSON.stringify({
+    apiVersion: 'flagops.io/v1alpha1',
+    kind: 'DeploymentFacts',
+    metadata: { name: 'policy-probe', namespace: 'default' },
+    spec: { facts: { probe: { nested: true } } },
+  });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const r = await kubectl(info, ['create', '--dry-run=server', '-f', '-'], { input: probe });
+    if (r.code !== 0 && r.stderr.includes('spec.facts.probe')) return;
+    if (Date.now() > deadline)
+      throw new Error(`the facts admission policy is not enforced: ${r.stdout}${r.stderr}`);
+    await new Promise((res) => setTimeout(res, 250));
   }
 }

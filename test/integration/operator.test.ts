@@ -57,9 +57,27 @@ async function createError(body: unknown): Promise<string> {
 
 describe('DeploymentFacts validation by the API server', () => {
   it.each([
-    ['a nested value', { tier: { level: 'gold' } }, 'spec.facts.tier'],
-    ['a list value', { zones: ['a', 'b'] }, 'spec.facts.zones'],
-    ['a null value', { tier: null }, 'fact tier must be a string or an integer, not null'],
+    [
+      'a nested value',
+      { tier: { level: 'gold' } },
+      'spec.facts.tier must be a string, a number or a boolean, not an object',
+    ],
+    [
+      'a list value',
+      { zones: ['a', 'b'] },
+      'spec.facts.zones must be a string, a number or a boolean, not a list',
+    ],
+    ['a null value', { tier: null }, 'spec.facts.tier must be a string, a number or a boolean, not null'],
+    [
+      'an integer beyond 2^53-1',
+      { big: 2 ** 53 + 2 },
+      'spec.facts.big must be a number between -(2^53-1) and 2^53-1',
+    ],
+    [
+      'a decimal beyond 2^53-1',
+      { huge: 1e300 },
+      'spec.facts.huge must be a number between -(2^53-1) and 2^53-1',
+    ],
     ['a bad name', { '-tier': 'gold' }, 'invalid fact name -tier'],
     ['a name over 63 characters', { ['x'.repeat(64)]: 'gold' }, `invalid fact name ${'x'.repeat(64)}`],
     [
@@ -68,10 +86,23 @@ describe('DeploymentFacts validation by the API server', () => {
       'must have at most 256',
     ],
     ['a 5 KiB value', { blob: 'x'.repeat(5 * 1024) }, 'spec.facts.blob: Too long'],
-    ['a boolean (booleans are written as strings)', { canary: true }, 'spec.facts.canary'],
   ])('rejects %s with a message that names it', async (_what, values, message) => {
     const text = await createError(facts(ns, `bad-${Math.random().toString(36).slice(2, 8)}`, values));
     expect(text).toContain(message);
+  });
+
+  it('accepts strings, integers, decimals and booleans, and keeps their types', async () => {
+    const values = { tier: 'gold', replicas: 3, ratio: 0.5, beta: true, legacy: false, offset: -1.25 };
+    const created = await client.create<DeploymentFacts>(factsPath(ns), facts(ns, 'typed', values));
+    expect(created.spec?.facts).toEqual(values);
+  });
+
+  it('refuses a bad fact in an update, and lets an update that leaves the facts alone through', async () => {
+    await client.create(factsPath(ns), facts(ns, 'updated', { tier: 'gold' }));
+    await expect(
+      client.mergePatch(factsPath(ns, 'updated'), { spec: { facts: { zones: ['a'] } } }),
+    ).rejects.toThrow('spec.facts.zones must be a string, a number or a boolean, not a list');
+    await client.mergePatch(factsPath(ns, 'updated'), { metadata: { labels: { team: 'a' } } });
   });
 
   it('rejects invalid input through the real kubectl too', async () => {
@@ -256,15 +287,16 @@ describe('reconciling DeploymentSecrets', () => {
   });
 });
 
-describe('an expired watch (410 Gone)', () => {
+describe('a control plane of its own: an expired watch (410 Gone), and no admission policy', () => {
   // A control plane of its own without the watch cache, so that a watch from a compacted resourceVersion
-  // really gets 410 from etcd through the API server.
+  // really gets 410 from etcd through the API server; and with the CRDs alone, as on a cluster where the facts
+  // admission policy was not installed.
   let cp: ControlPlane;
   let own: TestOperator;
   let c: Client;
   beforeAll(async () => {
     cp = await startControlPlane({ extraApiServerArgs: ['--watch-cache=false'] });
-    await installCrds(cp.info());
+    await installCrds(cp.info(), { policy: false });
     const kc = new KubeConfig();
     kc.loadFromFile(cp.kubeconfigPath);
     c = new Client(kc);
@@ -313,5 +345,29 @@ describe('an expired watch (410 Gone)', () => {
     expect(
       await metric(own.url, 'flagops_watch_relists_total', 'resource="deploymentfacts"'),
     ).toBeGreaterThan(0);
+  });
+
+  it("without the policy, the operator's own check reports InvalidSpec naming the fact and keeps serving", async () => {
+    const path = factsPath('gone', 'unchecked');
+    await c.create(factsPath('gone'), {
+      ...facts('gone', 'unchecked', { tier: 'gold', beta: true }),
+      metadata: { name: 'unchecked', namespace: 'gone' },
+    });
+    await eventually(() =>
+      expect(own.store.get('gone', 'unchecked')?.facts?.values).toEqual({ tier: 'gold', beta: true }),
+    );
+    await c.mergePatch(path, { spec: { facts: { limits: { cpu: 2 }, 'bad name': 1 } } });
+    const status = await eventually(async () => {
+      const o = await c.get<DeploymentFacts>(path);
+      expect(o.status?.observedGeneration).toBe(2);
+      return o.status!;
+    });
+    expect(status.conditions?.[0]).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
+    expect(status.conditions?.[0]?.message).toContain(
+      'spec.facts.limits: must be a string, a number or a boolean',
+    );
+    expect(status.conditions?.[0]?.message).toContain('invalid fact name bad name');
+    // Bad input loses nothing: the last valid facts are still served.
+    expect(own.store.get('gone', 'unchecked')?.facts?.values).toEqual({ tier: 'gold', beta: true });
   });
 });

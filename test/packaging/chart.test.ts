@@ -113,6 +113,18 @@ describe('helm chart', () => {
     });
   });
 
+  it('leaves the facts admission policy out with admissionPolicy.enabled=false', async () => {
+    const yaml = await renderChart(cp.binDir, {
+      release: uniqueName('r'),
+      namespace: uniqueName('pkg-nopolicy'),
+      setJson: ['admissionPolicy={"enabled":false}'],
+    });
+    const kinds = parseObjects(yaml).map((o) => o.kind);
+    expect(kinds).toContain('Deployment');
+    expect(kinds).not.toContain('ValidatingAdmissionPolicy');
+    expect(kinds).not.toContain('ValidatingAdmissionPolicyBinding');
+  });
+
   it('renders the default install, which the API server accepts', async () => {
     const ns = uniqueName('pkg-chart');
     const release = uniqueName('r');
@@ -137,6 +149,8 @@ describe('helm chart', () => {
         `Service/${ns}/${full}`,
         `Deployment/${ns}/${full}`,
         `PodDisruptionBudget/${ns}/${full}`,
+        'ValidatingAdmissionPolicy//deploymentfacts.flagops.io',
+        'ValidatingAdmissionPolicyBinding//deploymentfacts.flagops.io',
       ].sort(),
     );
 
@@ -286,8 +300,8 @@ describe('helm chart', () => {
     const ns = uniqueName('pkg-helm');
     const release = uniqueName('r');
     await createNamespaces(ns);
-    // The aggregated user ClusterRoles have fixed names and may already exist, applied by another test
-    // without Helm's ownership labels: leave them out here.
+    // The aggregated user ClusterRoles and the facts admission policy have fixed names and already exist,
+    // applied by the test setup or another test without Helm's ownership labels: leave them out here.
     const r = await helm(cp.binDir, [
       'install',
       release,
@@ -298,6 +312,8 @@ describe('helm chart', () => {
       cp.kubeconfigPath,
       '--set',
       'rbac.createUserRoles=false',
+      '--set',
+      'admissionPolicy.enabled=false',
     ]);
     ok(r, 'helm install');
     expect(r.stdout).toContain(

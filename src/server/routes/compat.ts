@@ -12,7 +12,7 @@ import { type PermissionSpec, route } from '../route.js';
 import { FactValueBody, factKeyed, ID_PARAM, NAME_PARAM, SecretValueBody, WriteQuery } from '../validate.js';
 import { secretValues } from './secrets.js';
 
-const asStrings = (m: Record<string, string | number>) => {
+const asStrings = (m: Readonly<Record<string, FactValue>>) => {
   const out: Record<string, string> = {};
   for (const k in m) if (Object.hasOwn(m, k)) out[k] = String(m[k]);
   return out;

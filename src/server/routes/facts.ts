@@ -1,5 +1,5 @@
 /** Facts of one identity: read from the store, written through the API server with server-side apply. */
-import { FactMap } from '../../api/facts.js';
+import { FactMap, type FactValue } from '../../api/facts.js';
 import type { FactsChange } from '../../writes/identity-writer.js';
 import { notFound } from '../errors.js';
 import { type RouteContext, route } from '../route.js';
@@ -76,7 +76,7 @@ export const factsRoutes = [
     responses: ok('the facts after the write; 202 when not yet visible on this replica'),
     errors: [400, 401, 403, 404, 409, 412, 413],
     handler: async (ctx) => {
-      const set: Record<string, string | number> = {};
+      const set: Record<string, FactValue> = {};
       const remove: string[] = [];
       for (const [key, value] of Object.entries(ctx.body)) {
         if (value === null) remove.push(key);

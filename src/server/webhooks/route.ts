@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { FactMap } from '../../api/facts.js';
+import { FactMap, type FactValue } from '../../api/facts.js';
 import type { SecretObject } from '../../api/types.js';
 import { KubeApiError } from '../../kube/errors.js';
 import { WriteError } from '../../writes/errors.js';
@@ -151,7 +151,7 @@ export const webhookRoutes = [
         if (!w.namespaces.includes(body.namespace)) {
           throw forbidden(`webhook ${w.name} may not write to namespace ${body.namespace}`);
         }
-        const set: Record<string, string | number> = {};
+        const set: Record<string, FactValue> = {};
         const remove: string[] = [];
         for (const [k, v] of Object.entries(body.facts)) {
           if (v === null) remove.push(k);

@@ -34,7 +34,7 @@ export function renderCrdFiles(): Map<string, string> {
     .replaceAll(`labels: ${LABELS}`, 'labels:\n    {{- include "flagops.labels" . | nindent 4 }}');
   files.set(
     POLICY_TEMPLATE,
-    `{{- /* ${HEADER.slice(2, -1)}\nThe API server's check of fact values (strings, numbers, booleans): see docs/security.md. */ -}}\n` +
+    `{{- /* ${HEADER.slice(2, -1)}\nThe API server's check of fact values (strings, numbers, booleans): see docs/api.md#facts. */ -}}\n` +
       `{{- if .Values.admissionPolicy.enabled }}\n${template}{{- end }}\n`,
   );
   return files;

@@ -4,7 +4,7 @@
 //
 // Templates: every *.yaml, *.yml and *.json file under the application's path (sorted, hidden entries skipped)
 // is printed, separated by `---`, after these placeholders are replaced:
-//   {{ fact "max-replicas" }}           the fact's value as is (integers stay integers in YAML)
+//   {{ fact "max-replicas" }}           the fact's value as is (numbers and booleans keep their YAML type)
 //   {{ fact "tier" | quote }}           the value as a double-quoted YAML string
 //   {{ identity }}  {{ namespace }}     the identity and its namespace
 // Any other {{ … }} is left alone. A fact the identity does not have fails the render, naming the fact.

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 interface Ctx {
   identity: string;
   namespace: string;
-  facts: Record<string, string | number>;
+  facts: Record<string, string | number | boolean>;
 }
 interface RenderModule {
   renderTemplate(text: string, ctx: Ctx): { text: string; missing: string[] };
@@ -20,7 +20,7 @@ const render = (await import(
 const ctx: Ctx = {
   identity: 'customer-42',
   namespace: 'customers',
-  facts: { 'max-replicas': 5, tier: 'go"ld' },
+  facts: { 'max-replicas': 5, tier: 'go"ld', beta: true, ratio: 0.5 },
 };
 
 describe('renderTemplate', () => {
@@ -29,6 +29,9 @@ describe('renderTemplate', () => {
     ['replicas: {{fact "max-replicas"}}', 'replicas: 5'],
     ['tier: {{ fact "tier" | quote }}', 'tier: "go\\"ld"'],
     ['tier: {{ fact "max-replicas" | quote }}', 'tier: "5"'],
+    ['enabled: {{ fact "beta" }}', 'enabled: true'],
+    ['enabled: {{ fact "beta" | quote }}', 'enabled: "true"'],
+    ['weight: {{ fact "ratio" }}', 'weight: 0.5'],
     ['name: {{ identity }}.{{ namespace }}', 'name: customer-42.customers'],
     ['v: {{ .Values.x }} {{ fact tier }}', 'v: {{ .Values.x }} {{ fact tier }}'], // not ours: left alone
   ])('%s → %s', (template, expected) => {

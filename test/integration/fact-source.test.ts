@@ -264,16 +264,23 @@ describe('a PostgreSQL FactSource', () => {
     await createSource('by-columns', {
       postgres: {
         connectionSecretRef: { name: 'db-dsn', key: 'dsn' },
-        query: 'SELECT identity || \'-cols\' AS identity, tier, seats AS "seat-count", beta FROM t_cols',
+        query:
+          'SELECT identity || \'-cols\' AS identity, tier, seats AS "seat-count", beta, 0.25::float8 AS weight FROM t_cols',
         shape: 'columns',
       },
       intervalSeconds: 2,
     });
     await waitReason('by-columns', 'Synced');
     await eventually(() =>
-      expect(served('customer-c1-cols')).toEqual({ tier: 'gold', 'seat-count': 10, beta: 'true' }),
+      expect(served('customer-c1-cols')).toEqual({
+        tier: 'gold',
+        'seat-count': 10,
+        beta: true,
+        weight: 0.25,
+      }),
     );
-    expect(served('customer-c2-cols')).toEqual({ 'seat-count': 3, beta: 'false' });
+    // Booleans and floats keep their type.
+    expect(served('customer-c2-cols')).toEqual({ 'seat-count': 3, beta: false, weight: 0.25 });
   });
 
   it.each([

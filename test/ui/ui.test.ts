@@ -382,6 +382,57 @@ describe('the web UI', () => {
     expect(obj.spec?.facts).toEqual({ owner: 'team-a' });
   });
 
+  it('sets booleans and decimals, keeps text that only looks like one, and checks a value against its type', async () => {
+    const { page } = main;
+    await page.getByRole('link', { name: 'All identities' }).click();
+    await page.getByRole('link', { name: 'billing', exact: true }).click();
+    await page.getByLabel('Fact name').waitFor();
+    const set = async (name: string, value: string, type?: string) => {
+      await page.getByLabel('Fact name').fill(name);
+      await page.getByLabel('Value', { exact: true }).fill(value);
+      if (type) await page.getByLabel('Type', { exact: true }).selectOption({ label: type });
+      await page.getByRole('button', { name: 'Set fact' }).click();
+    };
+    await set('beta', 'true');
+    await eventually(async () =>
+      expect((await factRows(page)).beta).toEqual({ value: 'true', type: 'boolean' }),
+    );
+    await set('ratio', '0.5');
+    await eventually(async () =>
+      expect((await factRows(page)).ratio).toEqual({ value: '0.5', type: 'decimal' }),
+    );
+    // Auto never reformats: a leading zero stays text; and the Text type keeps "true" a string.
+    await set('zip', '02134');
+    await eventually(async () =>
+      expect((await factRows(page)).zip).toEqual({ value: '02134', type: 'string' }),
+    );
+    await set('legacy', 'true', 'Text');
+    await eventually(async () =>
+      expect((await factRows(page)).legacy).toEqual({ value: 'true', type: 'string' }),
+    );
+    const api = await call(op, 'GET', factsUrl('billing'), { token: editor });
+    expect(api.body).toMatchObject({ beta: true, ratio: 0.5, zip: '02134', legacy: 'true' });
+
+    // A value that is not of the chosen type is refused in the page, before anything is sent.
+    await set('enabled', 'yes', 'Boolean');
+    await page.locator('#fact-error').waitFor();
+    expect(await textOf(page, '#fact-error')).toBe('enabled: A boolean is true or false.');
+    expect(Object.keys(await factRows(page))).not.toContain('enabled');
+    // An edit keeps the fact's type: a boolean takes only true or false.
+    await page.getByRole('button', { name: 'Edit beta' }).click();
+    await page.getByLabel('New value of beta').fill('maybe');
+    await page.getByLabel('New value of beta').press('Enter');
+    await eventually(async () =>
+      expect(await textOf(page, '#fact-error')).toBe('beta: A boolean is true or false.'),
+    );
+    await page.getByLabel('New value of beta').fill('false');
+    await page.getByLabel('New value of beta').press('Enter');
+    await eventually(async () =>
+      expect((await factRows(page)).beta).toEqual({ value: 'false', type: 'boolean' }),
+    );
+    expect((await call(op, 'GET', factsUrl('billing'), { token: editor })).body.beta).toBe(false);
+  });
+
   it("shows a forbidden user the server's 403 message", async () => {
     const { page } = await openPage(); // a new tab: an empty session storage
     await page.goto(`${op.url}/ui/#/?ns=${ns}`);

@@ -101,7 +101,7 @@ export function getIdentity(ns, id) {
   return request('GET', identityPath(ns, id));
 }
 
-/** @param {string} ns @param {string} id @param {string} name @param {string | number} value */
+/** @param {string} ns @param {string} id @param {string} name @param {FactValue} value */
 export function putFact(ns, id, name, value) {
   return request('PUT', `${identityPath(ns, id)}/facts/${enc(name)}`, { value });
 }
@@ -111,15 +111,40 @@ export function deleteFact(ns, id, name) {
   return request('DELETE', `${identityPath(ns, id)}/facts/${enc(name)}`);
 }
 
+/** @typedef {string | number | boolean} FactValue */
+/** @typedef {'auto' | 'string' | 'number' | 'boolean'} InputType */
+
+/** @param {FactValue} value @returns {'string' | 'integer' | 'decimal' | 'boolean'} */
+export function valueType(value) {
+  if (typeof value === 'boolean') return 'boolean';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'decimal';
+  return 'string';
+}
+
+const NUMBER_TEXT = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$/;
+const MAX_NUMBER = Number.MAX_SAFE_INTEGER;
+
 /**
- * The value a fact input stands for: an integer when the text is one (and JavaScript can hold it exactly),
- * otherwise the text itself, as a string.
- * @param {string} text
+ * The value a fact input stands for, as the user's chosen type says. `auto` takes `true`/`false` as booleans and a
+ * number written plainly (`3`, `-0.5`, exactly as JavaScript writes it back) as a number, anything else (`007`,
+ * `1.50`, `yes`) as text, so that nothing the user typed is silently reformatted.
+ * @param {string} text @param {InputType} [type]
+ * @returns {{ value: FactValue } | { error: string }}
  */
-export function typedValue(text) {
-  if (/^(0|-?[1-9][0-9]*)$/.test(text)) {
-    const n = Number(text);
-    if (Number.isSafeInteger(n)) return n;
+export function typedValue(text, type = 'auto') {
+  if (type === 'string') return { value: text };
+  const t = text.trim();
+  const n = NUMBER_TEXT.test(t) ? Number(t) : Number.NaN;
+  const inRange = Number.isFinite(n) && Math.abs(n) <= MAX_NUMBER;
+  if (type === 'boolean') {
+    return t === 'true' || t === 'false' ? { value: t === 'true' } : { error: 'A boolean is true or false.' };
   }
-  return text;
+  if (type === 'number') {
+    return inRange
+      ? { value: n }
+      : { error: 'A number is like 3, -12 or 0.5, between -(2^53-1) and 2^53-1.' };
+  }
+  if (t === 'true' || t === 'false') return { value: t === 'true' };
+  if (inRange && String(n) === t) return { value: n };
+  return { value: text };
 }

@@ -11,6 +11,7 @@ import {
   putFact,
   setToken,
   typedValue,
+  valueType,
 } from './api.js';
 import { watch } from './watch.js';
 
@@ -84,6 +85,7 @@ const el = {
   addFact: /** @type {HTMLFormElement} */ ($('add-fact')),
   newName: /** @type {HTMLInputElement} */ ($('new-name')),
   newValue: /** @type {HTMLInputElement} */ ($('new-value')),
+  newType: /** @type {HTMLSelectElement} */ ($('new-type')),
   secretKeys: $('secret-keys'),
   secretsEmpty: $('secrets-empty'),
 };
@@ -535,11 +537,11 @@ function provenanceCell(p) {
 }
 
 /**
- * @param {string} name @param {string | number} value
+ * @param {string} name @param {import('./api.js').FactValue} value
  * @param {{ path: string, by: string, at?: string, manager: string } | undefined} provenance
  */
 function factRow(name, value, provenance) {
-  const type = typeof value === 'number' ? 'integer' : 'string';
+  const type = valueType(value);
   const flash = state.highlight.has(`fact:${name}`);
   let valueCell;
   let actions;
@@ -547,8 +549,9 @@ function factRow(name, value, provenance) {
     const input = h('input', {
       type: 'text',
       value: String(value),
-      'aria-label': `New value of ${name}`,
+      'aria-label': `New value of ${name} (${type})`,
       'data-edit': name,
+      'data-type': type,
       disabled: state.busy,
       onkeydown: (/** @type {KeyboardEvent} */ e) => {
         if (e.key === 'Enter') {
@@ -651,6 +654,12 @@ function clearFactMessages() {
   el.factStatus.textContent = '';
 }
 
+/** A problem found before anything is sent (a value that is not of the chosen type). */
+function showFactProblem(/** @type {string} */ message) {
+  el.factError.textContent = message;
+  el.factError.hidden = false;
+}
+
 /** @param {unknown} err */
 function showFactError(err) {
   if (err instanceof ApiError && err.status === 401) {
@@ -706,10 +715,18 @@ async function write(/** @type {() => Promise<{status: number}>} */ op, /** @typ
 function setBusy(/** @type {boolean} */ busy) {
   state.busy = busy;
   for (const c of el.detailView.querySelectorAll(
-    '#facts-body button, #facts-body input, #add-fact button, #add-fact input',
+    '#facts-body button, #facts-body input, #add-fact button, #add-fact input, #add-fact select',
   )) {
-    if (c instanceof HTMLButtonElement || c instanceof HTMLInputElement) c.disabled = busy;
+    if (c instanceof HTMLButtonElement || c instanceof HTMLInputElement || c instanceof HTMLSelectElement)
+      c.disabled = busy;
   }
+}
+
+/** The input type for a fact's current type, or the add form's choice. @returns {import('./api.js').InputType} */
+function inputTypeOf(/** @type {string | undefined} */ t) {
+  if (t === 'boolean' || t === 'string' || t === 'number') return t;
+  if (t === 'integer' || t === 'decimal') return 'number';
+  return 'auto';
 }
 
 /** @param {string} name */
@@ -720,8 +737,14 @@ async function saveEdit(name) {
   if (!(input instanceof HTMLInputElement)) return;
   const text = input.value;
   clearFactMessages();
-  const value = typedValue(text);
-  const ok = await write(() => putFact(r.ns, r.id, name, value), `Saved ${name}`);
+  // An edit keeps the fact's type: "true" typed over a string stays a string.
+  const typed = typedValue(text, inputTypeOf(input.dataset.type));
+  if ('error' in typed) {
+    showFactProblem(`${name}: ${typed.error}`);
+    input.focus();
+    return;
+  }
+  const ok = await write(() => putFact(r.ns, r.id, name, typed.value), `Saved ${name}`);
   if (ok) {
     state.editing = null;
     await loadDetail({ focusFact: name });
@@ -775,10 +798,17 @@ el.addFact.addEventListener('submit', async (e) => {
   const text = el.newValue.value;
   if (!name) return;
   clearFactMessages();
-  const ok = await write(() => putFact(r.ns, r.id, name, typedValue(text)), `Saved ${name}`);
+  const typed = typedValue(text, inputTypeOf(el.newType.value));
+  if ('error' in typed) {
+    showFactProblem(`${name}: ${typed.error}`);
+    el.newValue.focus();
+    return;
+  }
+  const ok = await write(() => putFact(r.ns, r.id, name, typed.value), `Saved ${name}`);
   if (ok) {
     el.newName.value = '';
     el.newValue.value = '';
+    el.newType.value = 'auto';
     await loadDetail();
     el.newName.focus();
   } else {

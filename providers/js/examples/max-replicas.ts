@@ -30,7 +30,7 @@ export async function putFact(
   namespace: string,
   identity: string,
   name: string,
-  value: string | number,
+  value: string | number | boolean,
 ): Promise<void> {
   const [ns, id, fact] = [namespace, identity, name].map(encodeURIComponent);
   const url = `${baseUrl.replace(/\/+$/, '')}/api/v1/namespaces/${ns}/identities/${id}/facts/${fact}`;

@@ -4,7 +4,8 @@ import { GeneralError } from '@openfeature/core';
  * Why facts could not be read:
  * - `unreachable`: connection refused, timeout, 5xx — the store is down or overloaded;
  * - `unauthorized`: 401/403 — our token is missing, expired or lacks RBAC;
- * - `invalid-response`: the store answered something that is not a facts map.
+ * - `invalid-response`: the store answered something that is not a facts map, or a fact whose value is
+ *   not a string, a number or a boolean.
  */
 export type StoreErrorKind = 'unreachable' | 'unauthorized' | 'invalid-response';
 

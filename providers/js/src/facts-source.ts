@@ -101,7 +101,8 @@ export class FactsSource {
   }
 
   /**
-   * `context` with the facts of its identity merged in as top-level attributes. The identity is
+   * `context` with the facts of its identity merged in as top-level attributes, each with the type
+   * the store serves (string, number or boolean; `"true"` stays a string). The identity is
    * `targetingKey`, the namespace the `namespace` attribute or the default one. Attributes already
    * in `context` win over facts of the same name. No targeting key, or one that is not a valid
    * Kubernetes name: nothing to look up, the context is returned as is.

@@ -3,4 +3,4 @@ export { FactsSource } from './facts-source.js';
 export { FlagopsContextHook } from './hook.js';
 export { DEFAULT_TOKEN_FILE, type FlagopsOptions } from './options.js';
 export { FlagopsProvider, type FlagopsProviderOptions } from './provider.js';
-export type { Facts } from './store-client.js';
+export type { Facts, FactValue } from './store-client.js';

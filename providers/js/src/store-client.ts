@@ -1,9 +1,14 @@
-import type { EvaluationContextValue } from '@openfeature/core';
 import { describeFetchError, FlagopsStoreError } from './errors.js';
 import type { TokenSource } from './token.js';
 
-/** The facts of one identity: plain key/values (the store serves strings and integers). */
-export type Facts = Record<string, EvaluationContextValue>;
+/**
+ * One fact value as the store serves it: a string, a number (an integer or a decimal) or a boolean, with its
+ * JSON type. A quoted `"true"` is the string `'true'`, not the boolean; nothing here converts between types.
+ */
+export type FactValue = string | number | boolean;
+
+/** The facts of one identity: plain key/values, each a {@link FactValue}. */
+export type Facts = Record<string, FactValue>;
 
 export interface StoreClientOptions {
   baseUrl: string;
@@ -35,8 +40,19 @@ export class StoreClient {
       const res = await this.send(url, { headers: { accept: 'application/json' }, signal });
       const body = await readJson(res);
       if (res.status === 200) {
-        if (isPlainObject(body)) return body as Facts;
-        throw this.error('invalid-response', `expected a JSON object of facts from ${url}`);
+        if (!isPlainObject(body)) {
+          throw this.error('invalid-response', `expected a JSON object of facts from ${url}`);
+        }
+        // The store types every fact; anything else is not its answer, and is refused rather than
+        // handed to flag rules as a value they were never written for.
+        const bad = Object.keys(body).find((name) => !isFactValue(body[name]));
+        if (bad !== undefined) {
+          throw this.error(
+            'invalid-response',
+            `fact ${JSON.stringify(bad)} from ${url} is not a string, a number or a boolean`,
+          );
+        }
+        return body as Facts;
       }
       // The store answers 404 + {"error":…} for an identity that has no facts yet. A 404 without
       // that body comes from something else (wrong baseUrl, a proxy) and must not read as "no facts".
@@ -109,6 +125,15 @@ async function readJson(res: Response): Promise<unknown> {
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** What the store serves as a fact value; objects, lists and nulls are not facts. */
+function isFactValue(value: unknown): value is FactValue {
+  return (
+    typeof value === 'string' ||
+    typeof value === 'boolean' ||
+    (typeof value === 'number' && Number.isFinite(value))
+  );
 }
 
 /** `error.message` of the store's `{"error":{"code","message"}}` body, when present. */

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-type FactValue = string | number;
+type FactValue = string | number | boolean;
 
 interface Change {
   revision: number;
@@ -34,7 +34,8 @@ export class FakeStore {
     authorization: string | undefined;
     lastEventId?: string;
   }> = [];
-  private readonly facts = new Map<string, Record<string, FactValue>>();
+  /** `unknown` values so that a test can make it serve what the real store never would. */
+  private readonly facts = new Map<string, Record<string, unknown>>();
   private readonly history: Change[] = [];
   /** Open watch streams and the namespace each one filters on (undefined: all). */
   private readonly streams = new Map<ServerResponse, string | undefined>();
@@ -81,6 +82,19 @@ export class FakeStore {
     const key = `${namespace}/${identity}`;
     this.facts.set(key, { ...this.facts.get(key), [name]: value });
     this.publish({ kind: 'facts', action: 'upsert', namespace, name: identity, keys: [name] });
+  }
+
+  /** Sets several facts at once, with one change event (as a PATCH of the real store). */
+  setFacts(namespace: string, identity: string, facts: Record<string, FactValue>): void {
+    const key = `${namespace}/${identity}`;
+    this.facts.set(key, { ...this.facts.get(key), ...facts });
+    this.publish({ kind: 'facts', action: 'upsert', namespace, name: identity, keys: Object.keys(facts) });
+  }
+
+  /** Serves `value` as a fact even though it is no fact value (an object, a list, null…). */
+  setInvalidFact(namespace: string, identity: string, name: string, value: unknown): void {
+    const key = `${namespace}/${identity}`;
+    this.facts.set(key, { ...this.facts.get(key), [name]: value });
   }
 
   /** Changes a fact without telling watchers, to tell cache hits from fresh reads. */

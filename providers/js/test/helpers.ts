@@ -1,4 +1,4 @@
-import type { Logger } from '@openfeature/server-sdk';
+import type { EvaluationContext, Logger } from '@openfeature/server-sdk';
 
 export { maxReplicasFlags, pollUntil, putFact } from '../examples/max-replicas.js';
 
@@ -32,4 +32,69 @@ let counter = 0;
 export function uniqueIdentity(prefix = 'id'): string {
   counter += 1;
   return `${prefix}-${process.pid}-${Date.now().toString(36)}-${counter}`;
+}
+
+/**
+ * Facts of every type the store serves. `legacy` is the string "true": it must stay a string, so a
+ * rule comparing it with the boolean `true` does not match.
+ */
+export const TYPED_FACTS = { beta: true, ratio: 0.5, tier: 'gold', replicas: 3, legacy: 'true' } as const;
+
+/**
+ * Flags whose rules compare facts with `===`, so they only match when a fact keeps its JSON type:
+ * `beta-features` (boolean) is on for `beta === true`, `rollout-percent` (number) is 50 for
+ * `ratio === 0.5`, and `legacy-type` (string) names the `typeof` of the `legacy` attribute. Every
+ * context a rule sees is passed to `seen`.
+ */
+export function typedFlags(seen: (context: EvaluationContext) => void = () => {}) {
+  const rule =
+    <T extends string>(pick: (c: EvaluationContext) => T) =>
+    (c: EvaluationContext): T => {
+      seen({ ...c });
+      return pick(c);
+    };
+  return {
+    'beta-features': {
+      variants: { on: true, off: false },
+      defaultVariant: 'off',
+      disabled: false,
+      contextEvaluator: rule((c) => (c.beta === true ? 'on' : 'off')),
+    },
+    'rollout-percent': {
+      variants: { half: 50, none: 0 },
+      defaultVariant: 'none',
+      disabled: false,
+      contextEvaluator: rule((c) => (c.ratio === 0.5 ? 'half' : 'none')),
+    },
+    'legacy-type': {
+      variants: { string: 'string', boolean: 'boolean', other: 'other' },
+      defaultVariant: 'other',
+      disabled: false,
+      contextEvaluator: rule((c) =>
+        typeof c.legacy === 'string' ? 'string' : typeof c.legacy === 'boolean' ? 'boolean' : 'other',
+      ),
+    },
+  };
+}
+
+/** Sets several facts with one PATCH of the store's REST API (a `null` removes a fact); returns the facts after it. */
+export async function patchFacts(
+  baseUrl: string,
+  token: string | undefined,
+  namespace: string,
+  identity: string,
+  facts: Record<string, string | number | boolean | null>,
+): Promise<unknown> {
+  const [ns, id] = [namespace, identity].map(encodeURIComponent);
+  const url = `${baseUrl.replace(/\/+$/, '')}/api/v1/namespaces/${ns}/identities/${id}/facts`;
+  const res = await fetch(url, {
+    method: 'PATCH',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(facts),
+    signal: AbortSignal.timeout(5_000),
+  });
+  const text = await res.text();
+  // 200: visible to reads; 202 would mean "not yet", which the tests below cannot wait on.
+  if (res.status !== 200) throw new Error(`PATCH ${url}: HTTP ${res.status} ${text}`);
+  return JSON.parse(text);
 }

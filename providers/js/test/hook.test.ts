@@ -5,7 +5,15 @@ import { ErrorCode, type EvaluationContext, InMemoryProvider, OpenFeature } from
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FlagopsContextHook, type FlagopsOptions } from '../src/index.js';
 import { FakeStore } from './fake-store.js';
-import { eventually, maxReplicasFlags, pollUntil, recordingLogger, uniqueIdentity } from './helpers.js';
+import {
+  eventually,
+  maxReplicasFlags,
+  pollUntil,
+  recordingLogger,
+  TYPED_FACTS,
+  typedFlags,
+  uniqueIdentity,
+} from './helpers.js';
 
 const NS = 'team-a';
 const store = new FakeStore();
@@ -70,6 +78,40 @@ describe('FlagopsContextHook', () => {
     const details = await client.getNumberDetails('max-replicas', 0, { targetingKey: id, tier: 'gold' });
     expect(details.value).toBe(5);
     expect(seen[0]).toEqual({ targetingKey: id, tier: 'gold', 'max-replicas': 3 });
+  });
+
+  it('passes boolean and decimal facts through with their JSON types; "true" stays a string', async () => {
+    const { hook } = setup({ watch: false });
+    const seen: EvaluationContext[] = [];
+    const domain = uniqueIdentity('typed');
+    await OpenFeature.setProviderAndWait(domain, new InMemoryProvider(typedFlags((c) => seen.push(c))));
+    const client = OpenFeature.getClient(domain);
+    client.addHooks(hook);
+    const id = uniqueIdentity();
+    store.setFacts(NS, id, TYPED_FACTS);
+    const context = { targetingKey: id };
+
+    const beta = await client.getBooleanDetails('beta-features', false, context);
+    expect(beta).toMatchObject({ value: true, variant: 'on', reason: 'TARGETING_MATCH' });
+    const rollout = await client.getNumberDetails('rollout-percent', -1, context);
+    expect(rollout).toMatchObject({ value: 50, variant: 'half', reason: 'TARGETING_MATCH' });
+    expect(await client.getStringValue('legacy-type', '', context)).toBe('string');
+
+    expect(seen).toHaveLength(3);
+    for (const c of seen) expect(c).toEqual({ targetingKey: id, ...TYPED_FACTS });
+    expect(seen[0]?.beta).toBe(true);
+    expect(seen[0]?.ratio).toBe(0.5);
+    expect(seen[0]?.replicas).toBe(3);
+    expect(seen[0]?.legacy).toBe('true');
+
+    // Explicit attributes still win, also when they are false or 0.
+    const off = { targetingKey: id, beta: false, ratio: 0 };
+    expect(await client.getBooleanDetails('beta-features', true, off)).toMatchObject({
+      value: false,
+      variant: 'off',
+      reason: 'TARGETING_MATCH',
+    });
+    expect(await client.getNumberValue('rollout-percent', -1, off)).toBe(0);
   });
 
   it('reads the namespace from the context, else the default namespace', async () => {

@@ -11,8 +11,17 @@ import {
   OpenFeature,
 } from '@openfeature/server-sdk';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FlagopsContextHook, FlagopsProvider } from '../src/index.js';
-import { eventually, maxReplicasFlags, pollUntil, putFact, uniqueIdentity } from './helpers.js';
+import { FactsSource, FlagopsContextHook, FlagopsProvider } from '../src/index.js';
+import {
+  eventually,
+  maxReplicasFlags,
+  patchFacts,
+  pollUntil,
+  putFact,
+  TYPED_FACTS,
+  typedFlags,
+  uniqueIdentity,
+} from './helpers.js';
 
 const url = process.env.FLAGOPS_TEST_URL ?? '';
 const token = process.env.FLAGOPS_TEST_TOKEN ?? '';
@@ -66,6 +75,85 @@ describe.skipIf(!url)(title, { timeout: 20_000 }, () => {
     });
     await OpenFeature.setProviderAndWait('integration-provider', provider);
     await flipsWithinASecond(OpenFeature.getClient('integration-provider'), () => provider.watching);
+  });
+
+  /**
+   * PATCH beta=true, ratio=0.5, tier, replicas, legacy="true" → the rules see a boolean, a decimal and
+   * a string; PATCH beta=false → the boolean flag turns off through the watch stream.
+   */
+  async function typedFactsReachTheRules(client: Client, seen: EvaluationContext[], watching: () => boolean) {
+    await eventually(() => watching(), 5_000);
+    const identity = uniqueIdentity('it-typed');
+    const context: EvaluationContext = { targetingKey: identity };
+
+    expect(await patchFacts(url, token, namespace, identity, TYPED_FACTS)).toEqual(TYPED_FACTS);
+
+    const beta = await client.getBooleanDetails('beta-features', false, context);
+    expect(beta.errorMessage).toBeUndefined();
+    expect(beta).toMatchObject({ value: true, variant: 'on', reason: 'TARGETING_MATCH' });
+    const rollout = await client.getNumberDetails('rollout-percent', -1, context);
+    expect(rollout).toMatchObject({ value: 50, variant: 'half', reason: 'TARGETING_MATCH' });
+    const legacy = await client.getStringDetails('legacy-type', '', context);
+    expect(legacy).toMatchObject({ value: 'string', variant: 'string', reason: 'TARGETING_MATCH' });
+    const ours = seen.filter((c) => c.targetingKey === identity);
+    expect(ours).toHaveLength(3);
+    for (const c of ours) expect(c).toEqual({ ...context, ...TYPED_FACTS });
+
+    await patchFacts(url, token, namespace, identity, { beta: false });
+    const off = await pollUntil(
+      () => client.getBooleanDetails('beta-features', true, context),
+      (d) => d.value === false,
+      1_000,
+    );
+    expect(off).toMatchObject({ value: false, variant: 'off', reason: 'TARGETING_MATCH' });
+  }
+
+  it('reads typed facts written with PATCH with their JSON types', async () => {
+    const source = new FactsSource({ baseUrl: url, token, defaultNamespace: namespace, watch: false });
+    try {
+      const identity = uniqueIdentity('it-typed');
+      await patchFacts(url, token, namespace, identity, TYPED_FACTS);
+      const facts = await source.getFacts(namespace, identity);
+      expect(facts).toEqual(TYPED_FACTS);
+      expect(typeof facts.beta).toBe('boolean');
+      expect(typeof facts.ratio).toBe('number');
+      expect(facts.legacy).toBe('true');
+    } finally {
+      await source.close();
+    }
+  });
+
+  it('hook: boolean and decimal facts reach the rules as a boolean and a number', async () => {
+    const seen: EvaluationContext[] = [];
+    await OpenFeature.setProviderAndWait(
+      'integration-typed-hook',
+      new InMemoryProvider(typedFlags((c) => seen.push(c))),
+    );
+    const hook = new FlagopsContextHook({ baseUrl: url, token, defaultNamespace: namespace });
+    const client = OpenFeature.getClient('integration-typed-hook');
+    client.addHooks(hook);
+    hook.start();
+    try {
+      await typedFactsReachTheRules(client, seen, () => hook.watching);
+    } finally {
+      await hook.close();
+    }
+  });
+
+  it('provider: boolean and decimal facts reach the wrapped provider as a boolean and a number', async () => {
+    const seen: EvaluationContext[] = [];
+    const provider = new FlagopsProvider({
+      baseUrl: url,
+      token,
+      defaultNamespace: namespace,
+      provider: new InMemoryProvider(typedFlags((c) => seen.push(c))),
+    });
+    await OpenFeature.setProviderAndWait('integration-typed-provider', provider);
+    await typedFactsReachTheRules(
+      OpenFeature.getClient('integration-typed-provider'),
+      seen,
+      () => provider.watching,
+    );
   });
 
   it('provider pointed at an unreachable store: default value with an error code', async () => {

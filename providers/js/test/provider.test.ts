@@ -10,7 +10,15 @@ import {
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FlagopsProvider, type FlagopsProviderOptions } from '../src/index.js';
 import { FakeStore } from './fake-store.js';
-import { eventually, maxReplicasFlags, pollUntil, recordingLogger, uniqueIdentity } from './helpers.js';
+import {
+  eventually,
+  maxReplicasFlags,
+  pollUntil,
+  recordingLogger,
+  TYPED_FACTS,
+  typedFlags,
+  uniqueIdentity,
+} from './helpers.js';
 
 const NS = 'team-b';
 const store = new FakeStore();
@@ -96,6 +104,67 @@ describe('FlagopsProvider', () => {
     expect(await client.getBooleanValue('b', false, ctx)).toBe(true);
     expect(await client.getStringValue('s', '', ctx)).toBe('gold');
     expect(await client.getObjectValue('o', {}, ctx)).toEqual({ tier: 'gold' });
+  });
+
+  it('hands boolean and decimal facts to the wrapped provider with their JSON types', async () => {
+    const seen: EvaluationContext[] = [];
+    const { client } = await setup({
+      watch: false,
+      provider: new InMemoryProvider(typedFlags((c) => seen.push(c))),
+    });
+    const id = uniqueIdentity();
+    store.setFacts(NS, id, TYPED_FACTS);
+    const context = { targetingKey: id };
+
+    const beta = await client.getBooleanDetails('beta-features', false, context);
+    expect(beta).toMatchObject({ value: true, variant: 'on', reason: 'TARGETING_MATCH' });
+    const rollout = await client.getNumberDetails('rollout-percent', -1, context);
+    expect(rollout).toMatchObject({ value: 50, variant: 'half', reason: 'TARGETING_MATCH' });
+    // The string "true" is not the boolean true: the rule sees a string.
+    const legacy = await client.getStringDetails('legacy-type', '', context);
+    expect(legacy).toMatchObject({ value: 'string', variant: 'string', reason: 'TARGETING_MATCH' });
+
+    expect(seen).toHaveLength(3);
+    for (const c of seen) expect(c).toEqual({ targetingKey: id, ...TYPED_FACTS });
+    expect(typeof seen[0]?.beta).toBe('boolean');
+    expect(typeof seen[0]?.ratio).toBe('number');
+    expect(typeof seen[0]?.legacy).toBe('string');
+  });
+
+  it('a boolean fact turned false over the watch stream reaches the next evaluation', async () => {
+    const { provider, client } = await setup({ provider: new InMemoryProvider(typedFlags()) });
+    await eventually(() => provider.watching);
+    const id = uniqueIdentity();
+    store.setFacts(NS, id, { beta: true, ratio: 0.5 });
+    const context = { targetingKey: id };
+    expect(await client.getBooleanValue('beta-features', false, context)).toBe(true);
+
+    store.setFacts(NS, id, { beta: false, ratio: 0.25 });
+    const details = await pollUntil(
+      () => client.getBooleanDetails('beta-features', true, context),
+      (d) => d.value === false,
+      1_000,
+    );
+    expect(details).toMatchObject({ value: false, variant: 'off', reason: 'TARGETING_MATCH' });
+    expect(await client.getNumberValue('rollout-percent', -1, context)).toBe(0);
+  });
+
+  it('refuses facts that are not strings, numbers or booleans: default value with GENERAL', async () => {
+    const wrapped = new InMemoryProvider(typedFlags());
+    const { client, lines } = await setup({ watch: false, cacheTtlMs: 0, provider: wrapped });
+    const spy = vi.spyOn(wrapped, 'resolveBooleanEvaluation');
+    for (const bad of [{ nested: 1 }, [true], null]) {
+      const id = uniqueIdentity();
+      store.setFacts(NS, id, { beta: true });
+      store.setInvalidFact(NS, id, 'odd', bad);
+      const details = await client.getBooleanDetails('beta-features', false, { targetingKey: id });
+      expect(details).toMatchObject({ value: false, reason: 'ERROR', errorCode: ErrorCode.GENERAL });
+      expect(details.errorMessage).toMatch(
+        /gave an invalid answer .*fact "odd" from .* is not a string, a number or a boolean/,
+      );
+    }
+    expect(spy).not.toHaveBeenCalled();
+    expect(lines.error).toHaveLength(1);
   });
 
   it('a change pushed over the watch stream reaches the next evaluation within a second', async () => {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -100,4 +101,31 @@ func putFact(t *testing.T, base, token, ns, id, name string, value any) {
 		msg, _ := io.ReadAll(res.Body)
 		t.Fatalf("PUT %s: HTTP %d: %s", u, res.StatusCode, msg)
 	}
+}
+
+// patchFacts sets several facts in one write through the store's API (PATCH …/facts; a null value
+// removes a fact) and returns the facts it answers with, decoded as plain JSON. The body is sent
+// exactly as written, so a test decides the JSON text of every value (true or "true", 1.0 or 1).
+func patchFacts(t *testing.T, base, token, ns, id, body string) map[string]any {
+	t.Helper()
+	u := base + "/api/v1/namespaces/" + url.PathEscape(ns) + "/identities/" + url.PathEscape(id) + "/facts"
+	req, _ := http.NewRequest(http.MethodPatch, u, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("PATCH %s: %v", u, err)
+	}
+	defer res.Body.Close()
+	answer, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("PATCH %s %s: HTTP %d: %s", u, body, res.StatusCode, answer)
+	}
+	var facts map[string]any
+	if err := json.Unmarshal(answer, &facts); err != nil {
+		t.Fatalf("PATCH %s: answer %s: %v", u, answer, err)
+	}
+	return facts
 }

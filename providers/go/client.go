@@ -12,8 +12,9 @@ import (
 	"time"
 )
 
-// Facts are the plain key/values of one identity. Strings stay strings, JSON integers become
-// int64 and other numbers float64.
+// Facts are the key/values of one identity. A fact value is a string, a number or a boolean, and
+// keeps its JSON type: a JSON string is a Go string (a quoted "true" stays the string "true"), a
+// JSON boolean a bool, a JSON integer an int64 and any other number (a decimal) a float64.
 type Facts map[string]any
 
 // maxBody bounds what is read of a facts response; facts are small key/values.
@@ -154,7 +155,9 @@ func decodeFacts(body []byte) (Facts, error) {
 	return facts, nil
 }
 
-// normalize turns json.Numbers into int64 (integers) or float64, recursively.
+// normalize turns json.Numbers into int64 (integers, written without a fraction or exponent) or
+// float64 (any other number), recursively; strings and booleans pass through unchanged. The store
+// serves numbers within ±(2^53-1), so an integer always fits an int64 exactly.
 func normalize(v any) any {
 	switch v := v.(type) {
 	case json.Number:

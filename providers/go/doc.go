@@ -1,5 +1,7 @@
 // Package flagops enriches OpenFeature evaluations with the facts that the flagops data store
-// keeps per identity (tier, max-replicas, …), so flag rules can target them.
+// keeps per identity (tier, max-replicas, beta, …), so flag rules can target them. Facts keep
+// their type: a string is a Go string, a boolean a bool, an integer an int64 and a decimal a
+// float64 (see [Facts]).
 //
 // Two ways to use it, sharing one design:
 //

@@ -3,8 +3,10 @@ package flagops
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,6 +40,7 @@ func newFakeStore(t *testing.T) *fakeStore {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/namespaces/{ns}/identities/{id}/facts", s.getFacts)
+	mux.HandleFunc("PATCH /api/v1/namespaces/{ns}/identities/{id}/facts", s.patchFacts)
 	mux.HandleFunc("PUT /api/v1/namespaces/{ns}/identities/{id}/facts/{name}", s.putFact)
 	mux.HandleFunc("GET /api/v1/watch", s.watch)
 	s.Server = httptest.NewServer(s.auth(mux))
@@ -101,19 +104,49 @@ func (s *fakeStore) putFact(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte("{}"))
 }
 
+// patchFacts sets several facts in one write, as the real PATCH does: a null value removes that
+// fact, and the answer is the facts after the write. Numbers keep the text they were sent with.
+func (s *fakeStore) patchFacts(w http.ResponseWriter, r *http.Request) {
+	dec := json.NewDecoder(r.Body)
+	dec.UseNumber()
+	var body map[string]any
+	if err := dec.Decode(&body); err != nil || body == nil {
+		writeError(w, http.StatusBadRequest, "BadRequest", "expected a JSON object of facts")
+		return
+	}
+	ns, id := r.PathValue("ns"), r.PathValue("id")
+	s.setAll(ns, id, body)
+	s.mu.Lock()
+	out, _ := json.Marshal(s.facts[ns+"/"+id])
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(out)
+}
+
 // set stores a fact and announces it on the watch streams, as the operator does.
 func (s *fakeStore) set(ns, id, name string, value any) {
+	s.setAll(ns, id, map[string]any{name: value})
+}
+
+// setAll stores several facts (a nil value removes one) and announces them in one change event.
+func (s *fakeStore) setAll(ns, id string, values map[string]any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	key := ns + "/" + id
 	if s.facts[key] == nil {
 		s.facts[key] = map[string]any{}
 	}
-	s.facts[key][name] = value
+	for name, value := range values {
+		if value == nil {
+			delete(s.facts[key], name)
+		} else {
+			s.facts[key][name] = value
+		}
+	}
 	s.revision++
 	data, _ := json.Marshal(map[string]any{
 		"revision": s.revision, "kind": "facts", "action": "upsert",
-		"namespace": ns, "name": id, "keys": []string{name},
+		"namespace": ns, "name": id, "keys": slices.Sorted(maps.Keys(values)),
 	})
 	s.broadcastLocked(fmt.Sprintf("id: %d\nevent: change\ndata: %s\n\n", s.revision, data))
 }

@@ -34,6 +34,19 @@ func TestHook(t *testing.T) {
 	}
 }
 
+func TestHookTypedFacts(t *testing.T) {
+	store := newFakeStore(t)
+	patchFacts(t, store.URL, "", "default", "acme", typedFacts)
+	hook, err := NewHook(store.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(hook.Close)
+	client := clientFor(t, inMemory())
+	client.AddHooks(hook)
+	expectTypedFacts(t, client, identity("acme", nil))
+}
+
 func TestHookStoreUnreachable(t *testing.T) {
 	logger, logs := testLogger()
 	hook, _ := NewHook("http://127.0.0.1:1", WithLogger(logger), WithWatch(false))

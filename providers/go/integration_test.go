@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,6 +65,65 @@ func TestIntegration(t *testing.T) {
 		}
 	})
 
+	t.Run("typed facts reach the wrapped provider's rules", func(t *testing.T) {
+		id := uniqueIdentity(t)
+		putFact(t, base, token, ns, id, "tier", "gold")
+		putFact(t, base, token, ns, id, "replicas", 3)
+		putFact(t, base, token, ns, id, "legacy", "true")
+		answer := patchFacts(t, base, token, ns, id, `{"beta": true, "ratio": 0.5}`)
+		if answer["beta"] != true || answer["ratio"] != json.Number("0.5") || answer["legacy"] != "true" || answer["replicas"] != json.Number("3") {
+			t.Fatalf("the store answered %#v; want beta true, ratio 0.5, legacy \"true\", replicas 3", answer)
+		}
+		p, err := NewProvider(base, inMemory(), WithToken(token), WithDefaultNamespace(ns))
+		if err != nil {
+			t.Fatal(err)
+		}
+		client := clientFor(t, p)
+		expectTypedFacts(t, client, identity(id, nil))
+
+		flat, err := p.source.enrichFlat(bg, openfeature.FlattenedContext{openfeature.TargetingKey: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]any{"beta": true, "ratio": 0.5, "tier": "gold", "replicas": int64(3), "legacy": "true"}
+		for k, w := range want {
+			if flat[k] != w {
+				t.Errorf("%s: got %T %#v, want %T %#v", k, flat[k], flat[k], w, w)
+			}
+		}
+
+		// A typed change follows the watch stream.
+		eventually(t, 5*time.Second, "watch stream connected", func() bool { return p.source.watcher.connected.Load() })
+		patchFacts(t, base, token, ns, id, `{"beta": false, "ratio": 0.75}`)
+		eventually(t, time.Second, "beta=false and ratio=0.75 reach the evaluation", func() bool {
+			on, err1 := client.BooleanValue(bg, "new-ui", true, identity(id, nil))
+			ratio, err2 := client.FloatValue(bg, "rollout", -1, identity(id, nil))
+			return err1 == nil && err2 == nil && !on && ratio == 0.75
+		})
+
+		// The README's promise: the API server stores 1.0 as 1, so a whole decimal is an int64.
+		if answer := patchFacts(t, base, token, ns, id, `{"ratio": 1.0}`); answer["ratio"] != json.Number("1") {
+			t.Fatalf("the store answered ratio %#v for 1.0; the README says it stores 1", answer["ratio"])
+		}
+		eventually(t, time.Second, "ratio 1.0 arrives as int64(1)", func() bool {
+			flat, err := p.source.enrichFlat(bg, openfeature.FlattenedContext{openfeature.TargetingKey: id})
+			return err == nil && flat["ratio"] == int64(1)
+		})
+	})
+
+	t.Run("hook sees typed facts", func(t *testing.T) {
+		id := uniqueIdentity(t)
+		patchFacts(t, base, token, ns, id, typedFacts)
+		hook, err := NewHook(base, WithToken(token), WithDefaultNamespace(ns))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(hook.Close)
+		client := clientFor(t, inMemory())
+		client.AddHooks(hook)
+		expectTypedFacts(t, client, identity(id, nil))
+	})
+
 	t.Run("outage gives the default with GENERAL", func(t *testing.T) {
 		logger, _ := testLogger()
 		p, _ := NewProvider("http://127.0.0.1:1", inMemory(), WithToken(token), WithLogger(logger))
@@ -100,4 +160,34 @@ func putFact(t *testing.T, base, token, ns, id, name string, value any) {
 		msg, _ := io.ReadAll(res.Body)
 		t.Fatalf("PUT %s: HTTP %d: %s", u, res.StatusCode, msg)
 	}
+}
+
+// patchFacts sets several facts in one write through the store's API (PATCH …/facts; a null value
+// removes a fact) and returns the facts it answers with, numbers as json.Number so that their
+// text shows. The body is sent exactly as written, so a test decides the JSON text of every value
+// (true or "true", 1.0 or 1).
+func patchFacts(t *testing.T, base, token, ns, id, body string) map[string]any {
+	t.Helper()
+	u := base + "/api/v1/namespaces/" + url.PathEscape(ns) + "/identities/" + url.PathEscape(id) + "/facts"
+	req, _ := http.NewRequest(http.MethodPatch, u, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("PATCH %s: %v", u, err)
+	}
+	defer res.Body.Close()
+	answer, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("PATCH %s %s: HTTP %d: %s", u, body, res.StatusCode, answer)
+	}
+	dec := json.NewDecoder(bytes.NewReader(answer))
+	dec.UseNumber()
+	var facts map[string]any
+	if err := dec.Decode(&facts); err != nil {
+		t.Fatalf("PATCH %s: answer %s: %v", u, answer, err)
+	}
+	return facts
 }

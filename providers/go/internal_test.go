@@ -102,3 +102,30 @@ func TestBackoff(t *testing.T) {
 		t.Fatalf("capped: %v", d)
 	}
 }
+
+// The wire text of each fact value decides its Go type: nothing is coerced, so a quoted "true"
+// stays a string, and a number written with a fraction or an exponent is a float64 even when it
+// is whole (the API server never sends 1.0: it stores it as 1, an int64).
+func TestDecodeFactsKeepsTypes(t *testing.T) {
+	body := `{"beta": true, "off": false, "ratio": 0.5, "neg": -2.25, "tiny": 1e-7, "whole": 1.0,
+		"tier": "gold", "replicas": 3, "zero": 0, "legacy": "true", "count": "3",
+		"max": 9007199254740991, "min": -9007199254740991}`
+	facts, err := decodeFacts([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Facts{
+		"beta": true, "off": false, "ratio": 0.5, "neg": -2.25, "tiny": 1e-7, "whole": float64(1),
+		"tier": "gold", "replicas": int64(3), "zero": int64(0), "legacy": "true", "count": "3",
+		"max": int64(1<<53 - 1), "min": int64(-(1<<53 - 1)),
+	}
+	if len(facts) != len(want) {
+		t.Fatalf("got %d facts, want %d: %#v", len(facts), len(want), facts)
+	}
+	for k, w := range want {
+		// Comparing interfaces compares dynamic types too: int64(3) != 3, "true" != true.
+		if got := facts[k]; got != w {
+			t.Errorf("%s: got %T %#v, want %T %#v", k, got, got, w, w)
+		}
+	}
+}

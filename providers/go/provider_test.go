@@ -41,8 +41,7 @@ func TestProviderMergesFactsIntoContext(t *testing.T) {
 
 func TestProviderFactTypes(t *testing.T) {
 	store := newFakeStore(t)
-	store.set("default", "acme", "tier", "gold")
-	store.set("default", "acme", "replicas-cap", 7)
+	patchFacts(t, store.URL, "", "default", "acme", typedFacts)
 	p, err := NewProvider(store.URL, inMemory(), WithWatch(false))
 	if err != nil {
 		t.Fatal(err)
@@ -51,9 +50,57 @@ func TestProviderFactTypes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if flat["tier"] != "gold" || flat["replicas-cap"] != int64(7) || flat["targetingKey"] != "acme" {
-		t.Fatalf("got %#v", flat)
+	// Interface comparison checks the dynamic type as well: "true" != true, 3 != int64(3).
+	want := openfeature.FlattenedContext{"targetingKey": "acme",
+		"beta": true, "ratio": 0.5, "tier": "gold", "replicas": int64(3), "legacy": "true"}
+	if len(flat) != len(want) {
+		t.Fatalf("got %#v, want %#v", flat, want)
 	}
+	for k, w := range want {
+		if flat[k] != w {
+			t.Errorf("%s: got %T %#v, want %T %#v", k, flat[k], flat[k], w, w)
+		}
+	}
+}
+
+func TestProviderTypedFacts(t *testing.T) {
+	store := newFakeStore(t)
+	patchFacts(t, store.URL, "", "default", "acme", typedFacts)
+	// The same values written as strings, as they had to be before facts were typed: the rules
+	// compare types strictly, so none of them matches, and nothing turns the strings into types.
+	patchFacts(t, store.URL, "", "default", "strings", `{"beta": "true", "ratio": "0.5", "replicas": "3"}`)
+	p, err := NewProvider(store.URL, inMemory())
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := clientFor(t, p)
+
+	expectTypedFacts(t, client, identity("acme", nil))
+
+	strs := identity("strings", nil)
+	if got, err := client.BooleanValue(bg, "new-ui", false, strs); err != nil || got {
+		t.Errorf("new-ui with beta = \"true\": got %v, %v; want false", got, err)
+	}
+	if got, err := client.FloatValue(bg, "rollout", -1, strs); err != nil || got != 0 {
+		t.Errorf("rollout with ratio = \"0.5\": got %v, %v; want 0", got, err)
+	}
+	if got, err := client.IntValue(bg, "replicas", -1, strs); err != nil || got != 1 {
+		t.Errorf("replicas with replicas = \"3\": got %v, %v; want 1", got, err)
+	}
+
+	// A typed attribute from the caller still wins over the fact of the same name.
+	if got, err := client.BooleanValue(bg, "new-ui", true, identity("acme", map[string]any{"beta": false})); err != nil || got {
+		t.Errorf("caller's beta=false: got %v, %v; want false", got, err)
+	}
+
+	// A typed change pushed over the watch stream reaches the next evaluation with its type.
+	eventually(t, 2*time.Second, "watch stream connected", func() bool { return p.source.watcher.connected.Load() })
+	patchFacts(t, store.URL, "", "default", "acme", `{"beta": false, "ratio": 0.75}`)
+	eventually(t, time.Second, "beta=false and ratio=0.75 reach the evaluation", func() bool {
+		on, err1 := client.BooleanValue(bg, "new-ui", true, identity("acme", nil))
+		ratio, err2 := client.FloatValue(bg, "rollout", -1, identity("acme", nil))
+		return err1 == nil && err2 == nil && !on && ratio == 0.75
+	})
 }
 
 func TestProviderExplicitAttributesWin(t *testing.T) {

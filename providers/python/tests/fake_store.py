@@ -36,8 +36,13 @@ class FakeStore:
 
     def set(self, ns: str, identity: str, name: str, value: Any) -> None:
         """Stores a fact and announces it on the watch streams, as the operator does."""
+        self.set_many(ns, identity, {name: value})
+
+    def set_many(self, ns: str, identity: str, facts: dict[str, Any]) -> None:
+        """Stores several facts in one change, like ``PATCH …/facts``. Values go out as JSON, so
+        True is sent as ``true`` and 0.5 as ``0.5``."""
         with self.lock:
-            self.facts.setdefault(f"{ns}/{identity}", {})[name] = value
+            self.facts.setdefault(f"{ns}/{identity}", {}).update(facts)
             self.revision += 1
             data = json.dumps(
                 {
@@ -46,7 +51,7 @@ class FakeStore:
                     "action": "upsert",
                     "namespace": ns,
                     "name": identity,
-                    "keys": [name],
+                    "keys": sorted(facts),
                 }
             )
             self._broadcast(f"id: {self.revision}\nevent: change\ndata: {data}\n\n")

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from conftest import eventually, in_memory
+from conftest import TYPED_FACTS, eventually, in_memory, typed_flags
 from fake_store import FakeStore
 from openfeature.evaluation_context import EvaluationContext
 from openfeature.exception import ErrorCode
@@ -24,6 +24,24 @@ def test_hook_enriches_and_follows_changes(store: FakeStore, client_for) -> None
         )
         explicit = EvaluationContext("acme", {"tier": "bronze"})
         assert client.get_integer_value("max-replicas", 0, explicit) == 1
+    finally:
+        hook.close()
+
+
+def test_hook_passes_typed_facts(store: FakeStore, client_for) -> None:
+    store.set_many("default", "acme", TYPED_FACTS)
+    hook = FlagopsContextHook(store.url, watch=False)
+    client = client_for(typed_flags())
+    client.add_hooks([hook])
+    try:
+        acme = EvaluationContext("acme")
+        assert client.get_boolean_value("beta-enabled", False, acme) is True
+        assert client.get_boolean_value("legacy-enabled", True, acme) is False  # "true" is a string
+        ratio = client.get_float_details("fact:ratio", -1.0, acme)
+        assert (type(ratio.value), ratio.value, ratio.error_code) == (float, 0.5, None)
+        assert client.get_string_value("fact:legacy", "", acme) == "true"
+        # Without the hook nothing would be there to match.
+        assert client.get_boolean_value("beta-enabled", True, EvaluationContext("nobody")) is False
     finally:
         hook.close()
 

@@ -109,6 +109,49 @@ def test_plain_404_is_not_empty_facts() -> None:
         server.server_close()
 
 
+def test_client_keeps_json_types() -> None:
+    # The bytes as the store sends them: JavaScript writes 1.0 as 1 and 1e-7 in exponent form.
+    body = (
+        b'{"beta":true,"off":false,"ratio":0.5,"tiny":1e-7,"whole":1,"max":9007199254740991,'
+        b'"min":-9007199254740991,"legacy":"true","count":"3"}'
+    )
+
+    class Facts(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = _serve(Facts)
+    try:
+        client = StoreClient(
+            f"http://127.0.0.1:{server.server_address[1]}",
+            1,
+            requests.Session(),
+            TokenSource("", None, optional=True, on_error=print),
+        )
+        facts = client.get_facts("default", "acme")
+        assert {k: (type(v), v) for k, v in facts.items()} == {
+            "beta": (bool, True),
+            "off": (bool, False),
+            "ratio": (float, 0.5),
+            "tiny": (float, 1e-7),
+            "whole": (int, 1),
+            "max": (int, 2**53 - 1),
+            "min": (int, -(2**53 - 1)),
+            "legacy": (str, "true"),
+            "count": (str, "3"),
+        }
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_facts_request_times_out() -> None:
     class Slow(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:

@@ -5,7 +5,7 @@ import os
 import threading
 
 import pytest
-from conftest import eventually, in_memory
+from conftest import TYPED_FACTS, eventually, in_memory, typed, typed_flags
 from fake_store import FakeStore
 from openfeature.evaluation_context import EvaluationContext
 from openfeature.exception import ErrorCode
@@ -29,13 +29,92 @@ def test_facts_reach_the_evaluation(store: FakeStore, client_for) -> None:
 
 
 def test_fact_values_keep_their_types(store: FakeStore) -> None:
-    store.set("default", "acme", "tier", "gold")
-    store.set("default", "acme", "replicas-cap", 7)
+    store.set_many("default", "acme", TYPED_FACTS)
     provider = FlagopsProvider(store.url, in_memory(), watch=False)
     enriched = provider._source.enrich(ctx("acme", team="a"))
     assert enriched is not None
     assert enriched.targeting_key == "acme"
-    assert enriched.attributes == {"tier": "gold", "replicas-cap": 7, "team": "a"}
+    assert typed(enriched.attributes) == {
+        "beta": (bool, True),
+        "ratio": (float, 0.5),
+        "tier": (str, "gold"),
+        "replicas": (int, 3),
+        "legacy": (str, "true"),  # a quoted "true" is not turned into a boolean
+        "team": (str, "a"),
+    }
+
+
+def test_typed_facts_drive_flag_logic(store: FakeStore, client_for) -> None:
+    store.set_many("default", "acme", TYPED_FACTS)
+    client = client_for(FlagopsProvider(store.url, typed_flags()))
+    acme = ctx("acme")
+
+    beta = client.get_boolean_details("beta-enabled", False, acme)
+    assert (beta.value, beta.variant, beta.error_code) == (True, "on", None)
+    legacy = client.get_boolean_details("legacy-enabled", False, acme)
+    assert (legacy.value, legacy.variant, legacy.error_code) == (False, "off", None)  # "true" is a string
+    percent = client.get_float_details("rollout-percent", -1.0, acme)
+    assert (percent.value, percent.variant, percent.error_code) == (50.0, "partial", None)
+    # Without facts the same flags fall to their defaults: the facts above made the difference.
+    assert client.get_boolean_value("beta-enabled", True, ctx("nobody")) is False
+    assert client.get_float_value("rollout-percent", -1.0, ctx("nobody")) == 0.0
+
+
+def test_typed_facts_pass_the_sdks_type_checks(store: FakeStore, client_for) -> None:
+    """Flags that return a fact as their value: the SDK refuses a value whose type does not match
+    the flag's (TYPE_MISMATCH), so each evaluation below checks the fact's Python type."""
+    store.set_many("default", "acme", TYPED_FACTS)
+    client = client_for(FlagopsProvider(store.url, typed_flags()))
+    acme = ctx("acme")
+
+    beta = client.get_boolean_details("fact:beta", False, acme)
+    assert (beta.value, beta.error_code) == (True, None)
+    ratio = client.get_float_details("fact:ratio", -1.0, acme)
+    assert (type(ratio.value), ratio.value, ratio.error_code) == (float, 0.5, None)
+    replicas = client.get_integer_details("fact:replicas", -1, acme)
+    assert (type(replicas.value), replicas.value, replicas.error_code) == (int, 3, None)
+    tier = client.get_string_details("fact:tier", "", acme)
+    assert (tier.value, tier.error_code) == ("gold", None)
+    legacy = client.get_string_details("fact:legacy", "", acme)
+    assert (legacy.value, legacy.error_code) == ("true", None)
+
+    # The other way round: a string is no boolean, and a whole number is no float.
+    assert client.get_boolean_details("fact:legacy", False, acme).error_code == ErrorCode.TYPE_MISMATCH
+    assert client.get_float_details("fact:replicas", -1.0, acme).error_code == ErrorCode.TYPE_MISMATCH
+
+
+def test_typed_facts_async(store: FakeStore, client_for) -> None:
+    store.set_many("default", "acme", TYPED_FACTS)
+    client = client_for(FlagopsProvider(store.url, typed_flags()))
+
+    async def evaluate() -> dict[str, object]:
+        return {
+            "beta-enabled": await client.get_boolean_value_async("beta-enabled", False, ctx("acme")),  # in a thread
+            "fact:ratio": await client.get_float_value_async("fact:ratio", -1.0, ctx("acme")),  # from the cache
+            "legacy-enabled": await client.get_boolean_value_async("legacy-enabled", True, ctx("acme")),
+        }
+
+    assert typed(asyncio.run(evaluate())) == {
+        "beta-enabled": (bool, True),
+        "fact:ratio": (float, 0.5),
+        "legacy-enabled": (bool, False),
+    }
+
+
+def test_typed_change_over_the_watch_stream(store: FakeStore, client_for) -> None:
+    store.set_many("default", "acme", TYPED_FACTS)
+    provider = FlagopsProvider(store.url, typed_flags())  # TTL of 30 s: only the stream can refresh
+    client = client_for(provider)
+    eventually(lambda: provider._source.watching, 2, "watch stream connected")
+    assert client.get_boolean_value("beta-enabled", False, ctx("acme")) is True
+
+    store.set_many("default", "acme", {"beta": False, "ratio": 0.25})
+    eventually(
+        lambda: client.get_boolean_value("beta-enabled", True, ctx("acme")) is False,
+        1,
+        "beta: false reaches the evaluation",
+    )
+    assert client.get_float_value("rollout-percent", -1.0, ctx("acme")) == 25.0
 
 
 def test_explicit_attributes_win(store: FakeStore, client_for) -> None:

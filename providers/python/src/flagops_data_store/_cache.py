@@ -3,9 +3,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
-Facts = dict[str, Any]
+FactValue = str | int | float | bool
+"""A fact value as JSON parsing gives it: a JSON string is ``str``, a whole number ``int``, a decimal
+``float``, and ``true``/``false`` a ``bool``. The store accepts nothing else. Values are passed on as
+parsed, never converted: a quoted ``"true"`` stays a ``str``. Mind that ``bool`` is a subclass of
+``int`` in Python, so test for ``bool`` before ``int``."""
+
+Facts = dict[str, FactValue]
 
 # Beyond this many identities, expired entries are swept and then the oldest dropped.
 MAX_ENTRIES = 10_000

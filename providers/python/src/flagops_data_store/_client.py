@@ -37,7 +37,8 @@ class StoreClient:
         return f"{self.base_url}/api/v1/watch?namespace={quote(self.watch_namespace, safe='')}"
 
     def get_facts(self, namespace: str, identity: str) -> Facts:
-        """The facts of ``namespace/identity``; an identity without facts yields ``{}``."""
+        """The facts of ``namespace/identity``; an identity without facts yields ``{}``. Values keep
+        the types JSON parsing gives them (see ``FactValue`` in ``_cache``): nothing is converted."""
         res = self.send(self.facts_url(namespace, identity), {"Accept": "application/json"}, timeout=self.timeout)
         try:
             body = _json(res.content)

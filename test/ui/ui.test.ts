@@ -419,8 +419,12 @@ describe('the web UI', () => {
     expect(await textOf(page, '#fact-error')).toBe('enabled: A boolean is true or false.');
     expect(Object.keys(await factRows(page))).not.toContain('enabled');
     // An edit keeps the fact's type: a boolean takes only true or false.
+    // A change elsewhere just before or during the edit waits for it to end: what the user typed stays.
+    await call(op, 'PUT', `${factsUrl('billing')}/region`, { token: editor, body: { value: 'eu' } });
     await page.getByRole('button', { name: 'Edit beta' }).click();
     await page.getByLabel('New value of beta').fill('maybe');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await page.getByLabel('New value of beta').inputValue()).toBe('maybe');
     await page.getByLabel('New value of beta').press('Enter');
     await eventually(async () =>
       expect(await textOf(page, '#fact-error')).toBe('beta: A boolean is true or false.'),

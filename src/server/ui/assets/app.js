@@ -430,10 +430,18 @@ el.next.addEventListener('click', () => {
 async function loadDetail(opts = {}) {
   const r = state.route;
   if (r.view !== 'identity') return;
+  // A live refresh never re-renders under an open edit (it would replace what the user is typing): it waits
+  // for the edit to end, as a change that arrives during the edit does.
+  const deferred = () => {
+    if (!opts.live || state.editing === null) return false;
+    state.stale = true;
+    return true;
+  };
+  if (deferred()) return;
   const seq = ++state.seq;
   try {
     const { data } = await getIdentity(r.ns, r.id);
-    if (seq !== state.seq || state.route !== r) return;
+    if (seq !== state.seq || state.route !== r || deferred()) return;
     clearError();
     const changed = !state.detail || state.detail.revision !== data.revision;
     state.detail = data;

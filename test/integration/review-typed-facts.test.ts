@@ -190,10 +190,13 @@ describe('the admission policy', () => {
       input: manifest('max', facts('a')),
     });
     expect(created.stderr).toBe('');
-    const replaced = await kubectl(controlPlane(), ['replace', '-f', '-'], {
-      input: manifest('max', facts('b')),
-    });
-    expect(replaced.stderr).toBe('');
+    // kubectl replace reads the object first: the operator's status write in between is a (retried) conflict.
+    await eventually(async () => {
+      const replaced = await kubectl(controlPlane(), ['replace', '-f', '-'], {
+        input: manifest('max', facts('b')),
+      });
+      expect(replaced.stderr).toBe('');
+    }, 15_000);
     const labelled = await kubectl(controlPlane(), ['label', '-n', fx.ns, 'deploymentfacts', 'max', 'x=y']);
     expect(labelled.stderr).toBe('');
   });

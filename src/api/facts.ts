@@ -38,8 +38,10 @@ export type FactValue = z.infer<typeof FactValue>;
 const isMap = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** A fact name as a message quotes it: a name of thousands of characters would make the message too long to store. */
-export const quoteName = (k: string) => (k.length > 63 ? `${k.slice(0, 63)}...` : k);
+/** How much of a bad fact name a message quotes: a name of thousands of characters would not fit a status. */
+export const QUOTED_NAME_CHARS = 253;
+export const quoteName = (k: string) =>
+  k.length > QUOTED_NAME_CHARS ? `${k.slice(0, QUOTED_NAME_CHARS)}...` : k;
 
 export const FactMap = z.preprocess(
   (input, ctx) => {

@@ -223,3 +223,24 @@ describe('the admission policy', () => {
     }
   });
 });
+
+describe('an object too large for etcd', () => {
+  it('FAILED before the fix: is a 413 naming the size, not a 503 outage with Retry-After that a client retries forever', async () => {
+    // 240 facts of 4096 two-byte characters: each request is under --max-body-bytes, the object is over etcd's limit
+    // (1.5 MiB by default; the API server answers 500 with etcd's or gRPC's message).
+    const part = (p: number) =>
+      Object.fromEntries(Array.from({ length: 120 }, (_, i) => [`p${p}f${i}`, 'é'.repeat(4096)]));
+    const first = await call(fx.op, 'PATCH', factsPath('too-large'), {
+      token: fx.tokens.admin,
+      body: part(0),
+    });
+    expect(first.status).toBe(200);
+    const second = await call(fx.op, 'PATCH', factsPath('too-large'), {
+      token: fx.tokens.admin,
+      body: part(1),
+    });
+    // On the current code: 503 {"code":"Unavailable","message":"... the Kubernetes API server is unavailable"}.
+    expect(second.status).toBe(413);
+    expect(second.headers.get('retry-after')).toBeNull();
+  });
+});

@@ -9,6 +9,7 @@ import {
   MAX_SAFE_INTEGER,
   NAME_RULE,
   NUMBER_RULE,
+  QUOTED_NAME_CHARS,
   VALUE_TYPE_RULE,
 } from './facts.js';
 import { FACTS_KIND, FACTS_PLURAL, GROUP, SECRETS_KIND, SECRETS_PLURAL, VERSION } from './group.js';
@@ -32,7 +33,12 @@ import {
 type Schema = Record<string, unknown>;
 
 const celString = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-const NAME_OK = (k: string) => `${k}.matches(${celString(FACT_NAME_PATTERN)})`;
+// The size check first: it is cheap, and spares the regex a name of thousands of characters (256 of them exceed the
+// CEL cost budget, and the policy would then fail with a cost error that names no fact).
+const NAME_OK = (k: string) => `size(${k}) <= 63 && ${k}.matches(${celString(FACT_NAME_PATTERN)})`;
+/** A fact name as a message quotes it: at most QUOTED_NAME_CHARS (a messageExpression result over 5000 is dropped). */
+const quoted = (k: string) =>
+  `(size(${k}) > ${QUOTED_NAME_CHARS} ? ${k}.substring(0, ${QUOTED_NAME_CHARS}) + '...' : ${k})`;
 
 // A fact value is a string, a number or a boolean. A structural schema cannot say that of a free map's values (no
 // union types; `x-kubernetes-int-or-string` is the only mixed one, and it refuses booleans and decimals), so the
@@ -398,17 +404,17 @@ export const deploymentFactsPolicy = {
     validations: [
       {
         expression: 'size(variables.badNames) == 0',
-        messageExpression: `'spec.facts: invalid fact name ' + variables.badNames[0] + ': ${NAME_RULE}'`,
+        messageExpression: `'spec.facts: invalid fact name ' + ${quoted('variables.badNames[0]')} + ': ${NAME_RULE}'`,
         reason: 'Invalid',
       },
       {
         expression: 'size(variables.badTypes) == 0',
-        messageExpression: `'spec.facts.' + variables.badTypes[0] + ' ${VALUE_TYPE_RULE}, not ' + (${kindOf(`${FACTS}[variables.badTypes[0]]`)})`,
+        messageExpression: `'spec.facts.' + ${quoted('variables.badTypes[0]')} + ' ${VALUE_TYPE_RULE}, not ' + (${kindOf(`${FACTS}[variables.badTypes[0]]`)})`,
         reason: 'Invalid',
       },
       {
         expression: 'size(variables.badNumbers) == 0',
-        messageExpression: `'spec.facts.' + variables.badNumbers[0] + ' ${NUMBER_RULE}'`,
+        messageExpression: `'spec.facts.' + ${quoted('variables.badNumbers[0]')} + ' ${NUMBER_RULE}'`,
         reason: 'Invalid',
       },
     ],

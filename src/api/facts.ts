@@ -38,18 +38,41 @@ export type FactValue = z.infer<typeof FactValue>;
 const isMap = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-export const FactMap = z.record(z.string(), FactValue).superRefine(
-  (m, ctx) => {
-    const keys = Object.keys(m);
-    if (keys.length > MAX_FACTS)
-      ctx.addIssue({ code: 'custom', message: `must hold at most ${MAX_FACTS} facts` });
-    for (const k of keys) {
-      if (!factNameRegExp.test(k))
-        ctx.addIssue({ code: 'custom', path: [k], message: `invalid fact name ${k}: ${NAME_RULE}` });
-    }
+/** How much of a bad fact name a message quotes: a name of thousands of characters would not fit a status. */
+export const QUOTED_NAME_CHARS = 253;
+export const quoteName = (k: string) =>
+  k.length > QUOTED_NAME_CHARS ? `${k.slice(0, QUOTED_NAME_CHARS)}...` : k;
+
+export const FactMap = z.preprocess(
+  (input, ctx) => {
+    // zod's record never sees an own `__proto__` key (JSON.parse makes one): it would be dropped silently, value and
+    // all, instead of being refused by name as the API server's policy does.
+    if (isMap(input) && Object.hasOwn(input, '__proto__'))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['__proto__'],
+        message: `invalid fact name __proto__: ${NAME_RULE}`,
+        input,
+      });
+    return input;
   },
-  // Names are checked even when a value is bad, so that one status message names every problem.
-  { when: (payload) => isMap(payload.value) },
+  z.record(z.string(), FactValue).superRefine(
+    (m, ctx) => {
+      const keys = Object.keys(m);
+      if (keys.length > MAX_FACTS)
+        ctx.addIssue({ code: 'custom', message: `must hold at most ${MAX_FACTS} facts` });
+      for (const k of keys) {
+        if (!factNameRegExp.test(k))
+          ctx.addIssue({
+            code: 'custom',
+            path: [k],
+            message: `invalid fact name ${quoteName(k)}: ${NAME_RULE}`,
+          });
+      }
+    },
+    // Names are checked even when a value is bad, so that one status message names every problem.
+    { when: (payload) => isMap(payload.value) },
+  ),
 );
 export type FactMap = Record<string, FactValue>;
 

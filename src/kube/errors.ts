@@ -42,9 +42,17 @@ export class KubeApiError extends Error {
   }
 
   get errorClass(): KubeErrorClass {
+    if (this.statusCode === 500 && ETCD_TOO_LARGE.test(this.message)) return 'tooLarge';
     return classifyStatus(this.statusCode);
   }
 }
+
+/**
+ * An object over etcd's size limit (1.5 MiB by default; 256 facts of 4096 two-byte characters exceed it) is answered
+ * with a 500 carrying etcd's message: retrying it cannot help, so it is not an outage.
+ */
+const ETCD_TOO_LARGE =
+  /etcdserver: request is too large|code = ResourceExhausted desc = trying to send message larger than max/;
 
 export function classifyStatus(status: number): KubeErrorClass {
   switch (status) {

@@ -7,7 +7,7 @@
  * Callers authorise before calling: the writer touches nothing but what its arguments name.
  */
 import { createHash } from 'node:crypto';
-import type { FactMap } from '../api/facts.js';
+import { type FactMap, FactName, FactValue } from '../api/facts.js';
 import { API_VERSION, FACTS_KIND, SECRETS_KIND } from '../api/group.js';
 import {
   EXPOSE_LABEL,
@@ -58,6 +58,20 @@ export interface FactsWriteResult {
 const FACTS_PATH = ['f:spec', 'f:facts'];
 const SECRETS_PATH = ['f:spec', 'f:secrets'];
 
+/**
+ * The facts a write answers with: the object's, but only those a read could serve. An object that predates the
+ * admission policy (or a cluster without it) may hold an object, a list or a null; the store never serves those, and
+ * neither does a write's answer.
+ */
+function served(raw: Record<string, unknown> | undefined): FactMap {
+  const out: FactMap = {};
+  for (const [k, v] of Object.entries(raw ?? {})) {
+    const value = FactValue.safeParse(v);
+    if (value.success && FactName.safeParse(k).success) out[k] = value.data;
+  }
+  return out;
+}
+
 export class IdentityWriter {
   constructor(
     private readonly client: KubeClient,
@@ -86,7 +100,7 @@ export class IdentityWriter {
         return {
           resourceVersion: obj?.metadata.resourceVersion ?? '',
           generation: plan.generation,
-          facts: plan.facts,
+          facts: served(plan.facts),
           visible: true,
         };
       }
@@ -154,7 +168,7 @@ export class IdentityWriter {
       return {
         resourceVersion: rv,
         generation: written.metadata.generation ?? 0,
-        facts: written.spec?.facts ?? {},
+        facts: served(written.spec?.facts),
         visible,
       };
     });

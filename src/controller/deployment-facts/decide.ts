@@ -2,7 +2,7 @@
  * Decides what a DeploymentFacts means for the store and its status. Pure: no I/O, no clock, no logger.
  */
 import { CONDITION_READY, Reasons } from '../../api/conditions.js';
-import { DeploymentFactsSpec, type FactMap } from '../../api/facts.js';
+import { DeploymentFactsSpec, type FactMap, quoteName } from '../../api/facts.js';
 import type { DeploymentFacts, DeploymentFactsStatus } from '../../api/types.js';
 import { setCondition } from '../conditions.js';
 
@@ -33,7 +33,7 @@ export function decideFacts(obj: DeploymentFacts, now: Date): FactsDecision {
   if (!parsed.success) {
     const message = `invalid spec: ${parsed.error.issues
       .slice(0, 5)
-      .map((i) => `${['spec', ...i.path].join('.')}: ${i.message}`)
+      .map((i) => `${['spec', ...i.path.map((p) => quoteName(String(p)))].join('.')}: ${i.message}`)
       .join('; ')}`;
     const condition = {
       type: CONDITION_READY,

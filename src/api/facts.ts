@@ -80,3 +80,10 @@ export const DeploymentFactsSpec = z.object({
   facts: FactMap.optional(),
 });
 export type DeploymentFactsSpec = z.infer<typeof DeploymentFactsSpec>;
+
+/** Every fact as text, as JSON writes it (`true`, `0.5`, `1000000`): for consumers that only take strings. */
+export function factsAsText(values: Readonly<FactMap>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k in values) if (Object.hasOwn(values, k)) out[k] = String(values[k]);
+  return out;
+}

@@ -266,6 +266,8 @@ describe.skipIf(!argo.binDir)('the GitOps journey with a real Argo CD', () => {
       await putFact(id, 'tier', tier);
       await putFact(id, 'max-replicas', max);
     }
+    // A number Argo CD would print as 1e+06 from `facts`; `factsText` renders it as written.
+    await putFact('tenant-3', 'seats', 1_000_000);
     const token = await generatorToken(info(), ns);
     const objects = pluginManifests('applicationset.yaml').map((o) => {
       if (o.kind === 'Secret') o.stringData.token = token;
@@ -279,6 +281,8 @@ describe.skipIf(!argo.binDir)('the GitOps journey with a real Argo CD', () => {
         // Argo CD deletes a removed Application's resources in the foreground by default, which needs the garbage
         // collector of kube-controller-manager; this control plane runs none. Background deletion does not.
         o.spec.template.metadata.finalizers = ['resources-finalizer.argocd.argoproj.io/background'];
+        o.spec.template.metadata.annotations['flagops.io/seats'] =
+          '{{ index .factsText "seats" | default "" }}';
         o.spec.template.spec.source.repoURL = repo.url;
         o.spec.template.spec.source.path = 'app';
       }
@@ -301,6 +305,7 @@ describe.skipIf(!argo.binDir)('the GitOps journey with a real Argo CD', () => {
     );
     const a3 = await app('tenant-3-web');
     expect(a3.metadata.annotations['flagops.io/identity']).toBe(`${ns}/tenant-3`);
+    expect(a3.metadata.annotations['flagops.io/seats']).toBe('1000000');
     // The plugin renders them with their identity's facts (plugin env FLAGOPS_IDENTITY / FLAGOPS_NAMESPACE)…
     await waitForReplicas(client(), 'tenant-3', 3, 180_000, describeApp('tenant-3-web'));
     await eventually(

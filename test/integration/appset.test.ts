@@ -28,8 +28,13 @@ describe('POST /api/v1/getparams.execute', () => {
     expect(r.body).toEqual({
       output: {
         parameters: [
-          { identity: 'customer-1', namespace: fx.ns, facts: { tier: 'gold' } },
-          { identity: 'customer-2', namespace: fx.ns, facts: { tier: 'silver' } },
+          { identity: 'customer-1', namespace: fx.ns, facts: { tier: 'gold' }, factsText: { tier: 'gold' } },
+          {
+            identity: 'customer-2',
+            namespace: fx.ns,
+            facts: { tier: 'silver' },
+            factsText: { tier: 'silver' },
+          },
         ],
       },
     });

@@ -121,7 +121,20 @@ describe('typed facts from a GitOps manifest', () => {
     });
     expect(r.status).toBe(200);
     expect(r.body.output.parameters).toEqual([
-      { identity: 'customer-typed', namespace: fx.ns, facts: EXPECTED },
+      {
+        identity: 'customer-typed',
+        namespace: fx.ns,
+        facts: EXPECTED,
+        // Every value as JSON writes it, for Argo CD, which prints a plugin's numbers as float64 (1e+06).
+        factsText: {
+          tier: 'gold',
+          replicas: '3',
+          ratio: '0.5',
+          beta: 'true',
+          legacy: 'true',
+          paused: 'false',
+        },
+      },
     ]);
   });
 

@@ -5,7 +5,7 @@
  * ConfigMap as a bearer token (use a ServiceAccount token), and expects `{"output": {"parameters": [...]}}`.
  */
 import { z } from 'zod';
-import { FactMap } from '../../api/facts.js';
+import { FactMap, factsAsText } from '../../api/facts.js';
 import { route } from '../route.js';
 import { NamespaceName } from '../validate.js';
 
@@ -53,7 +53,14 @@ export const appsetRoutes = [
         description: 'the parameter sets',
         schema: z.object({
           output: z.object({
-            parameters: z.array(z.object({ identity: z.string(), namespace: z.string(), facts: FactMap })),
+            parameters: z.array(
+              z.object({
+                identity: z.string(),
+                namespace: z.string(),
+                facts: FactMap,
+                factsText: z.record(z.string(), z.string()),
+              }),
+            ),
           }),
         }),
       },
@@ -67,7 +74,14 @@ export const appsetRoutes = [
         .items.filter(
           (i) => i.facts && (!readyOnly || ((i.facts.ready ?? true) && (i.secrets?.ready ?? true))),
         )
-        .map((i) => ({ identity: i.name, namespace: i.namespace, facts: i.facts!.values }));
+        .map((i) => ({
+          identity: i.name,
+          namespace: i.namespace,
+          facts: i.facts!.values,
+          // Argo CD reads a plugin's numbers as float64 and prints them with `%v` (templates and the selector
+          // alike), so 1000000 becomes `1e+06`: `factsText.<name>` renders every value as written.
+          factsText: factsAsText(i.facts!.values),
+        }));
       return { output: { parameters } };
     },
   }),

@@ -6,17 +6,11 @@
  * none).
  */
 import { z } from 'zod';
-import { FactValue } from '../../api/facts.js';
+import { FactValue, factsAsText } from '../../api/facts.js';
 import { notFound } from '../errors.js';
 import { type PermissionSpec, route } from '../route.js';
 import { FactValueBody, factKeyed, ID_PARAM, NAME_PARAM, SecretValueBody, WriteQuery } from '../validate.js';
 import { secretValues } from './secrets.js';
-
-const asStrings = (m: Readonly<Record<string, FactValue>>) => {
-  const out: Record<string, string> = {};
-  for (const k in m) if (Object.hasOwn(m, k)) out[k] = String(m[k]);
-  return out;
-};
 
 const facts = (verb: 'get' | 'patch' | 'delete'): PermissionSpec => ({
   verb,
@@ -73,7 +67,7 @@ export const compatRoutes = [
     responses: strings('the facts as strings; `{}` for an identity without facts'),
     errors: [400, 401, 403],
     handler: ({ params, deps }) =>
-      asStrings(deps.reader.get(deps.defaultNamespace, params.id)?.facts?.values ?? {}),
+      factsAsText(deps.reader.get(deps.defaultNamespace, params.id)?.facts?.values ?? {}),
   }),
   route({
     method: 'PUT',
@@ -93,7 +87,7 @@ export const compatRoutes = [
         force: query.force,
         origin: `user:${user.username}`,
       });
-      return asStrings(result.facts);
+      return factsAsText(result.facts);
     },
   }),
   route({
@@ -163,7 +157,7 @@ export const compatRoutes = [
         force: query.force,
         origin: `user:${user.username}`,
       });
-      return asStrings(result.facts);
+      return factsAsText(result.facts);
     },
   }),
   route({

@@ -125,6 +125,15 @@ describe('Store: replay buffer', () => {
     expect(s.changesSince(0)).toBeUndefined();
   });
 
+  it('keeps exactly the last events, in order, however many came before (the head moves, the array compacts)', () => {
+    const s = new Store(10);
+    for (let i = 1; i <= 47; i++) s.setFacts('ns', `id-${i}`, facts({ x: i }));
+    expect(s.changesSince(37)?.map((e) => e.revision)).toEqual([38, 39, 40, 41, 42, 43, 44, 45, 46, 47]);
+    expect(s.changesSince(36)).toBeUndefined();
+    expect(s.changesSince(45)?.map((e) => e.name)).toEqual(['id-46', 'id-47']);
+    expect(s.changesSince(47)).toEqual([]);
+  });
+
   it('tells a waiting writer the moment its version is stored, with no polling, or false at the deadline', async () => {
     const s = new Store();
     const seen: string[] = [];

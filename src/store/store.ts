@@ -107,7 +107,13 @@ export class Store implements StoreReader, StoreWriter {
   #sortedKeys: string[] | undefined;
   #revision = 0;
   readonly #events = new EventEmitter();
-  readonly #replay: ChangeEvent[] = [];
+  /**
+   * The replay buffer is `#replay[#replayHead..]`. Dropping the oldest event only moves the head (and releases the
+   * slot); the array is compacted once the dropped prefix is as long as what is kept, so that a full buffer costs
+   * O(1) per change instead of shifting 10,000 entries on every commit (as a splice(0, 1) did, at every list).
+   */
+  #replay: (ChangeEvent | undefined)[] = [];
+  #replayHead = 0;
   #replayKeys = 0;
   readonly epoch = randomBytes(4).toString('hex');
   /** Writers waiting for an identity to reach a state, by key. */
@@ -166,9 +172,14 @@ export class Store implements StoreReader, StoreWriter {
 
   changesSince(revision: number): ChangeEvent[] | undefined {
     if (revision >= this.#revision) return [];
-    const first = this.#replay[0];
+    const first = this.#replay[this.#replayHead];
     if (!first || first.revision > revision + 1) return undefined;
-    return this.#replay.filter((e) => e.revision > revision);
+    const out: ChangeEvent[] = [];
+    for (let i = this.#replayHead; i < this.#replay.length; i++) {
+      const e = this.#replay[i]!;
+      if (e.revision > revision) out.push(e);
+    }
+    return out;
   }
 
   onChange(listener: (e: ChangeEvent) => void): () => void {
@@ -297,15 +308,17 @@ export class Store implements StoreReader, StoreWriter {
     this.#replay.push(event);
     this.#replayKeys += event.keys.length;
     // Bounded by events and by key names held (an event may name up to 256 keys), dropping the oldest first.
-    let drop = 0;
     while (
-      this.#replay.length - drop > this.replayCapacity ||
-      (this.#replayKeys > this.replayCapacity * 8 && this.#replay.length - drop > 1)
+      this.#replay.length - this.#replayHead > this.replayCapacity ||
+      (this.#replayKeys > this.replayCapacity * 8 && this.#replay.length - this.#replayHead > 1)
     ) {
-      this.#replayKeys -= this.#replay[drop]!.keys.length;
-      drop++;
+      this.#replayKeys -= this.#replay[this.#replayHead]!.keys.length;
+      this.#replay[this.#replayHead++] = undefined;
     }
-    if (drop) this.#replay.splice(0, drop);
+    if (this.#replayHead > 0 && this.#replayHead >= this.#replay.length - this.#replayHead) {
+      this.#replay = this.#replay.slice(this.#replayHead);
+      this.#replayHead = 0;
+    }
     this.#notify(key);
     this.#events.emit('change', event);
   }

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { FactMap } from '../api/facts.js';
+import { internNamespace, objectKeyOf } from './intern.js';
 import type { FactOwners } from './provenance.js';
 import { contentHash, type SecretValue } from './secret-value.js';
 
@@ -99,7 +100,19 @@ export interface StoreWriter {
   deleteSecrets(namespace: string, name: string): void;
 }
 
-const keyOf = (namespace: string, name: string) => `${namespace}/${name}`;
+const keyOf = objectKeyOf;
+
+/**
+ * Every identity has the same five properties (an absent kind is undefined), so that all share one hidden class with
+ * the properties in the object itself; and one namespace string serves all identities of a namespace.
+ */
+const identity = (
+  namespace: string,
+  name: string,
+  facts: FactsEntry | undefined,
+  secrets: SecretsEntry | undefined,
+  revision: number,
+): Identity => ({ namespace: internNamespace(namespace), name, facts, secrets, revision });
 
 export class Store implements StoreReader, StoreWriter {
   readonly #items = new Map<string, Identity>();
@@ -224,10 +237,10 @@ export class Store implements StoreReader, StoreWriter {
     // Same values, or a new empty entry (an object just created by a writer): nothing changed for readers, so
     // keep the revision (and so the ETag) and refresh the bookkeeping only.
     if ((prev?.facts && keys.length === 0) || (!prev?.facts && keys.length === 0 && entry.ready)) {
-      this.#put({ namespace, name, revision: prev?.revision ?? this.#revision, ...prev, facts: entry });
+      this.#put(identity(namespace, name, entry, prev?.secrets, prev?.revision ?? this.#revision));
       return;
     }
-    this.#commit(namespace, name, (rev) => ({ ...prev, namespace, name, facts: entry, revision: rev }), {
+    this.#commit(namespace, name, (rev) => identity(namespace, name, entry, prev?.secrets, rev), {
       kind: 'facts',
       action: 'upsert',
       keys,
@@ -240,7 +253,7 @@ export class Store implements StoreReader, StoreWriter {
     this.#commit(
       namespace,
       name,
-      (rev) => (prev.secrets ? { ...prev, facts: undefined, revision: rev } : undefined),
+      (rev) => (prev.secrets ? identity(namespace, name, undefined, prev.secrets, rev) : undefined),
       {
         kind: 'facts',
         action: 'delete',
@@ -258,10 +271,10 @@ export class Store implements StoreReader, StoreWriter {
     // A new entry with nothing in it and nothing wrong changes nothing for readers: no event.
     const emptyNew = !prev?.secrets && entry.values.size === 0 && entry.ready;
     if ((prev?.secrets && keys.length === 0 && !statusChanged) || emptyNew) {
-      this.#put({ namespace, name, revision: prev?.revision ?? this.#revision, ...prev, secrets: entry });
+      this.#put(identity(namespace, name, prev?.facts, entry, prev?.revision ?? this.#revision));
       return;
     }
-    this.#commit(namespace, name, (rev) => ({ ...prev, namespace, name, secrets: entry, revision: rev }), {
+    this.#commit(namespace, name, (rev) => identity(namespace, name, prev?.facts, entry, rev), {
       kind: 'secrets',
       action: 'upsert',
       keys,
@@ -274,7 +287,7 @@ export class Store implements StoreReader, StoreWriter {
     this.#commit(
       namespace,
       name,
-      (rev) => (prev.facts ? { ...prev, secrets: undefined, revision: rev } : undefined),
+      (rev) => (prev.facts ? identity(namespace, name, prev.facts, undefined, rev) : undefined),
       {
         kind: 'secrets',
         action: 'delete',

@@ -66,14 +66,36 @@ describe('sameStatus agrees with comparing sorted JSON', () => {
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-  const leaves = [0, -0, 1, 1.5, 'a', 'b', '', true, false, null, undefined, Number.NaN, Infinity, new Date(0)];
+  const leaves = [
+    0,
+    -0,
+    1,
+    1.5,
+    'a',
+    'b',
+    '',
+    true,
+    false,
+    null,
+    undefined,
+    Number.NaN,
+    Infinity,
+    new Date(0),
+  ];
   const keys = ['a', 'b', 'c', 'type', '__proto__', 'constructor'];
   function gen(r: () => number, depth: number): unknown {
     const p = r();
     if (depth > 2 || p < 0.4) return leaves[Math.floor(r() * leaves.length)];
     if (p < 0.65) return Array.from({ length: Math.floor(r() * 3) }, () => gen(r, depth + 1));
     const o: Record<string, unknown> = {};
-    for (const k of keys) if (r() < 0.35) Object.defineProperty(o, k, { value: gen(r, depth + 1), enumerable: true, writable: true, configurable: true });
+    for (const k of keys)
+      if (r() < 0.35)
+        Object.defineProperty(o, k, {
+          value: gen(r, depth + 1),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
     return o;
   }
   /** The same value with its keys in another order, or slightly changed. */
@@ -83,7 +105,13 @@ describe('sameStatus agrees with comparing sorted JSON', () => {
       const entries = Object.entries(v).reverse();
       if (r() < 0.1) entries.pop();
       const o: Record<string, unknown> = {};
-      for (const [k, e] of entries) Object.defineProperty(o, k, { value: variant(e, r), enumerable: true, writable: true, configurable: true });
+      for (const [k, e] of entries)
+        Object.defineProperty(o, k, {
+          value: variant(e, r),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       return o;
     }
     return r() < 0.1 ? leaves[Math.floor(r() * leaves.length)] : v;
@@ -96,7 +124,8 @@ describe('sameStatus agrees with comparing sorted JSON', () => {
       const a = gen(r, 0);
       const b = r() < 0.5 ? variant(a, r) : gen(r, 0);
       const expected = sortedJson(a) === sortedJson(b);
-      if (sameStatus(a, b) !== expected) throw new Error(`seed ${seed}: ${sortedJson(a)} vs ${sortedJson(b)}`);
+      if (sameStatus(a, b) !== expected)
+        throw new Error(`seed ${seed}: ${sortedJson(a)} vs ${sortedJson(b)}`);
       if (expected) same++;
     }
     // Both outcomes are exercised, not only one.

@@ -119,6 +119,7 @@ export class Store implements StoreReader, StoreWriter {
   /** Sorted keys for ordered listing; rebuilt lazily after inserts and deletes. */
   #sortedKeys: string[] | undefined;
   #revision = 0;
+  readonly #counts = { facts: 0, secretKeys: 0, secretsFailing: 0 };
   readonly #events = new EventEmitter();
   /**
    * The replay buffer is `#replay[#replayHead..]`. Dropping the oldest event only moves the head (and releases the
@@ -172,15 +173,28 @@ export class Store implements StoreReader, StoreWriter {
   }
 
   counts() {
-    let facts = 0;
-    let secretKeys = 0;
-    let secretsFailing = 0;
-    for (const item of this.#items.values()) {
-      facts += item.facts ? Object.keys(item.facts.values).length : 0;
-      secretKeys += item.secrets?.values.size ?? 0;
-      secretsFailing += item.secrets?.unresolved.length ?? 0;
+    // Kept up to date by every write: a scrape must not walk tens of thousands of identities.
+    return {
+      identities: this.#items.size,
+      facts: this.#counts.facts,
+      secretKeys: this.#counts.secretKeys,
+      secretsFailing: this.#counts.secretsFailing,
+    };
+  }
+
+  /** Moves the counts from what `prev` held to what `next` holds. */
+  #account(prev: Identity | undefined, next: Identity | undefined) {
+    const c = this.#counts;
+    if (prev?.facts) c.facts -= Object.keys(prev.facts.values).length;
+    if (prev?.secrets) {
+      c.secretKeys -= prev.secrets.values.size;
+      c.secretsFailing -= prev.secrets.unresolved.length;
     }
-    return { identities: this.#items.size, facts, secretKeys, secretsFailing };
+    if (next?.facts) c.facts += Object.keys(next.facts.values).length;
+    if (next?.secrets) {
+      c.secretKeys += next.secrets.values.size;
+      c.secretsFailing += next.secrets.unresolved.length;
+    }
   }
 
   changesSince(revision: number): ChangeEvent[] | undefined {
@@ -299,7 +313,9 @@ export class Store implements StoreReader, StoreWriter {
   /** Replaces an item without a change event (bookkeeping only). */
   #put(item: Identity) {
     const key = keyOf(item.namespace, item.name);
-    if (!this.#items.has(key)) this.#sortedKeys = undefined;
+    const prev = this.#items.get(key);
+    if (!prev) this.#sortedKeys = undefined;
+    this.#account(prev, item);
     this.#items.set(key, item);
     this.#notify(key);
   }
@@ -313,7 +329,9 @@ export class Store implements StoreReader, StoreWriter {
     const revision = ++this.#revision;
     const key = keyOf(namespace, name);
     const item = next(revision);
-    const existed = this.#items.has(key);
+    const prev = this.#items.get(key);
+    const existed = prev !== undefined;
+    this.#account(prev, item);
     if (item) this.#items.set(key, item);
     else this.#items.delete(key);
     if (existed !== this.#items.has(key)) this.#sortedKeys = undefined;

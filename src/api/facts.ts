@@ -87,3 +87,41 @@ export function factsAsText(values: Readonly<FactMap>): Record<string, string> {
   for (const k in values) if (Object.hasOwn(values, k)) out[k] = String(values[k]);
   return out;
 }
+
+/**
+ * The common case of `DeploymentFactsSpec.safeParse(spec)`, without zod: the facts of a spec that is plainly
+ * valid — a plain object whose `facts`, if any, is a plain object of at most MAX_FACTS well-named facts, each a
+ * string of at most MAX_FACT_VALUE_CHARS, a number within ±MAX_SAFE_INTEGER or a boolean. Returns the spec's own
+ * facts object (valid data parses to an equal copy, so the copy is not made), or undefined for anything else,
+ * which the caller must then give to zod: zod stays the authority on what is refused, and says why.
+ */
+export function plainlyValidFacts(spec: unknown): FactMap | undefined {
+  if (typeof spec !== 'object' || spec === null || Object.getPrototypeOf(spec) !== Object.prototype) return;
+  const facts = (spec as { facts?: unknown }).facts;
+  if (!Object.hasOwn(spec, 'facts') || facts === undefined)
+    return Object.hasOwn(spec, 'facts') ? undefined : {};
+  if (typeof facts !== 'object' || facts === null || Object.getPrototypeOf(facts) !== Object.prototype)
+    return;
+  let count = 0;
+  for (const k in facts) {
+    if (!Object.hasOwn(facts, k) || ++count > MAX_FACTS || !factNameRegExp.test(k)) return;
+    const v = (facts as Record<string, unknown>)[k];
+    switch (typeof v) {
+      case 'string':
+        if (v.length > MAX_FACT_VALUE_CHARS) return;
+        break;
+      case 'number':
+        // NaN fails both comparisons; ±Infinity is beyond the bounds.
+        if (!(v >= -MAX_SAFE_INTEGER && v <= MAX_SAFE_INTEGER)) return;
+        break;
+      case 'boolean':
+        break;
+      default:
+        return;
+    }
+  }
+  // Symbol keys and non-enumerable properties are out of the common case.
+  if (Object.getOwnPropertySymbols(facts).length || Object.getOwnPropertyNames(facts).length !== count)
+    return;
+  return facts as FactMap;
+}

@@ -18,8 +18,8 @@ export interface CacheOptions<R, T> {
   hooks?: InformerHooks;
   /** Label selector for the list and watch (used to narrow Secrets, for example). */
   labelSelector?: string;
-  /** What the cache keeps of each object; the default keeps the whole object. */
-  keep?: (obj: R) => T;
+  /** What the cache keeps of each object (given its key); the default keeps the whole object. */
+  keep?: (obj: R, key: string) => T;
   /** Objects per list page. */
   pageSize?: number;
   healthyAfterMs?: number;

@@ -14,6 +14,7 @@
 
 import type { Logger } from 'pino';
 import type { Watcher } from '../kube/watch.js';
+import { objectKeyOf } from '../store/intern.js';
 
 export interface InformerHooks {
   onRestart?(resource: string, delayMs: number): void;
@@ -39,8 +40,8 @@ export interface InformerOptions<R extends CachedObject, T> {
   listPage: (continueToken: string | undefined) => Promise<ListPage<R>>;
   /** Passed to the watch too: the list alone would let unselected objects in through watch events. */
   labelSelector?: string;
-  /** What the cache keeps of an object. The default keeps the object itself. */
-  keep?: (obj: R) => T;
+  /** What the cache keeps of an object (given its key, `namespace/name`). The default keeps the object itself. */
+  keep?: (obj: R, key: string) => T;
   log: Logger;
   hooks?: InformerHooks;
   baseBackoffMs?: number;
@@ -63,7 +64,7 @@ interface Entry<T> {
 }
 
 export const keyOf = (namespace: string | undefined, name: string | undefined) =>
-  `${namespace ?? ''}/${name ?? ''}`;
+  objectKeyOf(namespace ?? '', name ?? '');
 
 export class Informer<R extends CachedObject, T = R> {
   readonly #opts: InformerOptions<R, T>;
@@ -159,7 +160,7 @@ export class Informer<R extends CachedObject, T = R> {
     seen?.add(key);
     const prev = this.#items.get(key);
     if (prev && prev.rv === rv && rv !== '') return; // unchanged (a relist, or a replayed event)
-    const value = this.#opts.keep ? this.#opts.keep(obj) : (obj as unknown as T);
+    const value = this.#opts.keep ? this.#opts.keep(obj, key) : (obj as unknown as T);
     this.#items.set(key, { rv, value });
     this.#emit(prev ? 'update' : 'add', value, obj);
   }

@@ -46,6 +46,15 @@ export interface ControllerManagerOptions {
   hooks?: ControllerHooks;
 }
 
+/**
+ * Objects per list page of DeploymentFacts and DeploymentSecrets. The API server's cost of a list is largely per
+ * page (each page of a paged list from its cache walks the rest of the collection), so at 50,000 objects 100 pages of
+ * 500 took it about twice as long as 25 pages of 2,000 (docs/benchmarks.md). Two pages are held at once (the next is
+ * fetched while this one is handled): about 2 × 2.5 MB of JSON for these small objects. Secrets keep the default:
+ * one can hold up to 1 MiB.
+ */
+export const LIST_PAGE_SIZE = 2000;
+
 /** Conflicts come back at once, invalid input is not retried, everything else backs off. */
 export function errorPolicy(err: unknown): 'retry' | 'requeue' | 'drop' {
   const c = classify(err);
@@ -79,6 +88,7 @@ export class ControllerManager {
       resource: 'deploymentfacts',
       path: factsPath,
       keep: keepFacts,
+      pageSize: LIST_PAGE_SIZE,
       log,
     });
     this.deploymentSecrets = new ResourceCache({
@@ -86,6 +96,7 @@ export class ControllerManager {
       resource: 'deploymentsecrets',
       path: secretsPath,
       keep: keepSecrets,
+      pageSize: LIST_PAGE_SIZE,
       log,
     });
     // Only Secrets that opt in are cached and served: otherwise anyone allowed to write a DeploymentSecrets could

@@ -78,4 +78,33 @@ describe('provenance', () => {
     );
     expect(describeProvenance(owners).a).toMatchObject({ path: 'api', by: 'flagops-data-store-api' });
   });
+
+  it('shares one frozen owner list between objects whose owners are the same, and only then', () => {
+    const names = ['tier', 'region'];
+    const a = factOwners([entry('argocd-controller', 'Apply', ['tier', 'region'])], undefined, [...names]);
+    const b = factOwners([entry('argocd-controller', 'Apply', ['tier', 'region'])], undefined, [...names]);
+    expect(b).toBe(a);
+    expect(Object.isFrozen(a?.owners[0]?.facts)).toBe(true);
+    // Another time, another manager, other facts: another list.
+    const later = factOwners(
+      [entry('argocd-controller', 'Apply', ['tier', 'region'], '2026-11-26T10:00:01Z')],
+      undefined,
+      names,
+    );
+    const kubectl = factOwners([entry('kubectl', 'Apply', ['tier', 'region'])], undefined, names);
+    const fewer = factOwners([entry('argocd-controller', 'Apply', ['tier'])], undefined, names);
+    for (const other of [later, kubectl, fewer]) expect(other?.owners).not.toBe(a?.owners);
+    expect(fewer?.owners[0]?.facts).toEqual(['tier']);
+    // A fact the spec no longer has is not named; the API writer's record stays per object.
+    const withOrigins = factOwners(
+      [entry('argocd-controller', 'Apply', ['tier', 'region', 'gone'])],
+      {
+        'flagops.io/fact-origins': '{}',
+      },
+      names,
+    );
+    expect(withOrigins?.owners).toBe(a?.owners);
+    expect(withOrigins?.origins).toBe('{}');
+    expect(factOwners([], { 'flagops.io/fact-origins': '{}' }, names)).toEqual({ owners: [], origins: '{}' });
+  });
 });

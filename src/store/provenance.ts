@@ -50,36 +50,61 @@ const intern = (s: string) => {
   return s;
 };
 
+/**
+ * Owner lists by content. Objects written by the same tool in the same second have the same list (often one
+ * manager owning every fact): tens of thousands of identities then share a handful of frozen lists instead of
+ * holding four objects each. Bounded like `interned`.
+ */
+const sharedOwners = new Map<string, FactOwners>();
+const NO_OWNERS: readonly FactOwner[] = Object.freeze([]);
+
 /** The owners of spec.facts keys, from managedFields (status and other subresources left out). */
 export function factOwners(
   entries: readonly ManagedFieldsEntry[] | undefined,
   annotations: Readonly<Record<string, string>> | undefined,
   factNames: readonly string[],
 ): FactOwners | undefined {
-  const names = new Map<string, string>(factNames.map((n) => [`f:${n}`, n]));
-  const owners: FactOwner[] = [];
+  let names: Map<string, string> | undefined;
+  let owners: FactOwner[] | undefined;
+  let key = '';
   for (const e of entries ?? []) {
     if (e.subresource) continue;
     const facts = (e.fieldsV1 as { 'f:spec'?: { 'f:facts'?: Record<string, unknown> } } | undefined)?.[
       'f:spec'
     ]?.['f:facts'];
     if (!facts) continue;
-    // Reuse the fact-name strings of the served values rather than holding copies.
-    const keys = Object.keys(facts).flatMap((f) => {
+    names ??= new Map(factNames.map((n) => [`f:${n}`, n]));
+    // Reuse the fact-name strings of the served values rather than holding copies; sized exactly (an array grown
+    // by push keeps room for 17 elements).
+    let count = 0;
+    for (const f in facts) if (names.has(f)) count++;
+    if (count === 0) continue;
+    const keys = new Array<string>(count);
+    let k = 0;
+    for (const f in facts) {
       const n = names.get(f);
-      return n === undefined ? [] : [n];
-    });
-    if (keys.length === 0) continue;
-    owners.push({
-      manager: intern(e.manager ?? 'unknown'),
-      operation: intern(e.operation ?? 'Update'),
-      ...(e.time ? { time: intern(e.time) } : {}),
-      facts: keys,
-    });
+      if (n !== undefined) keys[k++] = n;
+    }
+    const manager = intern(e.manager ?? 'unknown');
+    const operation = intern(e.operation ?? 'Update');
+    const owner: FactOwner = e.time
+      ? { manager, operation, time: intern(e.time), facts: keys }
+      : { manager, operation, facts: keys };
+    owners = owners ? [...owners, owner] : [owner];
+    // NUL cannot occur in a manager name, an operation, a time or a fact name: the key is unambiguous.
+    key += `${manager}\0${operation}\0${e.time ?? ''}\0${keys.join('\0')}\0\0`;
   }
   const origins = annotations?.[FACT_ORIGINS_ANNOTATION];
-  if (owners.length === 0 && origins === undefined) return undefined;
-  return origins === undefined ? { owners } : { owners, origins };
+  if (!owners) return origins === undefined ? undefined : { owners: NO_OWNERS, origins };
+  let shared = sharedOwners.get(key);
+  if (shared === undefined) {
+    if (sharedOwners.size >= 10_000) sharedOwners.clear();
+    for (const o of owners) Object.freeze(o.facts);
+    shared = Object.freeze({ owners: Object.freeze(owners.map((o) => Object.freeze(o))) });
+    sharedOwners.set(key, shared);
+  }
+  // The API writer's record is per object: only the list is shared then.
+  return origins === undefined ? shared : { owners: shared.owners, origins };
 }
 
 /** How a field manager's name maps to a path. Argo CD and Flux use fixed manager names. */

@@ -125,6 +125,15 @@ describe('Store: replay buffer', () => {
     expect(s.changesSince(0)).toBeUndefined();
   });
 
+  it('keeps exactly the last events, in order, however many came before (the head moves, the array compacts)', () => {
+    const s = new Store(10);
+    for (let i = 1; i <= 47; i++) s.setFacts('ns', `id-${i}`, facts({ x: i }));
+    expect(s.changesSince(37)?.map((e) => e.revision)).toEqual([38, 39, 40, 41, 42, 43, 44, 45, 46, 47]);
+    expect(s.changesSince(36)).toBeUndefined();
+    expect(s.changesSince(45)?.map((e) => e.name)).toEqual(['id-46', 'id-47']);
+    expect(s.changesSince(47)).toEqual([]);
+  });
+
   it('tells a waiting writer the moment its version is stored, with no polling, or false at the deadline', async () => {
     const s = new Store();
     const seen: string[] = [];
@@ -142,5 +151,49 @@ describe('Store: replay buffer', () => {
     s.deleteFacts('ns', 'a');
     expect(await gone).toBe(true);
     expect(await s.until('ns', 'a', (i) => i?.facts?.resourceVersion === '99', 20)).toBe(false);
+  });
+});
+
+describe('Store: counts', () => {
+  it('match a full recount after every write of a long random sequence', () => {
+    const s = new Store(50);
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const recount = () => {
+      let f = 0;
+      let k = 0;
+      let failing = 0;
+      for (const i of s.list().items) {
+        f += i.facts ? Object.keys(i.facts.values).length : 0;
+        k += i.secrets?.values.size ?? 0;
+        failing += i.secrets?.unresolved.length ?? 0;
+      }
+      return { identities: s.size, facts: f, secretKeys: k, secretsFailing: failing };
+    };
+    for (let step = 0; step < 3_000; step++) {
+      const name = `id-${rand(20)}`;
+      const values = Object.fromEntries(Array.from({ length: rand(4) }, (_, i) => [`k${i}`, rand(3)]));
+      switch (rand(5)) {
+        case 0:
+          s.deleteFacts('ns', name);
+          break;
+        case 1:
+          s.deleteSecrets('ns', name);
+          break;
+        case 2:
+          s.setSecrets('ns', name, {
+            ...secrets(Object.fromEntries(Object.entries(values).map(([k, v]) => [k, String(v)]))),
+            unresolved: rand(2) ? [] : ['missing'],
+            ready: rand(2) === 0,
+          });
+          break;
+        default:
+          s.setFacts('ns', name, { ...facts(values), ready: rand(4) !== 0 });
+      }
+      expect(s.counts(), `step ${step}`).toEqual(recount());
+    }
   });
 });

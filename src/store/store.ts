@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { FactMap } from '../api/facts.js';
+import { internNamespace, objectKeyOf } from './intern.js';
 import type { FactOwners } from './provenance.js';
 import { contentHash, type SecretValue } from './secret-value.js';
 
@@ -99,15 +100,34 @@ export interface StoreWriter {
   deleteSecrets(namespace: string, name: string): void;
 }
 
-const keyOf = (namespace: string, name: string) => `${namespace}/${name}`;
+const keyOf = objectKeyOf;
+
+/**
+ * Every identity has the same five properties (an absent kind is undefined), so that all share one hidden class with
+ * the properties in the object itself; and one namespace string serves all identities of a namespace.
+ */
+const identity = (
+  namespace: string,
+  name: string,
+  facts: FactsEntry | undefined,
+  secrets: SecretsEntry | undefined,
+  revision: number,
+): Identity => ({ namespace: internNamespace(namespace), name, facts, secrets, revision });
 
 export class Store implements StoreReader, StoreWriter {
   readonly #items = new Map<string, Identity>();
   /** Sorted keys for ordered listing; rebuilt lazily after inserts and deletes. */
   #sortedKeys: string[] | undefined;
   #revision = 0;
+  readonly #counts = { facts: 0, secretKeys: 0, secretsFailing: 0 };
   readonly #events = new EventEmitter();
-  readonly #replay: ChangeEvent[] = [];
+  /**
+   * The replay buffer is `#replay[#replayHead..]`. Dropping the oldest event only moves the head (and releases the
+   * slot); the array is compacted once the dropped prefix is as long as what is kept, so that a full buffer costs
+   * O(1) per change instead of shifting 10,000 entries on every commit (as a splice(0, 1) did, at every list).
+   */
+  #replay: (ChangeEvent | undefined)[] = [];
+  #replayHead = 0;
   #replayKeys = 0;
   readonly epoch = randomBytes(4).toString('hex');
   /** Writers waiting for an identity to reach a state, by key. */
@@ -153,22 +173,40 @@ export class Store implements StoreReader, StoreWriter {
   }
 
   counts() {
-    let facts = 0;
-    let secretKeys = 0;
-    let secretsFailing = 0;
-    for (const item of this.#items.values()) {
-      facts += item.facts ? Object.keys(item.facts.values).length : 0;
-      secretKeys += item.secrets?.values.size ?? 0;
-      secretsFailing += item.secrets?.unresolved.length ?? 0;
+    // Kept up to date by every write: a scrape must not walk tens of thousands of identities.
+    return {
+      identities: this.#items.size,
+      facts: this.#counts.facts,
+      secretKeys: this.#counts.secretKeys,
+      secretsFailing: this.#counts.secretsFailing,
+    };
+  }
+
+  /** Moves the counts from what `prev` held to what `next` holds. */
+  #account(prev: Identity | undefined, next: Identity | undefined) {
+    const c = this.#counts;
+    if (prev?.facts) c.facts -= Object.keys(prev.facts.values).length;
+    if (prev?.secrets) {
+      c.secretKeys -= prev.secrets.values.size;
+      c.secretsFailing -= prev.secrets.unresolved.length;
     }
-    return { identities: this.#items.size, facts, secretKeys, secretsFailing };
+    if (next?.facts) c.facts += Object.keys(next.facts.values).length;
+    if (next?.secrets) {
+      c.secretKeys += next.secrets.values.size;
+      c.secretsFailing += next.secrets.unresolved.length;
+    }
   }
 
   changesSince(revision: number): ChangeEvent[] | undefined {
     if (revision >= this.#revision) return [];
-    const first = this.#replay[0];
+    const first = this.#replay[this.#replayHead];
     if (!first || first.revision > revision + 1) return undefined;
-    return this.#replay.filter((e) => e.revision > revision);
+    const out: ChangeEvent[] = [];
+    for (let i = this.#replayHead; i < this.#replay.length; i++) {
+      const e = this.#replay[i]!;
+      if (e.revision > revision) out.push(e);
+    }
+    return out;
   }
 
   onChange(listener: (e: ChangeEvent) => void): () => void {
@@ -213,10 +251,10 @@ export class Store implements StoreReader, StoreWriter {
     // Same values, or a new empty entry (an object just created by a writer): nothing changed for readers, so
     // keep the revision (and so the ETag) and refresh the bookkeeping only.
     if ((prev?.facts && keys.length === 0) || (!prev?.facts && keys.length === 0 && entry.ready)) {
-      this.#put({ namespace, name, revision: prev?.revision ?? this.#revision, ...prev, facts: entry });
+      this.#put(identity(namespace, name, entry, prev?.secrets, prev?.revision ?? this.#revision));
       return;
     }
-    this.#commit(namespace, name, (rev) => ({ ...prev, namespace, name, facts: entry, revision: rev }), {
+    this.#commit(namespace, name, (rev) => identity(namespace, name, entry, prev?.secrets, rev), {
       kind: 'facts',
       action: 'upsert',
       keys,
@@ -229,7 +267,7 @@ export class Store implements StoreReader, StoreWriter {
     this.#commit(
       namespace,
       name,
-      (rev) => (prev.secrets ? { ...prev, facts: undefined, revision: rev } : undefined),
+      (rev) => (prev.secrets ? identity(namespace, name, undefined, prev.secrets, rev) : undefined),
       {
         kind: 'facts',
         action: 'delete',
@@ -247,10 +285,10 @@ export class Store implements StoreReader, StoreWriter {
     // A new entry with nothing in it and nothing wrong changes nothing for readers: no event.
     const emptyNew = !prev?.secrets && entry.values.size === 0 && entry.ready;
     if ((prev?.secrets && keys.length === 0 && !statusChanged) || emptyNew) {
-      this.#put({ namespace, name, revision: prev?.revision ?? this.#revision, ...prev, secrets: entry });
+      this.#put(identity(namespace, name, prev?.facts, entry, prev?.revision ?? this.#revision));
       return;
     }
-    this.#commit(namespace, name, (rev) => ({ ...prev, namespace, name, secrets: entry, revision: rev }), {
+    this.#commit(namespace, name, (rev) => identity(namespace, name, prev?.facts, entry, rev), {
       kind: 'secrets',
       action: 'upsert',
       keys,
@@ -263,7 +301,7 @@ export class Store implements StoreReader, StoreWriter {
     this.#commit(
       namespace,
       name,
-      (rev) => (prev.facts ? { ...prev, secrets: undefined, revision: rev } : undefined),
+      (rev) => (prev.facts ? identity(namespace, name, prev.facts, undefined, rev) : undefined),
       {
         kind: 'secrets',
         action: 'delete',
@@ -275,7 +313,9 @@ export class Store implements StoreReader, StoreWriter {
   /** Replaces an item without a change event (bookkeeping only). */
   #put(item: Identity) {
     const key = keyOf(item.namespace, item.name);
-    if (!this.#items.has(key)) this.#sortedKeys = undefined;
+    const prev = this.#items.get(key);
+    if (!prev) this.#sortedKeys = undefined;
+    this.#account(prev, item);
     this.#items.set(key, item);
     this.#notify(key);
   }
@@ -289,7 +329,9 @@ export class Store implements StoreReader, StoreWriter {
     const revision = ++this.#revision;
     const key = keyOf(namespace, name);
     const item = next(revision);
-    const existed = this.#items.has(key);
+    const prev = this.#items.get(key);
+    const existed = prev !== undefined;
+    this.#account(prev, item);
     if (item) this.#items.set(key, item);
     else this.#items.delete(key);
     if (existed !== this.#items.has(key)) this.#sortedKeys = undefined;
@@ -297,15 +339,17 @@ export class Store implements StoreReader, StoreWriter {
     this.#replay.push(event);
     this.#replayKeys += event.keys.length;
     // Bounded by events and by key names held (an event may name up to 256 keys), dropping the oldest first.
-    let drop = 0;
     while (
-      this.#replay.length - drop > this.replayCapacity ||
-      (this.#replayKeys > this.replayCapacity * 8 && this.#replay.length - drop > 1)
+      this.#replay.length - this.#replayHead > this.replayCapacity ||
+      (this.#replayKeys > this.replayCapacity * 8 && this.#replay.length - this.#replayHead > 1)
     ) {
-      this.#replayKeys -= this.#replay[drop]!.keys.length;
-      drop++;
+      this.#replayKeys -= this.#replay[this.#replayHead]!.keys.length;
+      this.#replay[this.#replayHead++] = undefined;
     }
-    if (drop) this.#replay.splice(0, drop);
+    if (this.#replayHead > 0 && this.#replayHead >= this.#replay.length - this.#replayHead) {
+      this.#replay = this.#replay.slice(this.#replayHead);
+      this.#replayHead = 0;
+    }
     this.#notify(key);
     this.#events.emit('change', event);
   }

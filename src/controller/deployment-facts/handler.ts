@@ -2,23 +2,38 @@
  * Turns DeploymentFacts events into store entries at once, and leaves the status each object should show to the
  * status queue. The informer keeps only a `FactsRecord` per object; the facts themselves live in the store alone.
  */
+
+import type { FactMap } from '../../api/facts.js';
 import type { DeploymentFacts } from '../../api/types.js';
+import { Interner, objectKeyOf } from '../../store/intern.js';
 import { factOwners } from '../../store/provenance.js';
 import type { StoreReader, StoreWriter } from '../../store/store.js';
+import { splitKey } from '../cache.js';
 import { sameStatus } from '../conditions.js';
 import type { StatusSync } from '../status-sync.js';
 import { decideFacts } from './decide.js';
 
 /**
- * What the informer keeps of a DeploymentFacts: its name only. The facts live in the store, and the status is
- * judged from each event's own object, so nothing else needs keeping.
+ * What the informer keeps of a DeploymentFacts: its key (`namespace/name`, the string the informer already holds as
+ * its map key), so nothing at all per object. The facts live in the store, and the status is judged from each
+ * event's own object, so nothing else needs keeping.
  */
-export interface FactsRecord {
-  metadata: { name: string; namespace: string };
+export type FactsRecord = string;
+
+export function keepFacts(_obj: DeploymentFacts, key: string): FactsRecord {
+  return key;
 }
 
-export function keepFacts(obj: DeploymentFacts): FactsRecord {
-  return { metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace } };
+/** Fact values repeat across identities (a region, a tier, a cluster): one string each, bounded. */
+const factValues = new Interner(10_000, 64);
+
+function internValues(values: FactMap): FactMap {
+  for (const k in values) {
+    const v = values[k];
+    // Same type, same key: the object keeps its shape.
+    if (typeof v === 'string') values[k] = factValues.intern(v);
+  }
+  return values;
 }
 
 export interface FactsHandlerDeps {
@@ -43,10 +58,12 @@ export function factsHandler(deps: FactsHandlerDeps) {
           obj.metadata.annotations,
           Object.keys(decision.store.values),
         );
+        // One literal with every property, so that all entries share one shape with in-object properties.
         deps.store.setFacts(namespace, name, {
-          values: decision.store.values,
-          ...(owners ? { owners } : {}),
-          ...meta,
+          values: internValues(decision.store.values),
+          owners,
+          generation: meta.generation,
+          resourceVersion: meta.resourceVersion,
           ready: true,
           reason: 'Indexed',
         });
@@ -56,7 +73,7 @@ export function factsHandler(deps: FactsHandlerDeps) {
         if (last)
           deps.store.setFacts(namespace, name, { ...last, ...meta, ready: false, reason: 'InvalidSpec' });
       }
-      const key = `${namespace}/${name}`;
+      const key = objectKeyOf(namespace, name);
       deps.status.set(
         key,
         sameStatus(obj.status ?? {}, decision.status)
@@ -70,8 +87,8 @@ export function factsHandler(deps: FactsHandlerDeps) {
             },
       );
     },
-    remove(record: FactsRecord): void {
-      const { namespace, name } = record.metadata;
+    remove(key: FactsRecord): void {
+      const { namespace, name } = splitKey(key);
       deps.store.deleteFacts(namespace, name);
       deps.status.set(`${namespace}/${name}`, undefined);
     },

@@ -49,6 +49,7 @@ describe('factsFromRows', () => {
         { identity: 'ok', fact: '-bad', value: 'x' },
         { identity: 'ok', fact: 'long', value: 'x'.repeat(4097) },
         { identity: 'ok', fact: 'blob', value: Buffer.from('x') },
+        { identity: 'ok', fact: 'nan', value: Number.NaN },
         { identity: 'ok', fact: 'tier', value: 'gold' },
         { identity: 'ok', fact: 'tier', value: 'silver' },
       ],
@@ -61,8 +62,10 @@ describe('factsFromRows', () => {
       ['ok', '-bad', 'InvalidFact'],
       ['ok', 'long', 'InvalidFact'],
       ['ok', 'blob', 'InvalidFact'],
+      ['ok', 'nan', 'InvalidFact'],
       ['ok', 'tier', 'DuplicateFact'],
     ]);
+    expect(r.problems[4]!.message).toBe('value is not a finite number (NaN or ±Infinity)');
     expect(r.problems[2]!.message).toContain('4096');
     // Problems carry names and reasons, never the values.
     expect(JSON.stringify(r.problems)).not.toContain('xxxx');

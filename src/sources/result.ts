@@ -81,7 +81,9 @@ export function factsFromRows(
         reason: 'InvalidFact',
         message: parsed
           ? `value ${parsed.error.issues[0]?.message ?? 'is invalid'}`
-          : 'value must be text, a number, a boolean, a date or JSON',
+          : typeof raw === 'number'
+            ? 'value is not a finite number (NaN or ±Infinity)'
+            : 'value must be text, a number, a boolean, a date or JSON',
       });
       return;
     }

@@ -144,6 +144,7 @@ export function typedValue(text, type = 'auto') {
       ? { value: n }
       : { error: 'A number is like 3, -12 or 0.5, between -(2^53-1) and 2^53-1.' };
   }
+  if (t !== text) return { value: text }; // surrounding spaces are part of a text value
   if (t === 'true' || t === 'false') return { value: t === 'true' };
   if (inRange && String(n) === t) return { value: n };
   return { value: text };

@@ -106,7 +106,7 @@ describe('objects that predate the policy', () => {
     await setBypass(false);
   });
 
-  it('FAILS: a write that changes nothing answers with the raw spec, serving an object value (GET says 404)', async () => {
+  it('a write that changes nothing answers with the facts a read could serve, never an object value', async () => {
     await eventually(async () =>
       expect(ready(await adminClient().get<Dfacts>(objPath('legacy')))?.reason).toBe('InvalidSpec'),
     );
@@ -114,7 +114,7 @@ describe('objects that predate the policy', () => {
       404,
     );
     const r = await call(fx.op, 'PATCH', factsPath('legacy'), { token: fx.tokens.admin, body: {} });
-    // On the current code: 200 {"limits":{"cpu":2},"tier":"gold"}.
+    // Before the fix: 200 {"limits":{"cpu":2},"tier":"gold"}.
     for (const [k, v] of Object.entries(r.body ?? {})) expect(isPrimitive(v), `fact ${k}`).toBe(true);
   });
 
@@ -129,10 +129,10 @@ describe('objects that predate the policy', () => {
     );
   });
 
-  it('FAILS: a fact named __proto__ holding an object is dropped silently instead of InvalidSpec', async () => {
+  it('a fact named __proto__ holding an object is InvalidSpec, not dropped silently', async () => {
     const obj = await adminClient().get<Dfacts>(objPath('proto'));
     expect(Object.keys(obj.spec?.facts ?? {})).toContain('__proto__');
-    // On the current code: Ready=True "1 fact served", the object value silently left out.
+    // Before the fix: Ready=True "1 fact served", the object value silently left out.
     await eventually(async () => {
       const c = ready(await adminClient().get<Dfacts>(objPath('proto')));
       expect(c?.reason).toBe('InvalidSpec');
@@ -140,8 +140,8 @@ describe('objects that predate the policy', () => {
     });
   });
 
-  it('FAILS: a very long bad fact name leaves the object showing Ready=True for its old generation', async () => {
-    // On the current code the status write is refused (condition message over 32768 characters) and dropped.
+  it('a very long bad fact name still gets its InvalidSpec status for the current generation', async () => {
+    // Before the fix, the status write is refused (condition message over 32768 characters) and dropped.
     await eventually(async () => {
       const o = await adminClient().get<Dfacts>(objPath('long-name'));
       expect(o.status?.observedGeneration).toBe(o.metadata.generation);
@@ -160,7 +160,7 @@ describe('the admission policy', () => {
       spec: { facts },
     });
 
-  it('FAILS: refuses a long bad name with a message naming it (not a cost or messageExpression failure)', async () => {
+  it('refuses a long bad name with a message naming it (not a cost or messageExpression failure)', async () => {
     for (const [name, facts] of [
       // messageExpression results over 5000 characters are dropped: "failed expression: size(variables.badNames) == 0"
       ['one-long', { [`k${'-'.repeat(6000)}z`]: 'v' }],
@@ -239,7 +239,7 @@ describe('an object too large for etcd', () => {
       token: fx.tokens.admin,
       body: part(1),
     });
-    // On the current code: 503 {"code":"Unavailable","message":"... the Kubernetes API server is unavailable"}.
+    // Before the fix: 503 {"code":"Unavailable","message":"... the Kubernetes API server is unavailable"}.
     expect(second.status).toBe(413);
     expect(second.headers.get('retry-after')).toBeNull();
   });

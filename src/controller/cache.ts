@@ -20,8 +20,10 @@ export interface CacheOptions<R, T> {
   labelSelector?: string;
   /** What the cache keeps of each object (given its key); the default keeps the whole object. */
   keep?: (obj: R, key: string) => T;
-  /** Objects per list page. */
+  /** Objects per list page, at most. */
   pageSize?: number;
+  /** Characters of JSON a list page is meant to hold (LIST_PAGE_CHARS); fewer objects a page when they are large. */
+  pageChars?: number;
   healthyAfterMs?: number;
 }
 
@@ -43,7 +45,12 @@ export class ResourceCache<R extends CachedObject, T = R> {
           resource: opts.resource,
           path,
           watch,
-          listPage: pager<R>(opts.client, path, opts.labelSelector, opts.pageSize ?? 500),
+          listPage: pager<R>(
+            opts.client,
+            path,
+            opts.labelSelector,
+            new PageLimit(opts.pageSize ?? 500, opts.pageChars),
+          ),
           labelSelector: opts.labelSelector,
           keep: opts.keep,
           log: opts.log.child({ namespace: ns || '*' }),
@@ -134,9 +141,8 @@ function pager<R>(
   client: KubeClient,
   path: string,
   labelSelector: string | undefined,
-  maxLimit: number,
+  limits: PageLimit,
 ): (next: string | undefined) => Promise<ListPage<R>> {
-  const limits = new PageLimit(maxLimit);
   return async (next) => {
     let chars = 0;
     const page = await client.get<ListPage<R>>(path, {

@@ -20,8 +20,10 @@ export interface CacheOptions<R, T> {
   labelSelector?: string;
   /** What the cache keeps of each object (given its key); the default keeps the whole object. */
   keep?: (obj: R, key: string) => T;
-  /** Objects per list page. */
+  /** Objects per list page, at most. */
   pageSize?: number;
+  /** Characters of JSON a list page is meant to hold (LIST_PAGE_CHARS); fewer objects a page when they are large. */
+  pageChars?: number;
   healthyAfterMs?: number;
 }
 
@@ -43,7 +45,12 @@ export class ResourceCache<R extends CachedObject, T = R> {
           resource: opts.resource,
           path,
           watch,
-          listPage: (next) => listPage<R>(opts.client, path, opts.labelSelector, next, opts.pageSize ?? 500),
+          listPage: pager<R>(
+            opts.client,
+            path,
+            opts.labelSelector,
+            new PageLimit(opts.pageSize ?? 500, opts.pageChars),
+          ),
           labelSelector: opts.labelSelector,
           keep: opts.keep,
           log: opts.log.child({ namespace: ns || '*' }),
@@ -92,18 +99,62 @@ export class ResourceCache<R extends CachedObject, T = R> {
   }
 }
 
-/** One page of a collection: a large namespace is never one huge response, nor held whole in memory. */
-function listPage<R>(
+/** Characters of JSON a list page is meant to hold, roughly: the limit of the next page follows the objects' size. */
+export const LIST_PAGE_CHARS = 16 * 1024 * 1024;
+/** The first page of a list, before any object's size is known, asks for at most this many. */
+export const FIRST_PAGE_LIMIT = 100;
+const MIN_PAGE_LIMIT = 10;
+
+/**
+ * The limit of each list page: `maxLimit` objects while they are small, fewer when they are large, so that a page
+ * (two are held at once, and each is one string before it is parsed) stays near `pageChars` whatever the objects
+ * weigh. A DeploymentFacts may hold 256 facts of 4,096 characters (about 1.1 MB): 2,000 of those would be 2.2 GB of
+ * JSON, beyond the operator's memory and beyond what one JavaScript string can hold, and the list would fail on
+ * every retry. The first page asks for at most FIRST_PAGE_LIMIT, before any size is known. Objects that turn large
+ * in the middle of a list still make one page of up to `maxLimit` of them: the API server has no limit in bytes.
+ */
+export class PageLimit {
+  #limit: number;
+  constructor(
+    private readonly maxLimit: number,
+    private readonly pageChars = LIST_PAGE_CHARS,
+  ) {
+    this.#limit = Math.min(maxLimit, FIRST_PAGE_LIMIT);
+  }
+
+  /** The limit to ask for: `first` for the first page of a list. */
+  next(first: boolean): number {
+    if (first) this.#limit = Math.min(this.maxLimit, FIRST_PAGE_LIMIT, this.#limit);
+    return this.#limit;
+  }
+
+  /** What the last page held: `items` objects in `chars` characters of JSON. */
+  observe(items: number, chars: number): void {
+    if (items === 0 || chars <= 0) return;
+    const fit = Math.floor((this.pageChars * items) / chars);
+    this.#limit = Math.max(Math.min(this.maxLimit, MIN_PAGE_LIMIT), Math.min(this.maxLimit, fit));
+  }
+}
+
+/** Pages of a collection: a large namespace is never one huge response, nor held whole in memory. */
+function pager<R>(
   client: KubeClient,
   path: string,
   labelSelector: string | undefined,
-  next: string | undefined,
-  limit: number,
-): Promise<ListPage<R>> {
-  return client.get<ListPage<R>>(path, {
-    query: { labelSelector, limit, continue: next },
-    timeoutMs: 60_000,
-  });
+  limits: PageLimit,
+): (next: string | undefined) => Promise<ListPage<R>> {
+  return async (next) => {
+    let chars = 0;
+    const page = await client.get<ListPage<R>>(path, {
+      query: { labelSelector, limit: limits.next(next === undefined), continue: next },
+      timeoutMs: 60_000,
+      onResponseChars: (n) => {
+        chars = n;
+      },
+    });
+    limits.observe(page.items?.length ?? 0, chars);
+    return page;
+  };
 }
 
 export const objectKey = (obj: CachedObject) =>

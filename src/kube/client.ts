@@ -14,6 +14,8 @@ export interface RequestOptions {
   contentType?: string;
   headers?: Record<string, string>;
   timeoutMs?: number;
+  /** Told the length of a successful response's body, in characters (how big a list page came out). */
+  onResponseChars?: (chars: number) => void;
 }
 
 export const CONTENT_TYPE = {
@@ -90,6 +92,7 @@ export class KubeClient {
     }
     const text = await response.text();
     if (response.ok) {
+      opts.onResponseChars?.(text.length);
       try {
         return (text ? JSON.parse(text) : undefined) as T;
       } catch {

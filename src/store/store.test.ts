@@ -197,3 +197,44 @@ describe('Store: counts', () => {
     }
   });
 });
+
+describe('Store: replay buffer against a model', () => {
+  it('answers changesSince as a plain list of the last events would, across head moves and compactions', () => {
+    for (const capacity of [1, 2, 3, 5, 7]) {
+      let seed = capacity * 17;
+      const rand = (n: number) => {
+        seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+        return seed % n;
+      };
+      const s = new Store(capacity);
+      const all: ChangeEvent[] = [];
+      s.onChange((e) => all.push(e));
+      for (let step = 0; step < 400; step++) {
+        // Up to 10 × capacity keys an event, so that the bound on keys held (8 × capacity) drops events too.
+        const values = Object.fromEntries(
+          Array.from({ length: rand(capacity * 10) }, (_, i) => [`k${i}-${rand(1000)}`, step]),
+        );
+        if (rand(6) === 0) s.deleteFacts('ns', `id-${rand(5)}`);
+        else s.setFacts('ns', `id-${rand(5)}`, facts(values));
+        // The model: the newest events, at most `capacity`, and at most 8 × capacity keys unless only one is kept.
+        const kept: ChangeEvent[] = [];
+        let keys = 0;
+        for (let i = all.length - 1; i >= 0 && kept.length < capacity; i--) {
+          const e = all[i]!;
+          if (kept.length >= 1 && keys + e.keys.length > capacity * 8) break;
+          kept.unshift(e);
+          keys += e.keys.length;
+        }
+        for (let r = Math.max(0, s.revision - 12 * capacity); r <= s.revision + 1; r++) {
+          const want =
+            r >= s.revision
+              ? []
+              : !kept[0] || kept[0].revision > r + 1
+                ? undefined
+                : kept.filter((e) => e.revision > r);
+          expect(s.changesSince(r), `capacity ${capacity}, step ${step}, since ${r}`).toEqual(want);
+        }
+      }
+    }
+  });
+});

@@ -6,6 +6,7 @@
  * The store keeps the compact form (`FactOwners`) with interned manager names; the identity view expands it.
  */
 import type { ManagedFieldsEntry } from '../api/types.js';
+import { Interner } from './intern.js';
 
 /** Set by the API writer: `{"<fact>": {"by": "user:alice" | "webhook:billing", "at": "<RFC 3339>"}}`. */
 export const FACT_ORIGINS_ANNOTATION = 'flagops.io/fact-origins';
@@ -39,21 +40,14 @@ export interface FactProvenance {
   coOwners?: string[];
 }
 
-const interned = new Map<string, string>();
-/** One string per manager name across all identities: they repeat in every object. */
-const intern = (s: string) => {
-  const hit = interned.get(s);
-  if (hit !== undefined) return hit;
-  // Bounded: manager names are few, times repeat within a second; start over rather than grow.
-  if (interned.size >= 10_000) interned.clear();
-  interned.set(s, s);
-  return s;
-};
+/** One string per manager name (and write time) across all identities: they repeat in every object. */
+const managerNames = new Interner(10_000, Number.POSITIVE_INFINITY);
+const intern = (s: string) => managerNames.intern(s);
 
 /**
  * Owner lists by content. Objects written by the same tool in the same second have the same list (often one
  * manager owning every fact): tens of thousands of identities then share a handful of frozen lists instead of
- * holding four objects each. Bounded like `interned`.
+ * holding four objects each. Bounded like the interned names.
  */
 const sharedOwners = new Map<string, FactOwners>();
 const NO_OWNERS: readonly FactOwner[] = Object.freeze([]);

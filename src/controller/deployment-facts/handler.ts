@@ -90,7 +90,7 @@ export function factsHandler(deps: FactsHandlerDeps) {
     remove(key: FactsRecord): void {
       const { namespace, name } = splitKey(key);
       deps.store.deleteFacts(namespace, name);
-      deps.status.set(`${namespace}/${name}`, undefined);
+      deps.status.set(key, undefined);
     },
   };
 }

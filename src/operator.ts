@@ -147,6 +147,8 @@ export async function startOperator(
   const writer = new IdentityWriter(client, store);
   let stopTlsReload: (() => void) | undefined;
   let server: Server | undefined;
+  let draining = false; // set on stop(): responses then close their connections
+  const answering = new Set<ServerResponse>(); // requests under way, whose answers stop() marks too
   const app = createApp(
     {
       reader: store,
@@ -174,7 +176,18 @@ export async function startOperator(
     },
     {
       // A node server of our own, so that TLS can be reloaded and shutdown can close connections as it must.
-      serverFactory: (handler) => {
+      serverFactory: (appHandler) => {
+        // While stopping, every response closes its connection: keep-alive clients (a Service keeps their
+        // connections on this pod) then reconnect to a replica that stays, instead of holding the drain open
+        // until the shutdown timeout cuts their requests off.
+        const handler: typeof appHandler = (req, res) => {
+          if (draining) res.setHeader('connection', 'close');
+          else {
+            answering.add(res);
+            res.once('close', () => answering.delete(res));
+          }
+          appHandler(req, res);
+        };
         if (config.tls) {
           const tlsServer = createTlsServer(
             { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) },
@@ -276,6 +289,8 @@ export async function startOperator(
       stopping ??= (async () => {
         // Stop accepting, end change-feed streams (they never finish by themselves), let in-flight requests
         // finish within the bound, then release the lease so that a standby takes over at once.
+        draining = true;
+        for (const res of answering) if (!res.headersSent) res.setHeader('connection', 'close');
         const closed = new Promise<void>((resolve) => http.close(() => resolve()));
         for (const res of streams) res.end();
         http.closeIdleConnections();

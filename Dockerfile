@@ -22,8 +22,15 @@
 
 ARG NODE_VERSION=24.21.0
 ARG DEBIAN_RELEASE=trixie
+# The two bases, as build args so that a mirror or a base of your own can stand in
+# (docker build --build-arg RUNTIME_IMAGE=registry.example.com/distroless/cc-debian13:nonroot .).
+# The runtime base must provide what distroless cc does: glibc and libstdc++ for the node binary, and the
+# user 65532. CI assembles this same image without a registry (test/cluster/images.ts reads this file).
+ARG BUILD_IMAGE=node:${NODE_VERSION}-${DEBIAN_RELEASE}-slim
+# debian13 is trixie: keep it in step with DEBIAN_RELEASE above.
+ARG RUNTIME_IMAGE=gcr.io/distroless/cc-debian13:nonroot
 
-FROM node:${NODE_VERSION}-${DEBIAN_RELEASE}-slim AS build
+FROM ${BUILD_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
@@ -31,15 +38,14 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
-FROM node:${NODE_VERSION}-${DEBIAN_RELEASE}-slim AS deps
+FROM ${BUILD_IMAGE} AS deps
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force
 
-# debian13 is trixie: keep it in step with DEBIAN_RELEASE above.
-FROM gcr.io/distroless/cc-debian13:nonroot AS runtime
+FROM ${RUNTIME_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="flagops-data-store" \
       org.opencontainers.image.description="Kubernetes operator serving deployment facts and secrets to OpenFeature and Argo CD" \
       org.opencontainers.image.licenses="Apache-2.0" \

@@ -47,7 +47,8 @@ function parseDockerfile(text: string): { args: Map<string, string>; stages: Sta
       stages.push({ from: subst(m[1]!), ...(m[2] ? { name: m[2] } : {}), instructions: [] });
     } else if (stages.length === 0) {
       const m = /^(\w+)=(.*)$/.exec(ins.args);
-      if (ins.cmd === 'ARG' && m) args.set(m[1]!, m[2]!);
+      // A global ARG's default may use the ARGs before it, as Docker expands them.
+      if (ins.cmd === 'ARG' && m) args.set(m[1]!, subst(m[2]!));
     } else {
       stages.at(-1)!.instructions.push(ins);
     }

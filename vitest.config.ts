@@ -6,7 +6,13 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['src/**/*.test.ts', 'scripts/**/*.test.ts', 'test/argocd/render.test.ts'],
+          include: [
+            'src/**/*.test.ts',
+            'scripts/**/*.test.ts',
+            'test/argocd/render.test.ts',
+            'test/cluster/images.test.ts',
+            'test/cluster/preflight.test.ts',
+          ],
           environment: 'node',
         },
       },
@@ -14,7 +20,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, 'test/argocd/**'],
+          exclude: [...configDefaults.exclude, 'test/argocd/**', 'test/cluster/**'],
           environment: 'node',
           globalSetup: ['test/control-plane/global-setup.ts'],
           testTimeout: 60_000,
@@ -33,6 +39,20 @@ export default defineConfig({
           globalSetup: ['test/argocd/global-setup.ts'],
           testTimeout: 240_000,
           hookTimeout: 300_000,
+        },
+      },
+      {
+        test: {
+          // The operator as pods on a real one-node cluster (test/cluster/): its image, the chart, deploy/.
+          name: 'cluster',
+          include: ['test/cluster/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, 'test/cluster/images.test.ts', 'test/cluster/preflight.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/cluster/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+          // One node: its tests install and upgrade releases in turn.
+          fileParallelism: false,
         },
       },
     ],

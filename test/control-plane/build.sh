@@ -10,6 +10,7 @@
 # Env:   KUBE_VERSION        Kubernetes release (default below)
 #        FLAGOPS_CACHE_DIR   cache root (default ~/.cache/flagops-data-store)
 set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 KUBE_VERSION="${KUBE_VERSION:-v1.36.3}"
 CACHE_ROOT="${FLAGOPS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/flagops-data-store}"
@@ -34,33 +35,16 @@ if [[ -x "$BIN/kube-apiserver" && -x "$BIN/etcd" && -x "$BIN/kubectl" && -x "$BI
 fi
 
 MINOR="${KUBE_VERSION#v1.}"            # 36.3
-STAGING_VERSION="v0.${MINOR}"          # v0.36.3
 SRC="$OUT/src"
 cd "$SRC"
 
 log "resolving k8s.io/kubernetes@$KUBE_VERSION"
-GOMOD_FILE=$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
-[[ -f "$GOMOD_FILE" ]] || { log "could not download k8s.io/kubernetes@$KUBE_VERSION"; exit 1; }
-GO_LINE=$(sed -n 's/^go \([0-9.]*\).*/\1/p' "$GOMOD_FILE" | head -1)
-# Every k8s.io module the kubernetes go.mod pins at v0.0.0 is a staging module.
-STAGING=$(grep -oE 'k8s\.io/[a-z0-9-]+ v0\.0\.0$' "$GOMOD_FILE" | awk '{print $1}' | sort -u)
-ETCD_VERSION=$(grep -oE 'go\.etcd\.io/etcd/server/v3 v[0-9.]+' "$GOMOD_FILE" | awk '{print $2}' | head -1)
+# shellcheck source=kube-module.sh
+source "$HERE/kube-module.sh"
+# etcd's version is the one k8s.io/kubernetes requires; read it from the module's go.mod first.
+write_kube_module "$SRC" "$KUBE_VERSION"
+write_kube_module "$SRC" "$KUBE_VERSION" "go.etcd.io/etcd/server/v3 $KUBE_ETCD_VERSION"
 HELM_VERSION="${HELM_VERSION:-v3.22.0}"
-
-{
-  echo "module flagops.local/control-plane"
-  echo
-  echo "go $GO_LINE"
-  echo
-  echo "require ("
-  echo "	k8s.io/kubernetes $KUBE_VERSION"
-  echo "	go.etcd.io/etcd/server/v3 $ETCD_VERSION"
-  echo ")"
-  echo
-  echo "replace ("
-  for m in $STAGING; do echo "	$m => $m $STAGING_VERSION"; done
-  echo ")"
-} > go.mod
 cat > tools.go <<'GO'
 //go:build tools
 

@@ -11,7 +11,7 @@ export interface KubectlResult {
 
 /** Runs kubectl as admin, or as the bearer of `token` when given. Never throws on a non-zero exit code. */
 export function kubectl(
-  info: ControlPlaneInfo,
+  info: Pick<ControlPlaneInfo, 'server' | 'kubeconfigPath' | 'caCertPath' | 'binDir'>,
   args: string[],
   opts: { input?: string; token?: string } = {},
 ): Promise<KubectlResult> {

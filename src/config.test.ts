@@ -9,6 +9,7 @@ const DEFAULTS = {
   logLevel: 'info',
   tokenAudiences: [],
   maxBodyBytes: 1048576,
+  sourceMaxResultBytes: 16777216,
   corsAllowedOrigins: [],
   maxStreams: 1000,
   maxStreamsPerCaller: 100,
@@ -31,6 +32,16 @@ const DEFAULTS = {
 describe('parseConfig', () => {
   it('has defaults', () => {
     expect(parseConfig([], {})).toEqual({ config: DEFAULTS });
+  });
+
+  it('reads the byte bound of FactSource results, within its range', () => {
+    expect(parseConfig(['--source-max-result-bytes=1048576'], {})).toMatchObject({
+      config: { sourceMaxResultBytes: 1048576 },
+    });
+    for (const bad of ['1024', '2000000000', '16Mi', '-1'])
+      expect(parseConfig([`--source-max-result-bytes=${bad}`], {})).toEqual({
+        error: 'invalid --source-max-result-bytes: must be a whole number of bytes from 65536 to 1073741824',
+      });
   });
 
   it('turns ConfigMap projections on with a bare flag or the environment', () => {

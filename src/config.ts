@@ -3,6 +3,7 @@
  * object; nothing else in the program reads process.env.
  */
 import { isIP } from 'node:net';
+import { DEFAULT_MAX_RESULT_BYTES } from './api/sources.js';
 
 export interface Config {
   kubeconfig?: string;
@@ -14,6 +15,8 @@ export interface Config {
   webhooksConfig?: string;
   tokenAudiences: string[];
   maxBodyBytes: number;
+  /** Bytes of a FactSource's query result read before its sync fails. */
+  sourceMaxResultBytes: number;
   /** Origins whose browsers may call OFREP and the read API (CORS); empty: none. */
   corsAllowedOrigins: string[];
   /** Change-feed streams open at once on this replica, and per caller. */
@@ -149,6 +152,18 @@ const FLAGS: FlagSpec[] = [
       if (!/^\d+$/.test(v) || n < 1024 || n > 64 * 1024 * 1024)
         return 'must be a whole number of bytes from 1024 to 67108864';
       c.maxBodyBytes = n;
+      return undefined;
+    },
+  },
+  {
+    name: 'source-max-result-bytes',
+    help: 'bytes of a FactSource query result read before the sync fails with ResultTooLarge (the connection is dropped)',
+    default: String(DEFAULT_MAX_RESULT_BYTES),
+    parse: (v, c) => {
+      const n = Number(v);
+      if (!/^\d+$/.test(v) || n < 65_536 || n > 1024 * 1024 * 1024)
+        return 'must be a whole number of bytes from 65536 to 1073741824';
+      c.sourceMaxResultBytes = n;
       return undefined;
     },
   },

@@ -232,6 +232,7 @@ export async function startOperator(
     log,
     active: canWrite,
     hooks: informerHooks,
+    maxResultBytes: config.sourceMaxResultBytes,
   });
   sources.start();
   const projector = config.configMapProjections

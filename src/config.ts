@@ -4,6 +4,7 @@
  */
 import { isIP } from 'node:net';
 import { DEFAULT_MAX_RESULT_BYTES } from './api/sources.js';
+import { isOrigin } from './server/origin.js';
 
 export interface Config {
   kubeconfig?: string;
@@ -330,16 +331,6 @@ const FLAGS: FlagSpec[] = [
     },
   ),
 ];
-
-/** `https://app.example.com[:port]`: what a browser sends as Origin. */
-function isOrigin(v: string): boolean {
-  try {
-    const u = new URL(v);
-    return (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === v;
-  } catch {
-    return false;
-  }
-}
 
 function countFlag(
   name: string,

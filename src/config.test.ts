@@ -22,6 +22,7 @@ const DEFAULTS = {
     retryPeriodMs: 2000,
   },
   shutdownTimeoutMs: 10000,
+  http: { headersTimeoutMs: 5000, requestTimeoutMs: 10000, keepAliveTimeoutMs: 5000 },
   statusQps: 50,
   statusBurst: 100,
   configMapProjections: false,
@@ -42,6 +43,23 @@ describe('parseConfig', () => {
       expect(parseConfig([`--source-max-result-bytes=${bad}`], {})).toEqual({
         error: 'invalid --source-max-result-bytes: must be a whole number of bytes from 65536 to 1073741824',
       });
+  });
+
+  it('reads the slow-client timeouts; the headers may not take longer than the request', () => {
+    expect(
+      parseConfig(
+        ['--http-headers-timeout=1s', '--http-request-timeout=2s', '--http-keep-alive-timeout=500ms'],
+        {},
+      ),
+    ).toMatchObject({
+      config: { http: { headersTimeoutMs: 1000, requestTimeoutMs: 2000, keepAliveTimeoutMs: 500 } },
+    });
+    expect(parseConfig(['--http-headers-timeout=20s'], {})).toEqual({
+      error: '--http-headers-timeout must not be longer than --http-request-timeout',
+    });
+    expect(parseConfig(['--http-request-timeout=0s'], {})).toEqual({
+      error: expect.stringContaining('is not a duration'),
+    });
   });
 
   it('turns ConfigMap projections on with a bare flag or the environment', () => {

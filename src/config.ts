@@ -33,6 +33,8 @@ export interface Config {
     retryPeriodMs: number;
   };
   shutdownTimeoutMs: number;
+  /** Slow clients: time to send the headers, the whole request, and how long an idle keep-alive socket stays. */
+  http: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number };
   /** Status writes (each with its Events) a second across both kinds, and the burst allowed. */
   statusQps: number;
   statusBurst: number;
@@ -323,6 +325,30 @@ const FLAGS: FlagSpec[] = [
     },
   },
   durationFlag(
+    'http-headers-timeout',
+    '5s',
+    'time a client has to send the request headers; then 408 and the socket is closed',
+    (c, ms) => {
+      http(c).headersTimeoutMs = ms;
+    },
+  ),
+  durationFlag(
+    'http-request-timeout',
+    '10s',
+    'time a client has to send the whole request, body included (not the response: change feeds stay open)',
+    (c, ms) => {
+      http(c).requestTimeoutMs = ms;
+    },
+  ),
+  durationFlag(
+    'http-keep-alive-timeout',
+    '5s',
+    'how long an idle keep-alive connection stays open',
+    (c, ms) => {
+      http(c).keepAliveTimeoutMs = ms;
+    },
+  ),
+  durationFlag(
     'shutdown-timeout',
     '10s',
     'how long in-flight requests may take to finish on SIGTERM',
@@ -348,6 +374,11 @@ function countFlag(
       return undefined;
     },
   };
+}
+
+function http(c: Partial<Config>): Config['http'] {
+  c.http ??= {} as Config['http'];
+  return c.http;
 }
 
 function leader(c: Partial<Config>): Config['leaderElection'] {
@@ -446,6 +477,9 @@ export function parseConfig(
       error:
         '--argocd-application-namespaces needs --argocd-namespace and --argocd-application-mapping with annotation',
     };
+  }
+  if (config.http.headersTimeoutMs > config.http.requestTimeoutMs) {
+    return { error: '--http-headers-timeout must not be longer than --http-request-timeout' };
   }
   if (config.tls && (!config.tls.certFile || !config.tls.keyFile)) {
     return { error: '--tls-cert-file and --tls-key-file go together' };

@@ -175,9 +175,10 @@ export async function startOperator(
     {
       // A node server of our own, so that TLS can be reloaded and shutdown can close connections as it must.
       serverFactory: (handler) => {
+        const limits = slowClientLimits(config.http);
         if (config.tls) {
           const tlsServer = createTlsServer(
-            { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) },
+            { ...limits, cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) },
             handler,
           );
           stopTlsReload = reloadTlsOnChange(
@@ -188,7 +189,7 @@ export async function startOperator(
           );
           server = tlsServer;
         } else {
-          server = createServer(handler);
+          server = createServer(limits, handler);
         }
         return server;
       },
@@ -293,5 +294,19 @@ export async function startOperator(
       })();
       return stopping;
     },
+  };
+}
+
+/**
+ * Node's server options that cut off slow clients: a client trickling its headers or body loses the socket after
+ * the timeout (408), an idle keep-alive socket closes. Node checks these every connectionsCheckingInterval (30 s
+ * by default, which let a trickle hold a socket for 90 s): check often enough for the timeouts to mean what they say.
+ */
+export function slowClientLimits(http: Config['http']) {
+  return {
+    headersTimeout: http.headersTimeoutMs,
+    requestTimeout: http.requestTimeoutMs,
+    keepAliveTimeout: http.keepAliveTimeoutMs,
+    connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(http.headersTimeoutMs / 2))),
   };
 }

@@ -26,6 +26,7 @@ const DEFAULTS = {
   statusQps: 50,
   statusBurst: 100,
   configMapProjections: false,
+  exposeToRequired: true,
   argocdApplicationMapping: ['name'],
   argocdApplicationNamespaces: [],
 };
@@ -59,6 +60,18 @@ describe('parseConfig', () => {
     });
     expect(parseConfig(['--http-request-timeout=0s'], {})).toEqual({
       error: expect.stringContaining('is not a duration'),
+    });
+  });
+
+  it('requires expose-to unless told otherwise', () => {
+    expect(parseConfig(['--expose-to-required=false'], {})).toMatchObject({
+      config: { exposeToRequired: false },
+    });
+    expect(parseConfig([], { FLAGOPS_EXPOSE_TO_REQUIRED: 'false' })).toMatchObject({
+      config: { exposeToRequired: false },
+    });
+    expect(parseConfig(['--expose-to-required=no'], {})).toEqual({
+      error: 'invalid --expose-to-required: must be true or false',
     });
   });
 

@@ -40,6 +40,8 @@ export interface Config {
   statusBurst: number;
   /** Namespace of Argo CD Applications to hard-refresh when facts change; undefined: off. */
   argocdNamespace?: string;
+  /** An exposed Secret serves only the identities named by its flagops.io/expose-to annotation. */
+  exposeToRequired: boolean;
   /** Keep ConfigMaps of the facts of DeploymentFacts labelled flagops.io/project-configmap=true. */
   configMapProjections: boolean;
   /** Which Applications follow an identity: named like it, and/or annotated flagops.io/identity=<ns>/<name>. */
@@ -301,6 +303,17 @@ const FLAGS: FlagSpec[] = [
   countFlag('status-burst', '100', 'status writes allowed at once before --status-qps applies', (c, n) => {
     c.statusBurst = n;
   }),
+  {
+    name: 'expose-to-required',
+    help: 'a Secret labelled flagops.io/expose=true serves only the DeploymentSecrets its flagops.io/expose-to annotation names; false: without the annotation it serves every DeploymentSecrets of its namespace (as in 0.1.0)',
+    default: 'true',
+    boolean: true,
+    parse: (v, c) => {
+      if (v !== 'true' && v !== 'false') return 'must be true or false';
+      c.exposeToRequired = v === 'true';
+      return undefined;
+    },
+  },
   {
     name: 'configmap-projections',
     help: 'keep a ConfigMap flagops-facts-<identity> of the facts of each DeploymentFacts labelled flagops.io/project-configmap=true (needs ConfigMap permissions)',

@@ -92,6 +92,7 @@ export async function startOperator(
     healthyAfterMs: tuning.healthyAfterMs,
     statusQps: config.statusQps,
     statusBurst: config.statusBurst,
+    requireExposeTo: config.exposeToRequired,
     log,
     hooks: {
       onRestart: (resource) => metrics.watchRestarts.inc({ resource }),

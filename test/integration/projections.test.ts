@@ -99,7 +99,11 @@ async function projectionFailed(identity: string) {
 describe('ConfigMap projections', () => {
   it('keep a ConfigMap of the facts as strings, owned by the DeploymentFacts and watched by Flux; never secrets', async () => {
     await client.create(corePath('secrets', ns), {
-      metadata: { name: 'c1-db', labels: { 'flagops.io/expose': 'true' } },
+      metadata: {
+        name: 'c1-db',
+        labels: { 'flagops.io/expose': 'true' },
+        annotations: { 'flagops.io/expose-to': 'customer-1' },
+      },
       stringData: { password: 'projected-never-pw' },
     });
     await client.create(secretsPath(ns), {

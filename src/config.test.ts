@@ -9,6 +9,7 @@ const DEFAULTS = {
   logLevel: 'info',
   tokenAudiences: [],
   maxBodyBytes: 1048576,
+  sourceMaxResultBytes: 16777216,
   corsAllowedOrigins: [],
   maxStreams: 1000,
   maxStreamsPerCaller: 100,
@@ -21,9 +22,11 @@ const DEFAULTS = {
     retryPeriodMs: 2000,
   },
   shutdownTimeoutMs: 10000,
+  http: { headersTimeoutMs: 5000, requestTimeoutMs: 10000, keepAliveTimeoutMs: 5000 },
   statusQps: 50,
   statusBurst: 100,
   configMapProjections: false,
+  exposeToRequired: true,
   argocdApplicationMapping: ['name'],
   argocdApplicationNamespaces: [],
 };
@@ -31,6 +34,45 @@ const DEFAULTS = {
 describe('parseConfig', () => {
   it('has defaults', () => {
     expect(parseConfig([], {})).toEqual({ config: DEFAULTS });
+  });
+
+  it('reads the byte bound of FactSource results, within its range', () => {
+    expect(parseConfig(['--source-max-result-bytes=1048576'], {})).toMatchObject({
+      config: { sourceMaxResultBytes: 1048576 },
+    });
+    for (const bad of ['1024', '2000000000', '16Mi', '-1'])
+      expect(parseConfig([`--source-max-result-bytes=${bad}`], {})).toEqual({
+        error: 'invalid --source-max-result-bytes: must be a whole number of bytes from 65536 to 1073741824',
+      });
+  });
+
+  it('reads the slow-client timeouts; the headers may not take longer than the request', () => {
+    expect(
+      parseConfig(
+        ['--http-headers-timeout=1s', '--http-request-timeout=2s', '--http-keep-alive-timeout=500ms'],
+        {},
+      ),
+    ).toMatchObject({
+      config: { http: { headersTimeoutMs: 1000, requestTimeoutMs: 2000, keepAliveTimeoutMs: 500 } },
+    });
+    expect(parseConfig(['--http-headers-timeout=20s'], {})).toEqual({
+      error: '--http-headers-timeout must not be longer than --http-request-timeout',
+    });
+    expect(parseConfig(['--http-request-timeout=0s'], {})).toEqual({
+      error: expect.stringContaining('is not a duration'),
+    });
+  });
+
+  it('requires expose-to unless told otherwise', () => {
+    expect(parseConfig(['--expose-to-required=false'], {})).toMatchObject({
+      config: { exposeToRequired: false },
+    });
+    expect(parseConfig([], { FLAGOPS_EXPOSE_TO_REQUIRED: 'false' })).toMatchObject({
+      config: { exposeToRequired: false },
+    });
+    expect(parseConfig(['--expose-to-required=no'], {})).toEqual({
+      error: 'invalid --expose-to-required: must be true or false',
+    });
   });
 
   it('turns ConfigMap projections on with a bare flag or the environment', () => {

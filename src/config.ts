@@ -3,6 +3,8 @@
  * object; nothing else in the program reads process.env.
  */
 import { isIP } from 'node:net';
+import { DEFAULT_MAX_RESULT_BYTES } from './api/sources.js';
+import { isOrigin } from './server/origin.js';
 
 export interface Config {
   kubeconfig?: string;
@@ -14,6 +16,8 @@ export interface Config {
   webhooksConfig?: string;
   tokenAudiences: string[];
   maxBodyBytes: number;
+  /** Bytes of a FactSource's query result read before its sync fails. */
+  sourceMaxResultBytes: number;
   /** Origins whose browsers may call OFREP and the read API (CORS); empty: none. */
   corsAllowedOrigins: string[];
   /** Change-feed streams open at once on this replica, and per caller. */
@@ -29,11 +33,15 @@ export interface Config {
     retryPeriodMs: number;
   };
   shutdownTimeoutMs: number;
+  /** Slow clients: time to send the headers, the whole request, and how long an idle keep-alive socket stays. */
+  http: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number };
   /** Status writes (each with its Events) a second across both kinds, and the burst allowed. */
   statusQps: number;
   statusBurst: number;
   /** Namespace of Argo CD Applications to hard-refresh when facts change; undefined: off. */
   argocdNamespace?: string;
+  /** An exposed Secret serves only the identities named by its flagops.io/expose-to annotation. */
+  exposeToRequired: boolean;
   /** Keep ConfigMaps of the facts of DeploymentFacts labelled flagops.io/project-configmap=true. */
   configMapProjections: boolean;
   /** Which Applications follow an identity: named like it, and/or annotated flagops.io/identity=<ns>/<name>. */
@@ -149,6 +157,18 @@ const FLAGS: FlagSpec[] = [
       if (!/^\d+$/.test(v) || n < 1024 || n > 64 * 1024 * 1024)
         return 'must be a whole number of bytes from 1024 to 67108864';
       c.maxBodyBytes = n;
+      return undefined;
+    },
+  },
+  {
+    name: 'source-max-result-bytes',
+    help: 'bytes of a FactSource query result read before the sync fails with ResultTooLarge (the connection is dropped)',
+    default: String(DEFAULT_MAX_RESULT_BYTES),
+    parse: (v, c) => {
+      const n = Number(v);
+      if (!/^\d+$/.test(v) || n < 65_536 || n > 1024 * 1024 * 1024)
+        return 'must be a whole number of bytes from 65536 to 1073741824';
+      c.sourceMaxResultBytes = n;
       return undefined;
     },
   },
@@ -284,6 +304,17 @@ const FLAGS: FlagSpec[] = [
     c.statusBurst = n;
   }),
   {
+    name: 'expose-to-required',
+    help: 'a Secret labelled flagops.io/expose=true serves only the DeploymentSecrets its flagops.io/expose-to annotation names; false: without the annotation it serves every DeploymentSecrets of its namespace (as in 0.1.0)',
+    default: 'true',
+    boolean: true,
+    parse: (v, c) => {
+      if (v !== 'true' && v !== 'false') return 'must be true or false';
+      c.exposeToRequired = v === 'true';
+      return undefined;
+    },
+  },
+  {
     name: 'configmap-projections',
     help: 'keep a ConfigMap flagops-facts-<identity> of the facts of each DeploymentFacts labelled flagops.io/project-configmap=true (needs ConfigMap permissions)',
     default: 'false',
@@ -307,6 +338,30 @@ const FLAGS: FlagSpec[] = [
     },
   },
   durationFlag(
+    'http-headers-timeout',
+    '5s',
+    'time a client has to send the request headers; then 408 and the socket is closed',
+    (c, ms) => {
+      http(c).headersTimeoutMs = ms;
+    },
+  ),
+  durationFlag(
+    'http-request-timeout',
+    '10s',
+    'time a client has to send the whole request, body included (not the response: change feeds stay open)',
+    (c, ms) => {
+      http(c).requestTimeoutMs = ms;
+    },
+  ),
+  durationFlag(
+    'http-keep-alive-timeout',
+    '5s',
+    'how long an idle keep-alive connection stays open',
+    (c, ms) => {
+      http(c).keepAliveTimeoutMs = ms;
+    },
+  ),
+  durationFlag(
     'shutdown-timeout',
     '10s',
     'how long in-flight requests may take to finish on SIGTERM',
@@ -315,16 +370,6 @@ const FLAGS: FlagSpec[] = [
     },
   ),
 ];
-
-/** `https://app.example.com[:port]`: what a browser sends as Origin. */
-function isOrigin(v: string): boolean {
-  try {
-    const u = new URL(v);
-    return (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === v;
-  } catch {
-    return false;
-  }
-}
 
 function countFlag(
   name: string,
@@ -342,6 +387,11 @@ function countFlag(
       return undefined;
     },
   };
+}
+
+function http(c: Partial<Config>): Config['http'] {
+  c.http ??= {} as Config['http'];
+  return c.http;
 }
 
 function leader(c: Partial<Config>): Config['leaderElection'] {
@@ -440,6 +490,9 @@ export function parseConfig(
       error:
         '--argocd-application-namespaces needs --argocd-namespace and --argocd-application-mapping with annotation',
     };
+  }
+  if (config.http.headersTimeoutMs > config.http.requestTimeoutMs) {
+    return { error: '--http-headers-timeout must not be longer than --http-request-timeout' };
   }
   if (config.tls && (!config.tls.certFile || !config.tls.keyFile)) {
     return { error: '--tls-cert-file and --tls-key-file go together' };

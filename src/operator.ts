@@ -92,6 +92,7 @@ export async function startOperator(
     healthyAfterMs: tuning.healthyAfterMs,
     statusQps: config.statusQps,
     statusBurst: config.statusBurst,
+    requireExposeTo: config.exposeToRequired,
     log,
     hooks: {
       onRestart: (resource) => metrics.watchRestarts.inc({ resource }),
@@ -188,9 +189,10 @@ export async function startOperator(
           }
           appHandler(req, res);
         };
+        const limits = slowClientLimits(config.http);
         if (config.tls) {
           const tlsServer = createTlsServer(
-            { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) },
+            { ...limits, cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) },
             handler,
           );
           stopTlsReload = reloadTlsOnChange(
@@ -201,7 +203,7 @@ export async function startOperator(
           );
           server = tlsServer;
         } else {
-          server = createServer(handler);
+          server = createServer(limits, handler);
         }
         return server;
       },
@@ -245,6 +247,7 @@ export async function startOperator(
     log,
     active: canWrite,
     hooks: informerHooks,
+    maxResultBytes: config.sourceMaxResultBytes,
   });
   sources.start();
   const projector = config.configMapProjections
@@ -307,5 +310,19 @@ export async function startOperator(
       })();
       return stopping;
     },
+  };
+}
+
+/**
+ * Node's server options that cut off slow clients: a client trickling its headers or body loses the socket after
+ * the timeout (408), an idle keep-alive socket closes. Node checks these every connectionsCheckingInterval (30 s
+ * by default, which let a trickle hold a socket for 90 s): check often enough for the timeouts to mean what they say.
+ */
+export function slowClientLimits(http: Config['http']) {
+  return {
+    headersTimeout: http.headersTimeoutMs,
+    requestTimeout: http.requestTimeoutMs,
+    keepAliveTimeout: http.keepAliveTimeoutMs,
+    connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(http.headersTimeoutMs / 2))),
   };
 }

@@ -26,8 +26,12 @@ export const Reasons = {
   AuthenticationFailed: 'AuthenticationFailed',
   /** FactSource: the database refused or cancelled the query. */
   QueryFailed: 'QueryFailed',
+  /** FactSource: the query is not one SELECT or WITH, or it tried to write. */
+  QueryNotAllowed: 'QueryNotAllowed',
   /** FactSource: the result lacks the columns of its shape, or has more rows than spec.maxRows. */
   InvalidResult: 'InvalidResult',
+  /** FactSource: the result is larger than --source-max-result-bytes; reading it stopped there. */
+  ResultTooLarge: 'ResultTooLarge',
   /** FactSource: the Kubernetes API server could not be reached to apply the facts. */
   ApplyFailed: 'ApplyFailed',
 } as const;

@@ -27,17 +27,19 @@ export function labelValue(identity: string): string {
 
 /**
  * Whether an exposed Secret may serve the DeploymentSecrets `identity`: a managed Secret serves its own identity
- * only; a Secret annotated with flagops.io/expose-to serves the identities it names; any other serves all.
+ * only; a Secret annotated with flagops.io/expose-to serves the identities it names; any other serves none, unless
+ * `requireExposeTo` is false (--expose-to-required=false, as in 0.1.0), when it serves all of them.
  */
 export function exposedTo(
   secret: { metadata: { labels?: Record<string, string>; annotations?: Record<string, string> } },
   identity: string,
+  requireExposeTo = true,
 ): boolean {
   const labels = secret.metadata.labels ?? {};
   if (labels[MANAGED_BY_LABEL] === MANAGED_BY && labels[IDENTITY_LABEL] !== labelValue(identity))
     return false;
   const to = secret.metadata.annotations?.[EXPOSE_TO_ANNOTATION];
-  if (to === undefined) return true;
+  if (to === undefined) return !requireExposeTo;
   return to
     .split(',')
     .map((s) => s.trim())

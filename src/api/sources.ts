@@ -25,6 +25,8 @@ export const DEFAULT_TIMEOUT_SECONDS = 10;
 export const MAX_ROWS_LIMIT = 100_000;
 export const DEFAULT_MAX_ROWS = 10_000;
 export const MAX_QUERY_CHARS = 65_536;
+/** Bytes of a query result the operator reads before it gives up (--source-max-result-bytes). */
+export const DEFAULT_MAX_RESULT_BYTES = 16 * 1024 * 1024;
 /** A PostgreSQL identifier: what `LISTEN` accepts unquoted, lower case. */
 export const CHANNEL_PATTERN = '^[a-z_][a-z0-9_$]{0,62}$';
 /** At most this many per-identity problems are listed in status (the count is always exact). */

@@ -44,6 +44,8 @@ export interface ControllerManagerOptions {
   /** A watch up this long resets its backoff (tests shorten it). */
   healthyAfterMs?: number;
   hooks?: ControllerHooks;
+  /** --expose-to-required (default true). */
+  requireExposeTo?: boolean;
 }
 
 /**
@@ -168,6 +170,7 @@ export class ControllerManager {
       status: this.secretsStatus,
       secret: (ns, name) => this.secrets.get(ns, name),
       record: (ns, name) => this.deploymentSecrets.get(ns, name),
+      requireExposeTo: opts.requireExposeTo,
     });
     this.deploymentSecrets.on('add', (r) => secrets.upsert(r));
     this.deploymentSecrets.on('update', (r) => secrets.upsert(r));

@@ -325,3 +325,38 @@ describe('the framework', () => {
     );
   });
 });
+
+describe('CORS with --cors-allowed-origins=*', () => {
+  const ofrep = (url: string, origin: string) =>
+    fetch(`${url}/ofrep/v1/evaluate/flags`, {
+      method: 'POST',
+      headers: { origin, 'content-type': 'application/json' },
+      body: JSON.stringify({ context: { targetingKey: 'customer-1' } }),
+    });
+  const preflight = (url: string, origin: string) =>
+    fetch(`${url}/ofrep/v1/evaluate/flags`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST' },
+    });
+
+  it('echoes a real origin', async () => {
+    const url = await serve({ corsAllowedOrigins: ['*'] });
+    const res = await ofrep(url, 'https://app.example.com');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+    expect((await preflight(url, 'http://localhost:3000')).status).toBe(204);
+  });
+
+  it.each(['null', 'file://', 'https://app.example.com/path', 'javascript:alert(1)'])(
+    'never allows the opaque or malformed origin %j (sandboxed frames, file: pages)',
+    async (origin) => {
+      const url = await serve({ corsAllowedOrigins: ['*'] });
+      const res = await ofrep(url, origin);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('access-control-allow-origin')).toBeNull();
+      const pre = await preflight(url, origin);
+      expect(pre.status).not.toBe(204);
+      for (const [name] of pre.headers) expect(name).not.toMatch(/^access-control-/);
+    },
+  );
+});

@@ -30,6 +30,7 @@ import { type Auth, authenticate, authorize } from './auth/middleware.js';
 import { readJson, readRaw } from './body.js';
 import { errorBody, HttpError, methodNotAllowed, notFound, toHttpError } from './errors.js';
 import { openApiDocument } from './openapi.js';
+import { isOrigin } from './origin.js';
 import {
   type AnyRoute,
   checkRouteTable,
@@ -160,8 +161,11 @@ export function createApp(deps: ServerDeps, opts: AppOptions = {}): FastifyInsta
     },
   };
   const corsOrigins = deps.corsAllowedOrigins?.length ? new Set(deps.corsAllowedOrigins) : undefined;
+  // `*` means any real origin, never `null` or anything that is not an origin: it is not echoed.
   const corsAllowed = (origin: string | undefined): origin is string =>
-    origin !== undefined && corsOrigins !== undefined && (corsOrigins.has(origin) || corsOrigins.has('*'));
+    origin !== undefined &&
+    corsOrigins !== undefined &&
+    (corsOrigins.has(origin) || (corsOrigins.has('*') && isOrigin(origin)));
 
   const app = Fastify({
     ...(opts.serverFactory ? { serverFactory: opts.serverFactory } : {}),

@@ -94,6 +94,18 @@ describe('scrub and toSourceError', () => {
     [{ code: '57014', message: 'canceling statement due to statement timeout' }, 'QueryFailed'],
     [new Error('Connection terminated unexpectedly'), 'ConnectionFailed'],
     [new Error('Query read timeout'), 'ConnectionFailed'],
+    [
+      { code: '42601', message: 'cannot insert multiple commands into a prepared statement' },
+      'QueryNotAllowed',
+    ],
+    [{ code: '25006', message: 'cannot execute DELETE in a read-only transaction' }, 'QueryNotAllowed'],
+    [
+      {
+        code: '0A000',
+        message: 'WITH clause containing a data-modifying statement must be at the top level',
+      },
+      'QueryNotAllowed',
+    ],
   ])('%j → %s', (err, reason) => {
     const e = toSourceError(err, ['pw-secret'], 'query');
     expect(e.reason).toBe(reason);
@@ -104,6 +116,41 @@ describe('scrub and toSourceError', () => {
     expect(toSourceError(new Error('bad password pw-secret'), ['pw-secret'], 'connect').message).toBe(
       'bad password [REDACTED]',
     );
+  });
+
+  it('never shows the text of a programming error', () => {
+    const e = toSourceError(
+      new TypeError("Cannot read properties of undefined (reading 'length')"),
+      [],
+      'query',
+    );
+    expect(e.reason).toBe('InvalidResult');
+    expect(e.message).not.toMatch(/Cannot read|undefined/);
+  });
+
+  it.each([
+    [
+      'password authentication failed for user "fsrc_reader"',
+      'password authentication failed for user "[REDACTED]"',
+    ],
+    ['role "fsrc_reader" does not exist', 'role "[REDACTED]" does not exist'],
+    [
+      'no pg_hba.conf entry for host "10.0.0.1", user "someone", database "d", no encryption',
+      'no pg_hba.conf entry for host "10.0.0.1", user "[REDACTED]", database "d", no encryption',
+    ],
+    ['permission denied for schema fsrc_reader', 'permission denied for schema [REDACTED]'],
+    // A word that merely contains the name stays.
+    ['column fsrc_reader_x does not exist', 'column fsrc_reader_x does not exist'],
+  ])('scrubs the user name out of %j', (raw, scrubbed) => {
+    expect(toSourceError({ code: '28P01', message: raw }, [], 'connect', ['fsrc_reader']).message).toBe(
+      scrubbed,
+    );
+  });
+
+  it('names the user among the strings to scrub, as a word', () => {
+    const c = connectionFromSecret(secret({ url: 'postgresql://reader:pw-123@h/d' }), 'url', opts);
+    expect(c.names).toEqual(['reader']);
+    expect(scrub('user reader; readers', c.secrets, c.names)).toBe('user [REDACTED]; readers');
   });
 
   it('bounds the query to one SELECT of at most maxRows + 1 rows', () => {

@@ -15,8 +15,10 @@ export class ConnectionConfigError extends Error {
 export interface Connection {
   /** Passed to `new pg.Client()` only. Never log or serialise it. */
   readonly config: pg.ClientConfig;
-  /** Strings to scrub from any message that leaves the runner (password, DSN, user). */
+  /** Strings to scrub from any message that leaves the runner (password, DSN). */
   readonly secrets: readonly string[];
+  /** The user name, scrubbed as a whole word (it may be a common word, unlike a password). */
+  readonly names: readonly string[];
   /** Changes when the connection settings change, so that a rotated password reconnects. Not reversible. */
   readonly fingerprint: string;
 }
@@ -105,7 +107,13 @@ export function connectionFromSecret(
     .update(JSON.stringify([base.host, base.port, base.database, base.user, base.password, base.ssl]))
     .digest('hex')
     .slice(0, 16);
-  return { config, secrets: secrets.filter((s) => s.length >= 3), fingerprint };
+  const user = typeof base.user === 'string' ? base.user : '';
+  return {
+    config,
+    secrets: secrets.filter((s) => s.length >= 3),
+    names: user.length >= 3 ? [user] : [],
+    fingerprint,
+  };
 }
 
 function sslFor(mode: string | undefined): pg.ClientConfig['ssl'] {
@@ -123,9 +131,19 @@ function sslFor(mode: string | undefined): pg.ClientConfig['ssl'] {
   }
 }
 
-/** Replaces every secret string in `message` by [REDACTED]. */
-export function scrub(message: string, secrets: readonly string[]): string {
+/** PostgreSQL quotes the user or role it talks about: `for user "app"`, `role "app" does not exist`. */
+const QUOTED_ROLE = /\b(user|role) "(?:[^"]|"")*"/gi;
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Replaces every secret string in `message` by [REDACTED], and every user name: the quoted user or role of a
+ * PostgreSQL message whatever it is, and each of `names` where it stands as a word of its own.
+ */
+export function scrub(message: string, secrets: readonly string[], names: readonly string[] = []): string {
   let out = message;
   for (const s of secrets) if (s) out = out.split(s).join('[REDACTED]');
+  out = out.replace(QUOTED_ROLE, '$1 "[REDACTED]"');
+  for (const n of names)
+    if (n) out = out.replace(new RegExp(`(?<![\\w$])${escapeRegExp(n)}(?![\\w$])`, 'g'), '[REDACTED]');
   return out;
 }

@@ -26,6 +26,8 @@ export interface SourcesControllerOptions {
   /** How often leadership is checked. */
   leaderCheckMs?: number;
   notifyDebounceMs?: number;
+  /** Bytes of a query result read before a sync fails (--source-max-result-bytes). */
+  maxResultBytes?: number;
 }
 
 export class SourcesController {
@@ -105,6 +107,7 @@ export class SourcesController {
         events: this.#opts.events,
         log: this.#log,
         notifyDebounceMs: this.#opts.notifyDebounceMs,
+        maxResultBytes: this.#opts.maxResultBytes,
       },
       o,
     );

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { API_VERSION, GROUP, VERSION } from '../api/group.js';
 import {
   DEFAULT_INTERVAL_SECONDS,
+  DEFAULT_MAX_RESULT_BYTES,
   DEFAULT_MAX_ROWS,
   DEFAULT_TIMEOUT_SECONDS,
   FactSourceSpec,
@@ -40,6 +41,8 @@ export interface RunnerDeps {
   now?: () => Date;
   /** Pause before a sync triggered by NOTIFY, to fold a burst of notifications into one sync. */
   notifyDebounceMs?: number;
+  /** Bytes of a result read before the sync fails (--source-max-result-bytes). */
+  maxResultBytes?: number;
 }
 
 export class SourceRunner {
@@ -250,12 +253,15 @@ export class SourceRunner {
       }
     })();
     await this.#session.ensure(conn, pgSpec.listenChannel);
-    const result = await this.#session.query(pgSpec.query, spec.maxRows ?? DEFAULT_MAX_ROWS);
+    const result = await this.#session.query(pgSpec.query, {
+      maxRows: spec.maxRows ?? DEFAULT_MAX_ROWS,
+      maxBytes: this.deps.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES,
+    });
     let facts: ReturnType<typeof factsFromRows>;
     try {
       facts = factsFromRows(result.rows, result.columns, pgSpec.shape ?? 'rows');
     } catch (err) {
-      throw toSourceError(err, conn.secrets, 'query');
+      throw toSourceError(err, conn.secrets, 'query', conn.names);
     }
     const manager = sourceFieldManager(name);
     const current = await listFacts(this.deps.client, namespace);

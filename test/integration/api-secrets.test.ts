@@ -59,7 +59,11 @@ describe('secret writes and reads', () => {
   it('keeps GitOps secret entries beside API ones, and will not take one over unless forced', async () => {
     const client = adminClient();
     await client.create(corePath('secrets', fx.ns), {
-      metadata: { name: 'gitops-creds', labels: { 'flagops.io/expose': 'true' } },
+      metadata: {
+        name: 'gitops-creds',
+        labels: { 'flagops.io/expose': 'true' },
+        annotations: { 'flagops.io/expose-to': 'shop' },
+      },
       data: { token: Buffer.from(VALUES[2]!).toString('base64') },
     });
     const manifest = {

@@ -284,13 +284,13 @@ describe('a PostgreSQL FactSource', () => {
   });
 
   it.each([
-    ['a malformed query', { query: 'SELEC identity FROM nowhere' }, 'QueryFailed', /syntax error/],
+    ['a malformed query', { query: 'SELECT identity, FROM nowhere' }, 'QueryFailed', /syntax error/],
     ['a missing table', { query: 'SELECT * FROM no_such_table' }, 'QueryFailed', /no_such_table/],
     [
       'a statement that writes',
       { query: "DELETE FROM t_rows RETURNING identity, 'x' AS fact, 'y' AS value" },
-      'QueryFailed',
-      /syntax error|DELETE/,
+      'QueryNotAllowed',
+      /must be one SELECT or WITH statement; it starts with DELETE/,
     ],
     ['a result without the columns', { query: 'SELECT 1 AS x' }, 'InvalidResult', /no column identity/],
     [

@@ -162,10 +162,15 @@ describe('reconciling DeploymentSecrets', () => {
     metadata: { name, namespace: ns },
     spec,
   });
-  const secret = (name: string, data: Record<string, string>) => ({
+  const secret = (name: string, data: Record<string, string>, exposeTo: string) => ({
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: { name, namespace: ns, labels: { 'flagops.io/expose': 'true' } },
+    metadata: {
+      name,
+      namespace: ns,
+      labels: { 'flagops.io/expose': 'true' },
+      annotations: { 'flagops.io/expose-to': exposeTo },
+    },
     data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])),
   });
   const readyOf = async (name: string) =>
@@ -186,7 +191,10 @@ describe('reconciling DeploymentSecrets', () => {
     const condition = await readyOf('app-a');
     expect(condition?.message).toContain('Secret db-creds not found');
 
-    await client.create(corePath('secrets', ns), secret('db-creds', { password: SECRET_VALUES[0]! }));
+    await client.create(
+      corePath('secrets', ns),
+      secret('db-creds', { password: SECRET_VALUES[0]! }, 'app-a'),
+    );
     const created = Date.now();
     await eventually(
       () =>
@@ -203,7 +211,7 @@ describe('reconciling DeploymentSecrets', () => {
   });
 
   it('updates the store within a second when a Secret rotates, and reports a missing key', async () => {
-    await client.create(corePath('secrets', ns), secret('api-creds', { token: SECRET_VALUES[1]! }));
+    await client.create(corePath('secrets', ns), secret('api-creds', { token: SECRET_VALUES[1]! }, 'app-b'));
     await client.create(
       secretsPath(ns),
       ds('app-b', {
@@ -234,7 +242,7 @@ describe('reconciling DeploymentSecrets', () => {
 
   it('does not serve a Secret that has not opted in with the flagops.io/expose label', async () => {
     await client.create(corePath('secrets', ns), {
-      ...secret('private', { key: 'not-for-flagops' }),
+      ...secret('private', { key: 'not-for-flagops' }, 'snoop'),
       metadata: { name: 'private', namespace: ns },
     });
     await client.create(secretsPath(ns), ds('snoop', { secretsFrom: [{ secretRef: { name: 'private' } }] }));
@@ -245,7 +253,10 @@ describe('reconciling DeploymentSecrets', () => {
     expect(op.store.get(ns, 'snoop')?.secrets?.values.size).toBe(0);
     // Opting in later resolves it within a second.
     await client.mergePatch(corePath('secrets', ns, 'private'), {
-      metadata: { labels: { 'flagops.io/expose': 'true' } },
+      metadata: {
+        labels: { 'flagops.io/expose': 'true' },
+        annotations: { 'flagops.io/expose-to': 'snoop' },
+      },
     });
     await eventually(
       () => expect(op.store.get(ns, 'snoop')?.secrets?.values.get('key')?.reveal()).toBe('not-for-flagops'),

@@ -84,10 +84,26 @@ function fluxSubstitute(template: string, data: Record<string, unknown>): string
   return template.replace(/\$\{([_a-zA-Z][_a-zA-Z0-9]*)\}/g, (_m, k: string) => vars[k] ?? '');
 }
 
+async function projectionFailed(identity: string) {
+  return eventually(async () => {
+    const list = await client.get<{
+      items: { reason: string; message: string; involvedObject: { kind: string; name: string } }[];
+    }>(corePath('events', ns));
+    const e = list.items.find((i) => i.involvedObject.name === identity && i.reason === 'ProjectionFailed');
+    expect(e).toBeDefined();
+    expect(e!.message).toContain('is not a projection');
+    return e!;
+  });
+}
+
 describe('ConfigMap projections', () => {
   it('keep a ConfigMap of the facts as strings, owned by the DeploymentFacts and watched by Flux; never secrets', async () => {
     await client.create(corePath('secrets', ns), {
-      metadata: { name: 'c1-db', labels: { 'flagops.io/expose': 'true' } },
+      metadata: {
+        name: 'c1-db',
+        labels: { 'flagops.io/expose': 'true' },
+        annotations: { 'flagops.io/expose-to': 'customer-1' },
+      },
       stringData: { password: 'projected-never-pw' },
     });
     await client.create(secretsPath(ns), {
@@ -180,5 +196,56 @@ describe('ConfigMap projections', () => {
     const cm = await getCm('customer-4');
     expect(cm.data).toEqual({ mine: 'yes' });
     expect(cm.metadata.ownerReferences).toBeUndefined();
+  });
+
+  it('never take over a foreign ConfigMap made after the projection was deleted: not on a fact write, not on unlabel', async () => {
+    await applyFacts('customer-t', { tier: 'gold' }, { [LABEL]: 'true' });
+    await eventually(async () => expect((await getCm('customer-t')).data).toEqual({ tier: 'gold' }));
+    await client.delete(cmPath('customer-t'));
+    await client.create(corePath('configmaps', ns), {
+      metadata: { name: 'flagops-facts-customer-t', labels: { 'flagops.io/projection': 'facts' } },
+      data: { mine: 'yes' },
+    });
+    // The next fact write must not overwrite it.
+    await applyFacts('customer-t', { tier: 'platinum' }, { [LABEL]: 'true' });
+    await eventually(() =>
+      expect(op.store.get(ns, 'customer-t')?.facts?.values).toEqual({ tier: 'platinum' }),
+    );
+    await projectionFailed('customer-t');
+    let cm = await getCm('customer-t');
+    expect(cm.data).toEqual({ mine: 'yes' });
+    expect(cm.metadata.ownerReferences).toBeUndefined();
+    // Nor does removing the label delete it.
+    await client.mergePatch(factsPath(ns, 'customer-t'), { metadata: { labels: { [LABEL]: null } } });
+    await eventually(() => expect(op.projector?.cache.get(ns, 'customer-t')).toBeUndefined());
+    await new Promise((r) => setTimeout(r, 300));
+    cm = await getCm('customer-t');
+    expect(cm.data).toEqual({ mine: 'yes' });
+  });
+
+  it('tell their own ConfigMap by the owner uid and label, not by an ownerReference naming the identity', async () => {
+    await client.create(corePath('configmaps', ns), {
+      metadata: {
+        name: 'flagops-facts-customer-u',
+        labels: { 'flagops.io/projection': 'facts' },
+        ownerReferences: [
+          {
+            apiVersion: 'flagops.io/v1alpha1',
+            kind: 'DeploymentFacts',
+            name: 'customer-u',
+            uid: '00000000-0000-0000-0000-000000000000',
+            controller: true,
+          },
+        ],
+      },
+      data: { mine: 'yes' },
+    });
+    await applyFacts('customer-u', { tier: 'gold' }, { [LABEL]: 'true' });
+    await projectionFailed('customer-u');
+    expect((await getCm('customer-u')).data).toEqual({ mine: 'yes' });
+    await client.mergePatch(factsPath(ns, 'customer-u'), { metadata: { labels: { [LABEL]: null } } });
+    await eventually(() => expect(op.projector?.cache.get(ns, 'customer-u')).toBeUndefined());
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await getCm('customer-u')).data).toEqual({ mine: 'yes' });
   });
 });

@@ -147,7 +147,7 @@ spec:
 `;
     const secrets = `apiVersion: v1
 kind: Secret
-metadata: {name: customer-42-db, namespace: ${b}, labels: {flagops.io/expose: "true"}}
+metadata: {name: customer-42-db, namespace: ${b}, labels: {flagops.io/expose: "true"}, annotations: {flagops.io/expose-to: customer-42}}
 stringData: {url: postgres://fake:fake@db.invalid/x}
 ---
 apiVersion: flagops.io/v1alpha1

@@ -136,8 +136,12 @@ beforeAll(async () => {
   await client.create(`/api/v1/namespaces/${ns}/secrets`, {
     apiVersion: 'v1',
     kind: 'Secret',
-    // Labelled as the operator requires before it reads a Secret.
-    metadata: { name: 'shop-creds', labels: { 'flagops.io/expose': 'true' } },
+    // Labelled and annotated as the operator requires before it serves a Secret to shop.
+    metadata: {
+      name: 'shop-creds',
+      labels: { 'flagops.io/expose': 'true' },
+      annotations: { 'flagops.io/expose-to': 'shop' },
+    },
     stringData: { password: SECRET_VALUE },
   });
   await client.create(`/apis/${FLAGOPS}/v1alpha1/namespaces/${ns}/deploymentsecrets`, {

@@ -6,7 +6,7 @@ import { resolveSecrets } from './resolve.js';
 const now = new Date('2026-02-03T04:05:06Z');
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const secret = (name: string, data: Record<string, string>): SecretObject => ({
-  metadata: { name, namespace: 'ns' },
+  metadata: { name, namespace: 'ns', annotations: { 'flagops.io/expose-to': 'app' } },
   data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])),
 });
 const ds = (spec: DeploymentSecrets['spec']): DeploymentSecrets => ({
@@ -22,12 +22,13 @@ describe('resolveSecrets: exposure', () => {
     metadata: { name, namespace: 'ns', labels, ...(annotations ? { annotations } : {}) },
   });
   const managed = (identity: string) =>
-    labelled(`flagops-${identity}`, {
-      'app.kubernetes.io/managed-by': 'flagops-data-store',
-      'flagops.io/identity': identity,
-    });
+    labelled(
+      `flagops-${identity}`,
+      { 'app.kubernetes.io/managed-by': 'flagops-data-store', 'flagops.io/identity': identity },
+      { 'flagops.io/expose-to': identity },
+    );
   const cases: [string, ReturnType<typeof labelled>, string, boolean][] = [
-    ['a plain exposed Secret serves every identity', labelled('s', {}), 'app', true],
+    ['a plain exposed Secret serves no identity: expose-to is required', labelled('s', {}), 'app', false],
     ['expose-to naming the identity', labelled('s', {}, { 'flagops.io/expose-to': 'x, app' }), 'app', true],
     ['expose-to naming others only', labelled('s', {}, { 'flagops.io/expose-to': 'x,y' }), 'app', false],
     ['an empty expose-to serves nobody', labelled('s', {}, { 'flagops.io/expose-to': '' }), 'app', false],
@@ -49,6 +50,28 @@ describe('resolveSecrets: exposure', () => {
       expect(JSON.stringify(r.problems)).not.toContain('value-of');
     });
   }
+});
+
+describe('resolveSecrets: exposure without expose-to (--expose-to-required=false)', () => {
+  it('serves a labelled Secret without expose-to to every identity, and still honours expose-to', () => {
+    const plain: SecretObject = { metadata: { name: 'plain', namespace: 'ns' }, data: { k: b64('v') } };
+    const narrowed: SecretObject = {
+      metadata: { name: 'narrowed', namespace: 'ns', annotations: { 'flagops.io/expose-to': 'other' } },
+      data: { k: b64('v') },
+    };
+    const spec = {
+      secrets: [
+        { name: 'a', secretKeyRef: { name: 'plain', key: 'k' } },
+        { name: 'b', secretKeyRef: { name: 'narrowed', key: 'k' } },
+      ],
+    };
+    const lookup = (n: string) => (n === 'plain' ? plain : n === 'narrowed' ? narrowed : undefined);
+    const legacy = resolveSecrets(spec, lookup, 'app', { requireExposeTo: false });
+    expect([...legacy.values.keys()]).toEqual(['a']);
+    expect(legacy.problems).toEqual([{ reason: 'SecretNotExposed', secret: 'narrowed', names: ['b'] }]);
+    const strict = resolveSecrets(spec, lookup, 'app');
+    expect([...strict.values.keys()]).toEqual([]);
+  });
 });
 
 describe('resolveSecrets', () => {

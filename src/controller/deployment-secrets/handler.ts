@@ -98,6 +98,8 @@ export interface SecretsHandlerDeps {
   secret: (namespace: string, name: string) => SecretObject | undefined;
   /** The DeploymentSecrets cache. */
   record: (namespace: string, name: string) => SecretsRecord | undefined;
+  /** --expose-to-required: a Secret serves only the identities its flagops.io/expose-to names (default true). */
+  requireExposeTo?: boolean;
   now?: () => Date;
 }
 
@@ -119,6 +121,7 @@ export function secretsHandler(deps: SecretsHandlerDeps) {
         record.spec,
         (secretName) => deps.secret(namespace, secretName),
         name,
+        { requireExposeTo: deps.requireExposeTo },
       );
       users.set(key, namespace, resolution.referenced);
       decision = decideSecrets(

@@ -25,12 +25,19 @@ export interface Resolution {
 
 export type SecretLookup = (name: string) => SecretObject | undefined;
 
+export interface ResolveOptions {
+  /** A Secret must name the identity in flagops.io/expose-to (default); false: a labelled Secret serves all. */
+  requireExposeTo?: boolean;
+}
+
 /** Resolves `spec` of the DeploymentSecrets named `identity`; a Secret not exposed to it resolves as not found. */
 export function resolveSecrets(
   spec: DeploymentSecretsSpec,
   lookup: SecretLookup,
   identity: string,
+  opts: ResolveOptions = {},
 ): Resolution {
+  const requireExposeTo = opts.requireExposeTo ?? true;
   const values = new Map<string, SecretValue>();
   const problems: Problem[] = [];
   const referenced = new Set<string>();
@@ -39,7 +46,7 @@ export function resolveSecrets(
   const find = (secretName: string, served: string): SecretObject | undefined => {
     const secret = lookup(secretName);
     if (!secret) missing.set(secretName, [...(missing.get(secretName) ?? []), served]);
-    else if (!exposedTo(secret, identity)) {
+    else if (!exposedTo(secret, identity, requireExposeTo)) {
       hidden.set(secretName, [...(hidden.get(secretName) ?? []), served]);
       return undefined;
     }

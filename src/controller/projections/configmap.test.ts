@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { canProject, dataKey, desiredConfigMap, isProjectionOf, projectedData } from './configmap.js';
+import {
+  canProject,
+  dataKey,
+  desiredConfigMap,
+  isProjectionOf,
+  PROJECTION_LABEL,
+  projectedData,
+} from './configmap.js';
 
 const FLUX_VAR = /^[_a-zA-Z][_a-zA-Z0-9]*$/;
 
@@ -35,9 +42,23 @@ describe('projected ConfigMap', () => {
         controller: true,
       },
     ]);
-    expect(isProjectionOf(cm, 'c-1')).toBe(true);
-    expect(isProjectionOf(cm, 'c-2')).toBe(false);
-    expect(isProjectionOf({ metadata: {} }, 'c-1')).toBe(false);
+    expect(isProjectionOf(cm, 'u-1')).toBe(true);
+    expect(isProjectionOf(cm, 'u-2')).toBe(false);
+    expect(isProjectionOf({ metadata: {} }, 'u-1')).toBe(false);
+  });
+
+  it('is ours only with the projection label and an ownerReference to the owner uid', () => {
+    const ours = desiredConfigMap({ name: 'c-1', namespace: 'ns', uid: 'u-1' }, {});
+    const { [PROJECTION_LABEL]: _, ...otherLabels } = ours.metadata.labels;
+    expect(isProjectionOf({ metadata: { ...ours.metadata, labels: otherLabels } }, 'u-1')).toBe(false);
+    const sameName = { ...ours.metadata.ownerReferences[0]!, uid: 'someone-elses' };
+    expect(isProjectionOf({ metadata: { ...ours.metadata, ownerReferences: [sameName] } }, 'u-1')).toBe(
+      false,
+    );
+    const notController = { ...ours.metadata.ownerReferences[0]!, controller: false };
+    expect(isProjectionOf({ metadata: { ...ours.metadata, ownerReferences: [notController] } }, 'u-1')).toBe(
+      false,
+    );
   });
 
   it('refuses names that would be too long', () => {

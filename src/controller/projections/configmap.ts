@@ -73,17 +73,27 @@ export function desiredConfigMap(owner: ObjectMeta & { uid: string }, data: Reco
   };
 }
 
-/** Whether an existing ConfigMap is one this projector made for `identity` (and so may be deleted). */
+/**
+ * Whether an existing ConfigMap is the projection of the DeploymentFacts with uid `ownerUid`, and so may be written
+ * or deleted: it carries the projection label and names that very object (by uid, not name) as its controller. A
+ * ConfigMap of the same name made by anyone else, even one that copies the label and an ownerReference by name,
+ * is not; it is never adopted.
+ */
 export function isProjectionOf(
   cm: {
     metadata?: {
-      ownerReferences?: { kind?: string; name?: string; apiVersion?: string; controller?: boolean }[];
+      labels?: Record<string, string>;
+      ownerReferences?: { kind?: string; uid?: string; apiVersion?: string; controller?: boolean }[];
     };
   },
-  identity: string,
+  ownerUid: string,
 ): boolean {
-  return (cm.metadata?.ownerReferences ?? []).some(
+  if (cm.metadata?.labels?.[PROJECTION_LABEL] !== 'facts') return false;
+  return (cm.metadata.ownerReferences ?? []).some(
     (r) =>
-      r.controller && r.kind === FACTS_KIND && r.name === identity && r.apiVersion?.startsWith('flagops.io/'),
+      r.controller === true &&
+      r.kind === FACTS_KIND &&
+      r.uid === ownerUid &&
+      r.apiVersion?.startsWith('flagops.io/') === true,
   );
 }

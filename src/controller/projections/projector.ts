@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { API_VERSION, FACTS_KIND } from '../../api/group.js';
 import type { DeploymentFacts } from '../../api/types.js';
 import type { KubeClient } from '../../kube/client.js';
-import { classify, isNotFound } from '../../kube/errors.js';
+import { classify, isNotFound, KubeApiError } from '../../kube/errors.js';
 import { corePath, factsPath } from '../../kube/paths.js';
 import type { StoreReader } from '../../store/store.js';
 import { objectKey, ResourceCache, splitKey } from '../cache.js';
@@ -30,7 +30,8 @@ import {
 interface ExistingConfigMap {
   metadata?: {
     uid?: string;
-    ownerReferences?: { apiVersion?: string; kind?: string; name?: string; controller?: boolean }[];
+    labels?: Record<string, string>;
+    ownerReferences?: { apiVersion?: string; kind?: string; uid?: string; controller?: boolean }[];
   };
 }
 
@@ -55,6 +56,11 @@ export class ConfigMapProjector {
   readonly #log: Logger;
   /** Key → hash of the last applied ConfigMap (with the owner's uid), to skip applies that change nothing. */
   readonly #applied = new Map<string, string>();
+  /**
+   * Key → uid of the DeploymentFacts last seen under it. A ConfigMap is deleted only when it is the projection of
+   * that object, and an unlabelled object has left the cache by then: the informer's event still carried its uid.
+   */
+  readonly #owners = new Map<string, string>();
   /** Key → the last collision warning recorded, so that it is recorded once per change. */
   readonly #warned = new Map<string, string>();
   #active = false;
@@ -84,6 +90,7 @@ export class ConfigMapProjector {
       },
     });
     const enqueue = (o: DeploymentFacts) => {
+      if (o.metadata.uid) this.#owners.set(objectKey(o), o.metadata.uid);
       if (this.#active) this.queue.add(objectKey(o));
     };
     this.cache.on('add', enqueue);
@@ -153,27 +160,11 @@ export class ConfigMapProjector {
     const { data, collisions } = projectedData(facts);
     const body = desiredConfigMap({ ...obj.metadata, uid: obj.metadata.uid }, data);
     const hash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
-    if (!this.#applied.has(key)) {
-      // First projection in this term: a ConfigMap of that name that is not ours is not taken over.
-      const existing = await this.#get(namespace, name);
-      if (existing && !isProjectionOf(existing, name)) {
-        await this.#warnOnce(
-          obj,
-          'ProjectionFailed',
-          `ConfigMap ${configMapName(name)} exists and is not a projection of this DeploymentFacts; left alone`,
-        );
+    if (this.#applied.get(key) !== hash) {
+      if (!(await this.#write(obj, body))) {
+        this.#applied.delete(key);
         return;
       }
-    }
-    if (this.#applied.get(key) !== hash) {
-      await this.#opts.client.apply(
-        corePath('configmaps', namespace, configMapName(name)),
-        body,
-        PROJECTION_FIELD_MANAGER,
-        {
-          force: true,
-        },
-      );
       this.#applied.set(key, hash);
       this.#log.info(
         { kind: FACTS_KIND, namespace, name, keys: Object.keys(data).length },
@@ -189,19 +180,65 @@ export class ConfigMapProjector {
     return;
   }
 
+  /**
+   * Writes the projection, checking first, on every write, that the ConfigMap of that name is ours (or absent):
+   * false, with a Warning, when it is someone else's. The write itself fails if the ConfigMap changed hands since:
+   * a new one is created with POST (which refuses an existing name), an existing one is applied with its uid
+   * (which the API server refuses for a different object of the same name).
+   */
+  async #write(obj: DeploymentFacts, body: ReturnType<typeof desiredConfigMap>): Promise<boolean> {
+    const { namespace, name, uid: ownerUid } = obj.metadata;
+    const existing = await this.#get(namespace, name);
+    if (existing && !isProjectionOf(existing, ownerUid!)) {
+      await this.#warnOnce(
+        obj,
+        'ProjectionFailed',
+        `ConfigMap ${configMapName(name)} exists and is not a projection of this DeploymentFacts; left alone`,
+      );
+      return false;
+    }
+    let uid = existing?.metadata?.uid;
+    if (!uid) {
+      const { data: _, ...shell } = body;
+      const created = await this.#opts.client.create<ExistingConfigMap>(
+        corePath('configmaps', namespace),
+        shell,
+        { query: { fieldManager: PROJECTION_FIELD_MANAGER } },
+      );
+      uid = created.metadata?.uid;
+    }
+    try {
+      await this.#opts.client.apply(
+        corePath('configmaps', namespace, configMapName(name)),
+        { ...body, metadata: { ...body.metadata, uid } },
+        PROJECTION_FIELD_MANAGER,
+        { force: true },
+      );
+    } catch (err) {
+      // Replaced since it was read (the API server calls a different uid an invalid update): check again.
+      if (classify(err) === 'invalid' && /metadata\.uid/.test((err as Error).message))
+        throw new KubeApiError(409, 'Conflict', `ConfigMap ${configMapName(name)} was replaced meanwhile`);
+      throw err;
+    }
+    return true;
+  }
+
   async #delete(namespace: string, name: string) {
-    this.#applied.delete(`${namespace}/${name}`);
-    this.#warned.delete(`${namespace}/${name}`);
-    if (!canProject(name)) return;
+    const key = `${namespace}/${name}`;
+    this.#applied.delete(key);
+    this.#warned.delete(key);
+    const ownerUid = this.#owners.get(key);
+    this.#owners.delete(key);
+    if (!canProject(name) || !ownerUid) return;
     const path = corePath('configmaps', namespace, configMapName(name));
     const cm = await this.#get(namespace, name);
-    // Someone else's ConfigMap of the same name stays.
-    if (!cm || !isProjectionOf(cm, name)) return;
+    // Someone else's ConfigMap of the same name stays; the uid precondition keeps it so if it was replaced since.
+    if (!cm || !isProjectionOf(cm, ownerUid)) return;
     try {
       await this.#opts.client.delete(path, { body: { preconditions: { uid: cm.metadata?.uid } } });
       this.#log.info({ kind: FACTS_KIND, namespace, name }, 'configmap projection deleted');
     } catch (err) {
-      if (!isNotFound(err)) throw err;
+      if (!isNotFound(err) && classify(err) !== 'conflict') throw err;
     }
   }
 

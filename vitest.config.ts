@@ -46,7 +46,11 @@ export default defineConfig({
           // The operator as pods on a real one-node cluster (test/cluster/): its image, the chart, deploy/.
           name: 'cluster',
           include: ['test/cluster/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, 'test/cluster/images.test.ts', 'test/cluster/preflight.test.ts'],
+          exclude: [
+            ...configDefaults.exclude,
+            'test/cluster/images.test.ts',
+            'test/cluster/preflight.test.ts',
+          ],
           environment: 'node',
           globalSetup: ['test/cluster/global-setup.ts'],
           testTimeout: 120_000,

@@ -82,7 +82,10 @@ export function applicationsFor(
     // The Application named like the identity in Argo CD's namespace, and the one in the identity's own namespace
     // when Argo CD has apps there (its ARGOCD_APP_NAME `<namespace>_<name>` is this identity).
     const homes = [opts.argocdNamespace];
-    if (identity.namespace !== opts.argocdNamespace && opts.applicationNamespaces?.includes(identity.namespace))
+    if (
+      identity.namespace !== opts.argocdNamespace &&
+      opts.applicationNamespaces?.includes(identity.namespace)
+    )
       homes.push(identity.namespace);
     for (const ns of homes) {
       if (!listed) {

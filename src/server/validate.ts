@@ -168,7 +168,7 @@ export const QUALIFIED_ID_PARAM: ParamSpec<QualifiedIdentity> = {
   schema: QualifiedIdentityName,
   field: 'identity',
   description:
-    'identity: `<name>` (in the default namespace) or `<namespace>_<name>` (Argo CD\'s ARGOCD_APP_NAME for an Application outside its own namespace)',
+    "identity: `<name>` (in the default namespace) or `<namespace>_<name>` (Argo CD's ARGOCD_APP_NAME for an Application outside its own namespace)",
   provides: ['ns', 'id'],
   expand: (v, defaultNamespace) => ({ ns: v.namespace ?? defaultNamespace, id: v.name }),
 };

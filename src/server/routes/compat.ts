@@ -254,7 +254,11 @@ export const compatRoutes = [
     handler: async ({ params, query, deps, user }) => {
       const { ns, id, name } = params as unknown as Ids & { name: string };
       const result = await prototypeWrite(ns, id, () =>
-        deps.writer.writeFacts(ns, id, { remove: [name], force: query.force, origin: `user:${user.username}` }),
+        deps.writer.writeFacts(ns, id, {
+          remove: [name],
+          force: query.force,
+          origin: `user:${user.username}`,
+        }),
       );
       return factsAsText(result.facts);
     },

@@ -47,8 +47,11 @@ const defaultTokenFile = "/var/run/secrets/flagops/token"
 
 type cached struct {
 	status int
-	header http.Header
-	body   []byte
+	// The store's status line ("409 fact tier of … is managed by …"): the prototype's provider reports a failed
+	// write as resp.Status, nothing else, so it is passed on as it came.
+	statusLine string
+	header     http.Header
+	body       []byte
 }
 
 type wrap struct {
@@ -259,7 +262,7 @@ func (w *wrap) forward(r *http.Request, path string, etag string) *cached {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	c := &cached{status: resp.StatusCode, header: resp.Header.Clone(), body: b}
+	c := &cached{status: resp.StatusCode, statusLine: resp.Status, header: resp.Header.Clone(), body: b}
 	if read && resp.StatusCode == http.StatusOK {
 		if resp.Header.Get("X-Flagops-Identity") == "not-found" && !w.allowUnknown {
 			msg := fmt.Sprintf("identity %s has no DeploymentFacts (set FLAGOPS_WRAP_ALLOW_UNKNOWN=true to render it without facts)", describeIdentity(path))
@@ -308,13 +311,40 @@ func errorReply(status int, code, message string) *cached {
 }
 
 func reply(rw http.ResponseWriter, c *cached) {
+	h := http.Header{}
 	for _, k := range []string{"Content-Type", "ETag", "X-Flagops-Identity", "Retry-After"} {
 		if v := c.header.Get(k); v != "" {
-			rw.Header().Set(k, v)
+			h.Set(k, v)
 		}
+	}
+	// net/http writes only the standard reason phrase; an error's own status line is written by hand.
+	if c.status >= 400 && c.statusLine != "" && c.statusLine != fmt.Sprintf("%d %s", c.status, http.StatusText(c.status)) {
+		if hj, ok := rw.(http.Hijacker); ok {
+			if conn, buf, err := hj.Hijack(); err == nil {
+				defer conn.Close()
+				fmt.Fprintf(buf, "HTTP/1.1 %s\r\n", strings.Map(printable, c.statusLine))
+				h.Set("Content-Length", fmt.Sprint(len(c.body)))
+				h.Set("Connection", "close")
+				_ = h.Write(buf)
+				_, _ = buf.WriteString("\r\n")
+				_, _ = buf.Write(c.body)
+				_ = buf.Flush()
+				return
+			}
+		}
+	}
+	for k, v := range h {
+		rw.Header()[k] = v
 	}
 	rw.WriteHeader(c.status)
 	_, _ = rw.Write(c.body)
+}
+
+func printable(r rune) rune {
+	if r < 0x20 || r > 0x7e {
+		return ' '
+	}
+	return r
 }
 
 // passThrough forwards a proxy request for another host as it came, without the token.

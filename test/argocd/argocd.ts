@@ -54,6 +54,8 @@ export interface ArgoCdOptions {
   binDir: string;
   /** Environment of the CMP server, which its generate command inherits (FLAGOPS_URL, FLAGOPS_NAMESPACE, …). */
   pluginEnv: Record<string, string>;
+  /** Argo CD's apps in any namespace: namespaces besides its own whose Applications it reconciles. */
+  applicationNamespaces?: readonly string[];
   namespace?: string;
   /**
    * argocd-cmd-params-cm `controller.self.heal.backoff.timeout.seconds` / `.factor`. Argo CD's defaults (2 s,
@@ -171,6 +173,9 @@ async function startOnce(opts: ArgoCdOptions): Promise<ArgoCd> {
             sourceRepos: ['*'],
             destinations: [{ server: '*', namespace: '*' }],
             clusterResourceWhitelist: [{ group: '*', kind: '*' }],
+            ...(opts.applicationNamespaces?.length
+              ? { sourceNamespaces: [...opts.applicationNamespaces] }
+              : {}),
           },
         }),
       }),
@@ -253,6 +258,9 @@ async function startOnce(opts: ArgoCdOptions): Promise<ArgoCd> {
         '--status-processors=4',
         '--operation-processors=4',
         '--loglevel=info',
+        ...(opts.applicationNamespaces?.length
+          ? [`--application-namespaces=${opts.applicationNamespaces.join(',')}`]
+          : []),
       ],
       { HOSTNAME: 'argocd-application-controller-0' },
     );

@@ -3,6 +3,7 @@
  * deploy/argocd/plugin.yaml, ApplicationSet controller) on the real control plane: a fact changes, the operator
  * asks for a hard refresh, the plugin re-renders with the new fact, Argo CD applies the Deployment.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,11 +96,31 @@ describe.skipIf(!argo.binDir)('the GitOps journey with a real Argo CD', () => {
     pluginToken = plugin.token;
     // rbac.yaml again for the second namespace: the plugin reads the facts of the Applications there too.
     await pluginServiceAccount(info(), { factsNamespace: teamNs, argocdNamespace: 'argocd', dir });
+    // deploy/argocd/flagops-wrap around a stand-in for the flagops plugin's render, whose flag evaluations are its
+    // data-store provider's calls (test/argocd/prototype-plugin.mjs): a CMP server of its own, as a sidecar.
+    const wrap = join(dir, 'flagops-wrap');
+    const built = spawnSync('go', ['build', '-o', wrap, '.'], {
+      cwd: join(PLUGIN_DIR, 'flagops-wrap'),
+      encoding: 'utf8',
+      env: { ...process.env, CGO_ENABLED: '0' },
+    });
+    if (built.status !== 0) throw new Error(`cannot build flagops-wrap: ${built.error ?? built.stderr}`);
     argocd = await startArgoCd({
       info: info(),
       binDir: argo.binDir!,
       pluginEnv: { FLAGOPS_URL: op.url, FLAGOPS_NAMESPACE: ns, FLAGOPS_TOKEN_FILE: plugin.tokenFile },
       applicationNamespaces: [teamNs],
+      extraPlugins: [
+        {
+          name: 'flagops-prototype',
+          command: [wrap, '--', process.execPath, join(import.meta.dirname, 'prototype-plugin.mjs')],
+          env: {
+            FLAGOPS_URL: op.url,
+            FLAGOPS_TOKEN_FILE: plugin.tokenFile,
+            FLAGOPS_PROTOTYPE_BASE: `${op.url}/api`,
+          },
+        },
+      ],
     });
     repo = gitRepository();
     console.log(`[argocd e2e] operator, Argo CD and the git repository ready in ${Date.now() - started} ms`);
@@ -247,6 +268,67 @@ describe.skipIf(!argo.binDir)('the GitOps journey with a real Argo CD', () => {
     console.log(
       `[argocd e2e] second namespace: fact PUT → Deployment replicas 4: ${Math.round(performance.now() - started)} ms`,
     );
+  });
+
+  it("the flagops plugin's provider under flagops-wrap, as Argo CD runs it: the repo-server token, <ns>_<name>, a re-render on change, and the cause of a failed render", async () => {
+    const protoApp = (name: string) =>
+      client().get<Manifest>(`/apis/argoproj.io/v1alpha1/namespaces/${teamNs}/applications/${name}`);
+    const describeProto = (name: string) => async () =>
+      `${JSON.stringify((await protoApp(name).catch(() => undefined))?.status?.conditions)}\n${argocd.tail('argocd-cmp-server-flagops-prototype')}`;
+    const prototypeApp = (name: string, destination: string) => {
+      const a = application({
+        name,
+        argocdNamespace: teamNs,
+        repoURL: repo.url,
+        path: 'app',
+        destinationNamespace: destination,
+      });
+      a.spec.source.plugin = { name: 'flagops-prototype' };
+      return a;
+    };
+    for (const [fact, value] of [
+      ['max-replicas', 3],
+      ['tier', 'proto-gold'],
+    ] as const) {
+      const r = await call(op, 'PUT', `/api/v1/namespaces/${teamNs}/identities/proto/facts/${fact}`, {
+        token: admin,
+        body: { value },
+      });
+      expect(r.status, r.text).toBe(200);
+    }
+    await apply(info(), [prototypeApp('proto', 'team-proto')]);
+    await waitForReplicas(client(), 'team-proto', 3, 180_000, describeProto('proto'));
+    const d = await client().get<Manifest>('/apis/apps/v1/namespaces/team-proto/deployments/web');
+    expect(d.metadata.annotations['flagops.io/tier']).toBe('proto-gold');
+    await eventually(
+      async () => expect((await protoApp('proto')).status?.sync?.status).toBe('Synced'),
+      60_000,
+      200,
+    );
+    const r = await call(op, 'PUT', `/api/v1/namespaces/${teamNs}/identities/proto/facts/max-replicas`, {
+      token: admin,
+      body: { value: 6 },
+    });
+    expect(r.status, r.text).toBe(200);
+    await waitForReplicas(client(), 'team-proto', 6, 120_000, describeProto('proto'));
+    // An Application whose identity has no facts: Argo CD shows the store's reason, not the provider's generic one.
+    await apply(info(), [prototypeApp('proto-nobody', 'team-proto-nobody')]);
+    const message = await eventually(
+      async () => {
+        const c = ((await protoApp('proto-nobody')).status?.conditions ?? []).find(
+          (x: Manifest) => x.type === 'ComparisonError',
+        );
+        expect(c?.message).toContain(`identity ${teamNs}/proto-nobody has no DeploymentFacts`);
+        return c.message as string;
+      },
+      120_000,
+      500,
+    );
+    console.log(
+      `[argocd e2e] a failed render of the prototype provider, as Argo CD shows it: ${message.slice(0, 300)}`,
+    );
+    expect(message).not.toContain('proto-gold');
+    await client().delete(`/apis/argoproj.io/v1alpha1/namespaces/${teamNs}/applications/proto-nobody`);
   });
 
   it('follows a fact changed by kubectl apply of the DeploymentFacts', async () => {

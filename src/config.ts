@@ -290,7 +290,7 @@ const FLAGS: FlagSpec[] = [
   },
   {
     name: 'argocd-application-mapping',
-    help: 'which Applications a fact change refreshes: name (named like the identity, in --argocd-namespace), annotation (annotated flagops.io/identity=<namespace>/<name>), or name,annotation',
+    help: 'which Applications a fact change refreshes: name (named like the identity, in --argocd-namespace, and in its own namespace if that is an application namespace), annotation (annotated flagops.io/identity=<namespace>/<name> or <namespace>_<name>), or name,annotation',
     default: 'name',
     parse: (v, c) => {
       const list = [...new Set(splitList(v))];

@@ -14,7 +14,9 @@
 //   FLAGOPS_NAMESPACE     namespace of the identities; an Application may override it with the plugin env
 //                         FLAGOPS_NAMESPACE (ARGOCD_ENV_FLAGOPS_NAMESPACE)
 //   ARGOCD_APP_NAME       the identity (set by Argo CD); an Application may override it with the plugin env
-//                         FLAGOPS_IDENTITY (ARGOCD_ENV_FLAGOPS_IDENTITY)
+//                         FLAGOPS_IDENTITY (ARGOCD_ENV_FLAGOPS_IDENTITY). For an Application outside Argo CD's
+//                         namespace Argo CD sets `<namespace>_<name>`: identity <name> in <namespace> (which
+//                         then wins over FLAGOPS_NAMESPACE, as the API reads that form)
 //   FLAGOPS_TOKEN_FILE    a ServiceAccount token sent as `Authorization: Bearer` (default
 //                         /var/run/secrets/flagops/token; read on every render, so a rotated token is used)
 // Facts are read with GET {FLAGOPS_URL}/api/v1/namespaces/{namespace}/identities/{identity}/facts. Secret
@@ -91,11 +93,30 @@ export async function fetchFacts({ url, namespace, identity, token, timeoutMs = 
   throw new Error(`identity ${namespace}/${identity} ${what} (HTTP ${res.status}${detail ? `: ${detail}` : ''})`);
 }
 
+/**
+ * The identity and namespace an Application renders with: its plugin env, else ARGOCD_APP_NAME, which Argo CD
+ * sets to `<namespace>_<name>` for an Application outside its own namespace (`_` is in no Kubernetes name).
+ */
+export function target(env) {
+  const explicit = env.ARGOCD_ENV_FLAGOPS_IDENTITY;
+  const app = env.ARGOCD_APP_NAME ?? '';
+  const at = explicit ? -1 : app.indexOf('_');
+  if (at > 0) {
+    return {
+      identity: app.slice(at + 1),
+      namespace: env.ARGOCD_ENV_FLAGOPS_NAMESPACE || app.slice(0, at),
+    };
+  }
+  return {
+    identity: explicit || app,
+    namespace: env.ARGOCD_ENV_FLAGOPS_NAMESPACE || env.FLAGOPS_NAMESPACE,
+  };
+}
+
 export async function main(env = process.env) {
   try {
     const url = env.FLAGOPS_URL;
-    const identity = env.ARGOCD_ENV_FLAGOPS_IDENTITY || env.ARGOCD_APP_NAME;
-    const namespace = env.ARGOCD_ENV_FLAGOPS_NAMESPACE || env.FLAGOPS_NAMESPACE;
+    const { identity, namespace } = target(env);
     if (!url) throw new Error('FLAGOPS_URL is not set');
     if (!identity) throw new Error('neither ARGOCD_APP_NAME nor ARGOCD_ENV_FLAGOPS_IDENTITY is set');
     if (!namespace) throw new Error('FLAGOPS_NAMESPACE is not set (sidecar env or the Application plugin env)');

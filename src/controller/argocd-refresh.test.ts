@@ -34,6 +34,13 @@ describe('parseIdentityAnnotation', () => {
     ['Customers/customer-42', undefined],
     ['cust.omers/customer-42', undefined], // namespaces are DNS labels: no dots
     ['customers/Customer_42', undefined],
+    // Argo CD's instance form for an Application outside its namespace (ARGOCD_APP_NAME, the instance label)
+    ['customers_customer-42', { namespace: 'customers', name: 'customer-42' }],
+    ['customers_customer-42.eu', { namespace: 'customers', name: 'customer-42.eu' }],
+    ['a_b_c', undefined],
+    ['_customer-42', undefined],
+    ['customers_', undefined],
+    ['cust.omers_customer-42', undefined],
   ])('%j → %j', (value, expected) => {
     expect(parseIdentityAnnotation(value)).toEqual(expected);
   });
@@ -84,5 +91,37 @@ describe('applicationsFor', () => {
   it('names each Application once', () => {
     const twice = [app('argocd', 'customer-42', 'customers/customer-42')];
     expect(targets('customers/customer-42', ['name', 'annotation'], twice)).toEqual(['argocd/customer-42']);
+  });
+});
+
+describe('applicationsFor with Argo CD apps in other namespaces', () => {
+  const inAny = (identity: string, listed: ApplicationMeta[] | undefined) => {
+    const [namespace, name] = identity.split('/') as [string, string];
+    return applicationsFor(
+      { namespace, name },
+      { mapping: ['name', 'annotation'], argocdNamespace: 'argocd', applicationNamespaces: ['team-a'] },
+      listed,
+    )
+      .map((a) => `${a.namespace}/${a.name}`)
+      .sort();
+  };
+  const listed = [
+    app('team-a', 'web'), // ARGOCD_APP_NAME team-a_web: identity web in team-a
+    app('team-b', 'web'), // team-b is not an application namespace
+    app('team-a', 'db', 'team-a_db-facts'), // the instance form in the annotation
+    app('team-a', 'api', 'other/api'), // annotated for another identity: out of the name mapping
+  ];
+
+  it.each<[string, ApplicationMeta[] | undefined, string[]]>([
+    ['team-a/web', listed, ['team-a/web']],
+    ['team-b/web', listed, []], // only application namespaces hold Applications by the identity's own name
+    ['team-a/db-facts', listed, ['team-a/db']],
+    ['team-a/api', listed, []],
+    ['other/api', listed, ['team-a/api']],
+    // the list failed: both homes are asked, a missing one is a 404 on the patch
+    ['team-a/web', undefined, ['argocd/web', 'team-a/web']],
+    ['team-b/web', undefined, ['argocd/web']],
+  ])('%s', (identity, list, expected) => {
+    expect(inAny(identity, list)).toEqual(expected);
   });
 });

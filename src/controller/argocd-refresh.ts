@@ -5,10 +5,13 @@
  * changed:
  *
  * - `name` mapping (default): the Application named like the identity in the Argo CD namespace — the flagops
- *   plugin uses the Application name as the identity;
+ *   plugin uses the Application name as the identity — and, for an identity in one of
+ *   --argocd-application-namespaces, the Application of that name in that namespace: Argo CD names it
+ *   `<namespace>_<name>` (`ARGOCD_APP_NAME`, the `argocd.argoproj.io/instance` label), which the API reads as
+ *   identity `<name>` in `<namespace>`;
  * - `annotation` mapping: every Application, in the Argo CD namespace or in --argocd-application-namespaces,
- *   annotated `flagops.io/identity: <namespace>/<name>`. An annotated Application follows that identity only,
- *   even when the `name` mapping is on too.
+ *   annotated `flagops.io/identity: <namespace>/<name>` (or Argo CD's instance form `<namespace>_<name>`). An
+ *   annotated Application follows that identity only, even when the `name` mapping is on too.
  *
  * Only the leader asks; changes seen while the caches first fill are not changes, and a burst for one identity
  * becomes one refresh (trailing debounce per identity). Identities whose debounce ends together are handled as
@@ -41,9 +44,13 @@ export type RefreshResult = 'requested' | 'no_application' | 'error';
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const OBJECT_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
-/** `<namespace>/<name>` → the identity; undefined when the value is not exactly that. */
+/**
+ * `<namespace>/<name>`, or Argo CD's instance form `<namespace>_<name>` (how Argo CD names an Application outside
+ * its own namespace) → the identity; undefined when the value is not exactly one of those.
+ */
 export function parseIdentityAnnotation(value: string): IdentityRef | undefined {
-  const parts = value.trim().split('/');
+  const v = value.trim();
+  const parts = v.includes('/') ? v.split('/') : v.split('_');
   if (parts.length !== 2) return undefined;
   const [namespace, name] = parts as [string, string];
   return DNS_LABEL.test(namespace) && OBJECT_NAME.test(name) ? { namespace, name } : undefined;
@@ -57,7 +64,11 @@ export function parseIdentityAnnotation(value: string): IdentityRef | undefined 
  */
 export function applicationsFor(
   identity: IdentityRef,
-  opts: { mapping: readonly ApplicationMapping[]; argocdNamespace: string },
+  opts: {
+    mapping: readonly ApplicationMapping[];
+    argocdNamespace: string;
+    applicationNamespaces?: readonly string[];
+  },
   listed: readonly ApplicationMeta[] | undefined,
 ): IdentityRef[] {
   const out = new Map<string, IdentityRef>();
@@ -68,13 +79,23 @@ export function applicationsFor(
     return v === undefined ? undefined : parseIdentityAnnotation(v);
   };
   if (opts.mapping.includes('name')) {
-    if (!listed) {
-      // Not listed: whether it exists is found out by the patch (404 → no_application).
-      add({ namespace: opts.argocdNamespace, name: identity.name });
-    } else {
-      const same = listed.find((a) => a.namespace === opts.argocdNamespace && a.name === identity.name);
-      // An annotation naming another identity (or malformed) takes the Application out of the name mapping.
-      if (same && same.annotations?.[IDENTITY_ANNOTATION] === undefined) add(same);
+    // The Application named like the identity in Argo CD's namespace, and the one in the identity's own namespace
+    // when Argo CD has apps there (its ARGOCD_APP_NAME `<namespace>_<name>` is this identity).
+    const homes = [opts.argocdNamespace];
+    if (
+      identity.namespace !== opts.argocdNamespace &&
+      opts.applicationNamespaces?.includes(identity.namespace)
+    )
+      homes.push(identity.namespace);
+    for (const ns of homes) {
+      if (!listed) {
+        // Not listed: whether it exists is found out by the patch (404 → no_application).
+        add({ namespace: ns, name: identity.name });
+      } else {
+        const same = listed.find((a) => a.namespace === ns && a.name === identity.name);
+        // An annotation naming another identity (or malformed) takes the Application out of the name mapping.
+        if (same && same.annotations?.[IDENTITY_ANNOTATION] === undefined) add(same);
+      }
     }
   }
   if (opts.mapping.includes('annotation')) {
@@ -186,7 +207,11 @@ export function startArgoRefresh(opts: ArgoRefreshOptions): () => void {
     }
     const jobs: { app: IdentityRef; identity: IdentityRef }[] = [];
     for (const identity of batch) {
-      const apps = applicationsFor(identity, { mapping, argocdNamespace: opts.namespace }, listed);
+      const apps = applicationsFor(
+        identity,
+        { mapping, argocdNamespace: opts.namespace, applicationNamespaces: opts.applicationNamespaces },
+        listed,
+      );
       if (apps.length === 0 && listed) {
         opts.log.debug(
           { namespace: identity.namespace, name: identity.name },

@@ -28,7 +28,7 @@ import { ANONYMOUS, type User } from './auth/authenticator.js';
 import type { Permission } from './auth/authorizer.js';
 import { type Auth, authenticate, authorize } from './auth/middleware.js';
 import { readJson, readRaw } from './body.js';
-import { errorBody, HttpError, methodNotAllowed, notFound, toHttpError } from './errors.js';
+import { errorBody, HttpError, methodNotAllowed, notFound, reasonPhrase, toHttpError } from './errors.js';
 import { openApiDocument } from './openapi.js';
 import { isOrigin } from './origin.js';
 import {
@@ -194,6 +194,11 @@ export function createApp(deps: ServerDeps, opts: AppOptions = {}): FastifyInsta
     if (reply.sent || reply.raw.headersSent) return reply;
     reply.header('x-request-id', request.id);
     const format = r?.errorFormat ?? 'api';
+    if (format === 'prototype') {
+      const h = toHttpError(e);
+      reply.raw.statusMessage = reasonPhrase(h.status, h.message);
+      return reply.code(h.status).headers(h.headers).send(errorBody(h));
+    }
     if (format !== 'api') {
       const key = (request.params as { key?: string } | undefined)?.key;
       const o = ofrepError(e, format, key);
@@ -235,7 +240,8 @@ export function createApp(deps: ServerDeps, opts: AppOptions = {}): FastifyInsta
                 `${spec.field}: ${res.error.issues[0]!.message}`,
                 spec.field,
               );
-            params[key] = res.data;
+            if (spec.expand) Object.assign(params, spec.expand(res.data, deps.defaultNamespace));
+            else params[key] = res.data;
           }
         }
         const query = r.query ? (parse(r.query, request.query, 'query') as Record<string, unknown>) : EMPTY;

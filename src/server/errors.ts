@@ -3,6 +3,7 @@
  * A client's mistake is always a 4xx; a 5xx means the fault is ours or the API server's. Messages never carry
  * request bodies or secret values.
  */
+import { STATUS_CODES } from 'node:http';
 import { KubeApiError } from '../kube/errors.js';
 import { fromKube, WriteError, type WriteErrorKind } from '../writes/errors.js';
 
@@ -44,6 +45,18 @@ export const unavailable = (message: string, retryAfterSeconds = 5, cause?: unkn
  */
 export function fromKubeError(err: KubeApiError, what: string): HttpError {
   return fromWriteError(fromKube(err, what) as WriteError);
+}
+
+/**
+ * An error's message as a status line's reason phrase: printable ASCII only (what HTTP allows there without
+ * ambiguity), at most 400 characters; the status's own phrase when nothing is left.
+ */
+export function reasonPhrase(status: number, message: string): string {
+  const text = message
+    .replace(/[^\x20-\x7e]+/g, ' ')
+    .trim()
+    .slice(0, 400);
+  return text || (STATUS_CODES[status] ?? 'Error');
 }
 
 export function errorBody(err: HttpError) {

@@ -54,6 +54,9 @@ export interface ParamSpec<T = unknown> {
   schema: z.ZodType<T>;
   field: string;
   description: string;
+  /** A parameter that stands for several: the params it provides instead of its own (see `expand`). */
+  provides?: readonly string[];
+  expand?: (value: T, defaultNamespace: string) => Record<string, unknown>;
 }
 
 /** Open change-feed streams, counted for the global and per-caller caps. */
@@ -103,8 +106,12 @@ export interface ResponseDoc {
   contentType?: string;
 }
 
-/** How errors are written: the API's `{"error": {…}}`, or OFREP's bodies (single evaluation carries the key). */
-export type ErrorFormat = 'api' | 'ofrep-single' | 'ofrep-bulk';
+/**
+ * How errors are written: the API's `{"error": {…}}`; the same with the message also as the status line's
+ * reason phrase (`prototype`: the prototype's Go provider reports a failed write as `resp.Status`, nothing else);
+ * or OFREP's bodies (single evaluation carries the key).
+ */
+export type ErrorFormat = 'api' | 'prototype' | 'ofrep-single' | 'ofrep-bulk';
 
 export interface Route<P = unknown, Q = unknown, B = unknown> {
   readonly method: Method;
@@ -172,11 +179,15 @@ export function checkRouteTable(routes: readonly AnyRoute[]): void {
     if (ways > 1) throw new Error(`route ${id} declares more than one way to be authorised`);
     if (r.bodyPermission && !r.body && !r.parseBody)
       throw new Error(`route ${id} has a bodyPermission but no body`);
+    const declared = new Set<string>();
+    for (const [key, spec] of Object.entries((r.params ?? {}) as Record<string, ParamSpec>)) {
+      for (const p of spec.provides ?? [key]) declared.add(p);
+    }
     for (const s of [r.permission?.namespace, r.permission?.name]) {
-      if (s && typeof s === 'object' && 'param' in s && !(r.params && s.param in r.params))
+      if (s && typeof s === 'object' && 'param' in s && !declared.has(s.param))
         throw new Error(`route ${id}: its permission names a path parameter ${s.param} it does not declare`);
     }
-    if (r.watchedNamespace && !(r.params && 'ns' in r.params))
+    if (r.watchedNamespace && !declared.has('ns'))
       throw new Error(`route ${id} checks the watched namespace but has no :ns`);
   }
 }

@@ -16,6 +16,53 @@ export const IdentityName = z
     'must be a DNS subdomain (lowercase letters, digits, dashes and dots)',
   );
 
+/**
+ * An identity on the prototype routes and in OFREP's `targetingKey`: a plain identity (the default namespace),
+ * or Argo CD's name for an Application outside its own namespace, `<namespace>_<name>` (what a Config
+ * Management Plugin gets as `ARGOCD_APP_NAME` with apps in any namespace). `_` occurs in neither a namespace nor
+ * an object name, so the form is unambiguous; both parts are checked as such.
+ */
+export interface QualifiedIdentity {
+  /** Undefined for a plain identity: the default namespace. */
+  readonly namespace: string | undefined;
+  readonly name: string;
+}
+export function parseQualifiedIdentity(
+  v: unknown,
+): { ok: true; value: QualifiedIdentity } | { ok: false; message: string } {
+  if (typeof v !== 'string') return { ok: false, message: 'must be a string' };
+  const at = v.indexOf('_');
+  if (at === -1) {
+    const r = IdentityName.safeParse(v);
+    return r.success
+      ? { ok: true, value: { namespace: undefined, name: v } }
+      : {
+          ok: false,
+          message:
+            'must be a DNS subdomain (lowercase letters, digits, dashes and dots), or <namespace>_<name> as Argo CD names an Application outside its own namespace',
+        };
+  }
+  const namespace = v.slice(0, at);
+  const name = v.slice(at + 1);
+  if (!NamespaceName.safeParse(namespace).success)
+    return { ok: false, message: `in <namespace>_<name>, the namespace must be a DNS label` };
+  if (!IdentityName.safeParse(name).success)
+    return {
+      ok: false,
+      message: `in <namespace>_<name>, the name must be a DNS subdomain (lowercase letters, digits, dashes and dots)`,
+    };
+  return { ok: true, value: { namespace, name } };
+}
+export const QualifiedIdentityName = z
+  .string()
+  .max(317)
+  .transform((v, ctx): QualifiedIdentity => {
+    const r = parseQualifiedIdentity(v);
+    if (r.ok) return r.value;
+    ctx.addIssue({ code: 'custom', message: r.message, input: v });
+    return z.NEVER;
+  });
+
 export const FactValueBody = z.object({ value: FactValue }).strict();
 
 /**
@@ -111,6 +158,19 @@ export const ID_PARAM: ParamSpec<string> = {
   schema: IdentityName,
   field: 'identity',
   description: 'identity: the name of the DeploymentFacts / DeploymentSecrets',
+};
+/**
+ * The prototype routes' `:id`: a plain identity or Argo CD's `<namespace>_<name>`. It provides the params `ns`
+ * (the default namespace for a plain identity) and `id` (the name), so permissions and the watched-namespace
+ * check read exactly what `/api/v1/namespaces/:ns/identities/:id` reads.
+ */
+export const QUALIFIED_ID_PARAM: ParamSpec<QualifiedIdentity> = {
+  schema: QualifiedIdentityName,
+  field: 'identity',
+  description:
+    "identity: `<name>` (in the default namespace) or `<namespace>_<name>` (Argo CD's ARGOCD_APP_NAME for an Application outside its own namespace)",
+  provides: ['ns', 'id'],
+  expand: (v, defaultNamespace) => ({ ns: v.namespace ?? defaultNamespace, id: v.name }),
 };
 export const NAME_PARAM: ParamSpec<string> = {
   schema: FactName,

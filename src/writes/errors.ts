@@ -21,15 +21,19 @@ export class WriteError extends Error {
     message: string,
     readonly field?: string,
     readonly retryAfterSeconds?: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; owners?: readonly string[] },
   ) {
     super(message, options);
+    if (options?.owners) this.owners = options.owners;
   }
+  /** For a conflict with other field managers: who owns the key (`field`). */
+  readonly owners?: readonly string[];
 }
 
 export const invalid = (message: string, field?: string) => new WriteError('Invalid', message, field);
 export const notFound = (message: string) => new WriteError('NotFound', message);
-export const conflict = (message: string, field?: string) => new WriteError('Conflict', message, field);
+export const conflict = (message: string, field?: string, owners?: readonly string[]) =>
+  new WriteError('Conflict', message, field, undefined, owners ? { owners } : undefined);
 export const preconditionFailed = (message: string) => new WriteError('PreconditionFailed', message);
 export const forbidden = (message: string) => new WriteError('Forbidden', message);
 

@@ -518,5 +518,11 @@ function versionOf(obj: { metadata: { uid?: string; resourceVersion?: string } }
 
 /** Planner errors speak of "the identity"; the caller's message names the object. */
 function withObject(err: WriteError, what: string): WriteError {
-  return new WriteError(err.kind, `${what}: ${err.message}`, err.field, err.retryAfterSeconds);
+  return new WriteError(
+    err.kind,
+    `${what}: ${err.message}`,
+    err.field,
+    err.retryAfterSeconds,
+    err.owners ? { owners: err.owners } : undefined,
+  );
 }

@@ -101,6 +101,7 @@ export function planFactsApply(
       return conflict(
         `fact ${key} is managed by ${owners.join(', ')}; repeat with ?force=true to delete it anyway`,
         key,
+        owners,
       );
     remove.push(key);
   }
@@ -113,6 +114,7 @@ export function planFactsApply(
         return conflict(
           `fact ${key} is managed by ${owners.join(', ')}; repeat with ?force=true to take it over`,
           key,
+          owners,
         );
       // The same value another manager applied: nothing to change, and applying it would make the API a
       // co-owner that GitOps could then neither change nor remove.

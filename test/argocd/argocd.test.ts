@@ -3,6 +3,7 @@
  * deploy/argocd/plugin.yaml, ApplicationSet controller) on the real control plane: a fact changes, the operator
  * asks for a hard refresh, the plugin re-renders with the new fact, Argo CD applies the Deployment.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +44,8 @@ describe.skipIf(!argo.binDir)('the GitOps journey with a real Argo CD', () => {
   let op: TestOperator;
   let argocd: ArgoCd;
   let ns: string;
+  /** A second namespace where Argo CD has Applications (apps in any namespace) and the identities they render. */
+  let teamNs: string;
   let repo: { url: string; dir: string };
   let pluginToken: string;
   let admin: string;
@@ -77,19 +80,47 @@ describe.skipIf(!argo.binDir)('the GitOps journey with a real Argo CD', () => {
     admin = info().adminToken;
     dir = mkdtempSync(join(tmpdir(), 'flagops-argocd-e2e-'));
     ns = await newNamespace('customers');
+    teamNs = await newNamespace('team-apps');
     op = await startTestOperator({
-      namespaces: [ns],
+      namespaces: [ns, teamNs],
       auth: 'kubernetes',
-      extraArgs: ['--argocd-namespace=argocd', '--argocd-application-mapping=name,annotation'],
+      extraArgs: [
+        '--argocd-namespace=argocd',
+        '--argocd-application-mapping=name,annotation',
+        `--argocd-application-namespaces=${teamNs}`,
+      ],
     });
     // The plugin's ServiceAccount (the repo-server's) and deploy/argocd/rbac.yaml, before Argo CD starts.
     await apply(info(), [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'argocd' } }]);
     const plugin = await pluginServiceAccount(info(), { factsNamespace: ns, argocdNamespace: 'argocd', dir });
     pluginToken = plugin.token;
+    // rbac.yaml again for the second namespace: the plugin reads the facts of the Applications there too.
+    await pluginServiceAccount(info(), { factsNamespace: teamNs, argocdNamespace: 'argocd', dir });
+    // deploy/argocd/flagops-wrap around a stand-in for the flagops plugin's render, whose flag evaluations are its
+    // data-store provider's calls (test/argocd/prototype-plugin.mjs): a CMP server of its own, as a sidecar.
+    const wrap = join(dir, 'flagops-wrap');
+    const built = spawnSync('go', ['build', '-o', wrap, '.'], {
+      cwd: join(PLUGIN_DIR, 'flagops-wrap'),
+      encoding: 'utf8',
+      env: { ...process.env, CGO_ENABLED: '0' },
+    });
+    if (built.status !== 0) throw new Error(`cannot build flagops-wrap: ${built.error ?? built.stderr}`);
     argocd = await startArgoCd({
       info: info(),
       binDir: argo.binDir!,
       pluginEnv: { FLAGOPS_URL: op.url, FLAGOPS_NAMESPACE: ns, FLAGOPS_TOKEN_FILE: plugin.tokenFile },
+      applicationNamespaces: [teamNs],
+      extraPlugins: [
+        {
+          name: 'flagops-prototype',
+          command: [wrap, '--', process.execPath, join(import.meta.dirname, 'prototype-plugin.mjs')],
+          env: {
+            FLAGOPS_URL: op.url,
+            FLAGOPS_TOKEN_FILE: plugin.tokenFile,
+            FLAGOPS_PROTOTYPE_BASE: `${op.url}/api`,
+          },
+        },
+      ],
     });
     repo = gitRepository();
     console.log(`[argocd e2e] operator, Argo CD and the git repository ready in ${Date.now() - started} ms`);
@@ -189,6 +220,115 @@ describe.skipIf(!argo.binDir)('the GitOps journey with a real Argo CD', () => {
       30_000,
       200,
     );
+  });
+
+  it("an Application in a second namespace: Argo CD's <namespace>_<name> renders that namespace's identity, and a fact change re-renders it", async () => {
+    const teamApp = () =>
+      client().get<Manifest>(`/apis/argoproj.io/v1alpha1/namespaces/${teamNs}/applications/web`);
+    const describeTeam = async () =>
+      `${JSON.stringify((await teamApp().catch(() => undefined))?.status?.conditions)}\n${argocd.tail('argocd-cmp-server')}`;
+    const put = async (fact: string, value: string | number) => {
+      const r = await call(op, 'PUT', `/api/v1/namespaces/${teamNs}/identities/web/facts/${fact}`, {
+        token: admin,
+        body: { value },
+      });
+      expect(r.status, r.text).toBe(200);
+    };
+    await put('max-replicas', 2);
+    await put('tier', 'team-gold');
+    // An identity `web` in the default namespace too, which must not be what renders.
+    await call(op, 'PUT', `/api/v1/namespaces/${ns}/identities/web/facts/max-replicas`, {
+      token: admin,
+      body: { value: 7 },
+    });
+    await apply(info(), [
+      application({
+        name: 'web',
+        argocdNamespace: teamNs,
+        repoURL: repo.url,
+        path: 'app',
+        destinationNamespace: 'team-web',
+      }),
+    ]);
+    await waitForReplicas(client(), 'team-web', 2, 180_000, describeTeam);
+    const d = await client().get<Manifest>('/apis/apps/v1/namespaces/team-web/deployments/web');
+    expect(d.metadata.annotations['flagops.io/tier']).toBe('team-gold');
+    // What Argo CD handed the plugin is the instance name, <namespace>_<name>, on what it applied.
+    expect(d.metadata.annotations['argocd.argoproj.io/tracking-id']).toMatch(new RegExp(`^${teamNs}_web:`));
+    expect(d.spec.template.metadata.labels.identity).toBe('web');
+    // The same name on the prototype route, with the plugin's token: that namespace's facts.
+    const proto = await call(op, 'GET', `/api/fact/${teamNs}_web`, { token: pluginToken });
+    expect(proto.status, proto.text).toBe(200);
+    expect(proto.body).toMatchObject({ 'max-replicas': '2', tier: 'team-gold' });
+    await eventually(async () => expect((await teamApp()).status?.sync?.status).toBe('Synced'), 60_000, 200);
+    // The name mapping finds the Application in the identity's own namespace: no annotation, no other action.
+    const started = performance.now();
+    await put('max-replicas', 4);
+    await waitForReplicas(client(), 'team-web', 4, 120_000, describeTeam);
+    console.log(
+      `[argocd e2e] second namespace: fact PUT → Deployment replicas 4: ${Math.round(performance.now() - started)} ms`,
+    );
+  });
+
+  it("the flagops plugin's provider under flagops-wrap, as Argo CD runs it: the repo-server token, <ns>_<name>, a re-render on change, and the cause of a failed render", async () => {
+    const protoApp = (name: string) =>
+      client().get<Manifest>(`/apis/argoproj.io/v1alpha1/namespaces/${teamNs}/applications/${name}`);
+    const describeProto = (name: string) => async () =>
+      `${JSON.stringify((await protoApp(name).catch(() => undefined))?.status?.conditions)}\n${argocd.tail('argocd-cmp-server-flagops-prototype')}`;
+    const prototypeApp = (name: string, destination: string) => {
+      const a = application({
+        name,
+        argocdNamespace: teamNs,
+        repoURL: repo.url,
+        path: 'app',
+        destinationNamespace: destination,
+      });
+      a.spec.source.plugin = { name: 'flagops-prototype' };
+      return a;
+    };
+    for (const [fact, value] of [
+      ['max-replicas', 3],
+      ['tier', 'proto-gold'],
+    ] as const) {
+      const r = await call(op, 'PUT', `/api/v1/namespaces/${teamNs}/identities/proto/facts/${fact}`, {
+        token: admin,
+        body: { value },
+      });
+      expect(r.status, r.text).toBe(200);
+    }
+    await apply(info(), [prototypeApp('proto', 'team-proto')]);
+    await waitForReplicas(client(), 'team-proto', 3, 180_000, describeProto('proto'));
+    const d = await client().get<Manifest>('/apis/apps/v1/namespaces/team-proto/deployments/web');
+    expect(d.metadata.annotations['flagops.io/tier']).toBe('proto-gold');
+    await eventually(
+      async () => expect((await protoApp('proto')).status?.sync?.status).toBe('Synced'),
+      60_000,
+      200,
+    );
+    const r = await call(op, 'PUT', `/api/v1/namespaces/${teamNs}/identities/proto/facts/max-replicas`, {
+      token: admin,
+      body: { value: 6 },
+    });
+    expect(r.status, r.text).toBe(200);
+    await waitForReplicas(client(), 'team-proto', 6, 120_000, describeProto('proto'));
+    // An Application whose identity has no facts: Argo CD shows the store's reason, not the provider's generic one.
+    await apply(info(), [prototypeApp('proto-nobody', 'team-proto-nobody')]);
+    const message = await eventually(
+      async () => {
+        const c = ((await protoApp('proto-nobody')).status?.conditions ?? []).find(
+          (x: Manifest) => x.type === 'ComparisonError',
+        );
+        expect(c?.message).toContain(`identity ${teamNs}/proto-nobody has no DeploymentFacts`);
+        return c.message as string;
+      },
+      120_000,
+      500,
+    );
+    console.log(
+      `[argocd e2e] a failed render of the prototype provider, as Argo CD shows it: ${message.slice(0, 300)}`,
+    );
+    expect(message).not.toContain('proto-gold');
+    await client().delete(`/apis/argoproj.io/v1alpha1/namespaces/${teamNs}/applications/proto-nobody`);
   });
 
   it('follows a fact changed by kubectl apply of the DeploymentFacts', async () => {

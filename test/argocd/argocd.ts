@@ -54,6 +54,10 @@ export interface ArgoCdOptions {
   binDir: string;
   /** Environment of the CMP server, which its generate command inherits (FLAGOPS_URL, FLAGOPS_NAMESPACE, …). */
   pluginEnv: Record<string, string>;
+  /** Argo CD's apps in any namespace: namespaces besides its own whose Applications it reconciles. */
+  applicationNamespaces?: readonly string[];
+  /** More Config Management Plugins, each in a CMP server of its own (a sidecar each, as in a cluster). */
+  extraPlugins?: readonly { name: string; command: readonly string[]; env: Record<string, string> }[];
   namespace?: string;
   /**
    * argocd-cmd-params-cm `controller.self.heal.backoff.timeout.seconds` / `.factor`. Argo CD's defaults (2 s,
@@ -171,6 +175,9 @@ async function startOnce(opts: ArgoCdOptions): Promise<ArgoCd> {
             sourceRepos: ['*'],
             destinations: [{ server: '*', namespace: '*' }],
             clusterResourceWhitelist: [{ group: '*', kind: '*' }],
+            ...(opts.applicationNamespaces?.length
+              ? { sourceNamespaces: [...opts.applicationNamespaces] }
+              : {}),
           },
         }),
       }),
@@ -204,14 +211,14 @@ async function startOnce(opts: ArgoCdOptions): Promise<ArgoCd> {
       ARGOCD_APPLICATION_CONTROLLER_SELF_HEAL_BACKOFF_FACTOR: String(backoff.factor),
     };
     const bin = join(opts.binDir, 'argocd');
-    const launch = (name: string, args: string[], env: Record<string, string> = {}) => {
-      const p = procs.launch(name, '/usr/bin/env', [
+    const launch = (name: string, args: string[], env: Record<string, string> = {}, label = name) => {
+      const p = procs.launch(label, '/usr/bin/env', [
         '-i',
         ...Object.entries({ ...baseEnv, ...env, ARGOCD_BINARY_NAME: name }).map(([k, v]) => `${k}=${v}`),
         bin,
         ...args,
       ]);
-      launched.set(name, p);
+      launched.set(label, p);
       return p;
     };
 
@@ -234,6 +241,26 @@ async function startOnce(opts: ArgoCdOptions): Promise<ArgoCd> {
       FLAGOPS_RENDER_SCRIPT: join(pluginConfig, 'render.mjs'),
       ...opts.pluginEnv,
     });
+    for (const plugin of opts.extraPlugins ?? []) {
+      const config = join(dir, `cmp-config-${plugin.name}`);
+      mkdirSync(config, { recursive: true });
+      writeFileSync(
+        join(config, 'plugin.yaml'),
+        JSON.stringify({
+          apiVersion: 'argoproj.io/v1alpha1',
+          kind: 'ConfigManagementPlugin',
+          metadata: { name: plugin.name },
+          spec: { generate: { command: plugin.command } },
+        }),
+      );
+      const p = launch(
+        'argocd-cmp-server',
+        ['--config-dir-path', config, '--loglevel', 'info'],
+        plugin.env,
+        `argocd-cmp-server-${plugin.name}`,
+      );
+      await waitForFile(p, join(sockDir, `${plugin.name}.sock`));
+    }
     const repo = launch('argocd-repo-server', [
       '--address=127.0.0.1',
       `--port=${repoPort}`,
@@ -253,6 +280,9 @@ async function startOnce(opts: ArgoCdOptions): Promise<ArgoCd> {
         '--status-processors=4',
         '--operation-processors=4',
         '--loglevel=info',
+        ...(opts.applicationNamespaces?.length
+          ? [`--application-namespaces=${opts.applicationNamespaces.join(',')}`]
+          : []),
       ],
       { HOSTNAME: 'argocd-application-controller-0' },
     );

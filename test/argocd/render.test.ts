@@ -13,6 +13,7 @@ interface RenderModule {
   renderTemplate(text: string, ctx: Ctx): { text: string; missing: string[] };
   templateFiles(dir: string): string[];
   renderDir(dir: string, ctx: Ctx): string;
+  target(env: Record<string, string>): { identity?: string; namespace?: string };
 }
 const render = (await import(
   new URL('../../deploy/argocd/render.mjs', import.meta.url).href
@@ -66,5 +67,37 @@ describe('renderDir', () => {
       'identity customers/customer-42 has no fact owner, zone (needed by the templates)',
     );
     rmSync(join(dir, 'e.yaml'));
+  });
+});
+
+describe('target', () => {
+  it.each<[Record<string, string>, { identity?: string; namespace?: string }]>([
+    [
+      { ARGOCD_APP_NAME: 'customer-42', FLAGOPS_NAMESPACE: 'customers' },
+      { identity: 'customer-42', namespace: 'customers' },
+    ],
+    // an Application outside Argo CD's namespace: Argo CD's <namespace>_<name>
+    [
+      { ARGOCD_APP_NAME: 'team-a_web', FLAGOPS_NAMESPACE: 'customers' },
+      { identity: 'web', namespace: 'team-a' },
+    ],
+    [
+      {
+        ARGOCD_APP_NAME: 'team-a_web',
+        ARGOCD_ENV_FLAGOPS_NAMESPACE: 'other',
+        FLAGOPS_NAMESPACE: 'customers',
+      },
+      { identity: 'web', namespace: 'other' },
+    ],
+    [
+      {
+        ARGOCD_APP_NAME: 'team-a_web',
+        ARGOCD_ENV_FLAGOPS_IDENTITY: 'customer-7',
+        FLAGOPS_NAMESPACE: 'customers',
+      },
+      { identity: 'customer-7', namespace: 'customers' },
+    ],
+  ])('%j → %j', (env, expected) => {
+    expect(render.target(env)).toEqual(expected);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * OFREP (OpenFeature Remote Evaluation Protocol): any OpenFeature SDK's OFREP provider reads facts as flags. The
- * flag key is a fact name, `targetingKey` the identity, and the context attribute `namespace` (else the default
- * namespace) its namespace. Values keep their type; the reason is STATIC. Secrets are never served here.
+ * flag key is a fact name, `targetingKey` the identity (`<name>`, or Argo CD's `<namespace>_<name>`), and the
+ * context attribute `namespace` (else the default namespace) its namespace. Values keep their type; the reason is STATIC. Secrets are never served here.
  *
  * To the letter of open-feature/protocol's `service/openapi.yaml`: these routes answer only the statuses it
  * defines (200, 304 for bulk, 400, 401, 403, 404 for single, 500), with its bodies. A single evaluation's 400 and
@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { FactName, FactValue } from '../../api/facts.js';
 import { errorBody, type HttpError } from '../errors.js';
 import { type ErrorFormat, route } from '../route.js';
-import { IdentityName, NamespaceName } from '../validate.js';
+import { NamespaceName, parseQualifiedIdentity, QualifiedIdentityName } from '../validate.js';
 
 type OfrepErrorCode =
   | 'PARSE_ERROR'
@@ -51,18 +51,24 @@ function targetOf(body: unknown, defaultNamespace: string): Target {
   if (targetingKey === undefined || targetingKey === '') {
     throw new OfrepError(400, 'TARGETING_KEY_MISSING', 'context.targetingKey (the identity) is required');
   }
-  if (!IdentityName.safeParse(targetingKey).success) {
+  const key = parseQualifiedIdentity(targetingKey);
+  if (!key.ok) {
+    throw new OfrepError(400, 'INVALID_CONTEXT', `context.targetingKey ${key.message}`);
+  }
+  if (namespace !== undefined && !NamespaceName.safeParse(namespace).success) {
+    throw new OfrepError(400, 'INVALID_CONTEXT', 'context.namespace must be a namespace name');
+  }
+  // Argo CD's `<namespace>_<name>` names the namespace itself; a context.namespace saying otherwise is refused
+  // rather than silently preferring either.
+  if (key.value.namespace !== undefined && namespace !== undefined && namespace !== key.value.namespace) {
     throw new OfrepError(
       400,
       'INVALID_CONTEXT',
-      'context.targetingKey must be an identity name (a DNS subdomain)',
+      `context.targetingKey names namespace ${key.value.namespace}, context.namespace ${namespace as string}`,
     );
   }
-  const ns = namespace ?? defaultNamespace;
-  if (!NamespaceName.safeParse(ns).success) {
-    throw new OfrepError(400, 'INVALID_CONTEXT', 'context.namespace must be a namespace name');
-  }
-  return { namespace: ns as string, name: targetingKey as string };
+  const ns = key.value.namespace ?? (namespace as string | undefined) ?? defaultNamespace;
+  return { namespace: ns, name: key.value.name };
 }
 
 /** Status, extra headers and body of an OFREP route's error, per the spec. */
@@ -91,7 +97,12 @@ export function ofrepError(
 
 const OfrepRequest = z.object({
   context: z
-    .object({ targetingKey: IdentityName, namespace: NamespaceName.optional() })
+    .object({
+      targetingKey: QualifiedIdentityName.describe(
+        'the identity: `<name>`, or `<namespace>_<name>` as Argo CD names an Application outside its namespace',
+      ),
+      namespace: NamespaceName.optional(),
+    })
     .catchall(z.unknown()),
 });
 const OfrepSuccess = z.object({

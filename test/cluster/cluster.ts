@@ -99,6 +99,19 @@ export function preflight(binDir: string, env: NodeJS.ProcessEnv = process.env):
     throw new Error('the one-node cluster needs cgroup v1 controllers at /sys/fs/cgroup');
 }
 
+/** Imports an OCI archive into the cluster's containerd (namespace k8s.io, where the kubelet looks), unpacked. */
+export function importImageInto(cluster: Pick<ClusterInfo, 'binDir' | 'stateDir'>, archive: string): void {
+  const address = join(cluster.stateDir, 'containerd/containerd.sock');
+  run(join(cluster.binDir, 'ctr'), [
+    `--address=${address}`,
+    '--namespace=k8s.io',
+    'images',
+    'import',
+    '--snapshotter=overlayfs',
+    archive,
+  ]);
+}
+
 /** Removes clusters left by runs that died with their watchdog (down.sh); returns what it removed. */
 export function removeStaleClusters(log: (line: string) => void): string[] {
   const removed: string[] = [];
@@ -351,8 +364,6 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     const containerdSock = join(state, 'containerd/containerd.sock');
     writeFileSync(join(state, 'etc/containerd.toml'), containerdConfig(state, binDir));
     launch('containerd', join(binDir, 'containerd'), [`--config=${join(state, 'etc/containerd.toml')}`]);
-    const ctr = (...args: string[]) =>
-      run(join(binDir, 'ctr'), [`--address=${containerdSock}`, '--namespace=k8s.io', ...args]);
     await until(
       'containerd',
       () =>
@@ -361,9 +372,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       30_000,
       'containerd',
     );
-    const importImage = async (archive: string) => {
-      ctr('images', 'import', '--snapshotter=overlayfs', archive);
-    };
+    const importImage = async (archive: string) => importImageInto({ binDir, stateDir: state }, archive);
     await importImage(opts.pauseArchive);
     await importImage(opts.corednsArchive);
 

@@ -4,6 +4,8 @@
 //   `npm ci --omit=dev` and dist/ from `npm run build`, on a base of the C libraries Node links against (what the
 //   Dockerfile's distroless cc base provides);
 // - pause and CoreDNS: one static binary each, from test/cluster/build.sh.
+
+import { spawnSync } from 'node:child_process';
 import {
   copyFileSync,
   cpSync,
@@ -12,6 +14,7 @@ import {
   readFileSync,
   realpathSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -80,23 +83,28 @@ function pairs(text: string): [string, string][] {
   return out;
 }
 
-/** A minimal /etc with root and distroless's nonroot (65532), and a world-writable /tmp. */
-function writeBaseFiles(root: string): void {
+/** A minimal /etc with root, distroless's nonroot (65532) and any `users`, and a world-writable /tmp. */
+function writeBaseFiles(root: string, users: { name: string; uid: number }[] = []): void {
+  const all = [{ name: 'nonroot', uid: 65532 }, ...users];
   mkdirSync(join(root, 'etc'), { recursive: true });
   writeFileSync(
     join(root, 'etc/passwd'),
-    'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n',
+    `root:x:0:0:root:/root:/sbin/nologin\n${all.map((u) => `${u.name}:x:${u.uid}:${u.uid}:${u.name}:/home/${u.name}:/sbin/nologin\n`).join('')}`,
   );
-  writeFileSync(join(root, 'etc/group'), 'root:x:0:\nnonroot:x:65532:\n');
+  writeFileSync(join(root, 'etc/group'), `root:x:0:\n${all.map((u) => `${u.name}:x:${u.uid}:\n`).join('')}`);
   mkdirSync(join(root, 'tmp'), { mode: 0o1777 });
   run('chmod', ['1777', join(root, 'tmp')]);
-  mkdirSync(join(root, 'home/nonroot'), { recursive: true });
-  run('chown', ['65532:65532', join(root, 'home/nonroot')]);
+  for (const u of all) {
+    mkdirSync(join(root, 'home', u.name), { recursive: true });
+    run('chown', [`${u.uid}:${u.uid}`, join(root, 'home', u.name)]);
+  }
 }
 
 /** Copies a dynamically linked binary's shared libraries (as ldd resolves them here) and its loader. */
 function copySharedLibraries(binary: string, root: string): void {
-  for (const line of run('ldd', [binary]).split('\n')) {
+  const ldd = spawnSync('ldd', [binary], { encoding: 'utf8' });
+  if (ldd.status !== 0) return; // "not a dynamic executable": a static binary needs nothing
+  for (const line of ldd.stdout.split('\n')) {
     const path = /(\/\S+)\s+\(0x/.exec(line)?.[1];
     if (!path) continue;
     const dest = join(root, path);
@@ -179,4 +187,36 @@ export async function buildSystemImages(
   });
   await buildStaticImage(COREDNS_IMAGE, join(binDir, 'coredns'), coredns, { Entrypoint: ['/coredns'] });
   return { pause, coredns };
+}
+
+export interface ToolImageOptions {
+  ref: string;
+  out: string;
+  /** Host files copied into the image (with the shared libraries each links against). */
+  files: { from: string; to: string }[];
+  /** Symbolic links inside the image: `path` -> `target`. */
+  links?: { path: string; target: string }[];
+  users?: { name: string; uid: number }[];
+  config: ImageConfig;
+}
+
+/** An image of a few host binaries, for third-party components the tests run as pods (Argo CD, Redis). */
+export async function buildToolImage(opts: ToolImageOptions): Promise<string> {
+  const work = mkdtempSync(join(tmpdir(), 'flagops-image-'));
+  try {
+    writeBaseFiles(work, opts.users);
+    for (const f of opts.files) {
+      mkdirSync(dirname(join(work, f.to)), { recursive: true });
+      copyFileSync(realpathSync(f.from), join(work, f.to));
+      copySharedLibraries(f.from, work);
+    }
+    for (const l of opts.links ?? []) {
+      mkdirSync(dirname(join(work, l.path)), { recursive: true });
+      symlinkSync(l.target, join(work, l.path));
+    }
+    await writeOciArchive({ ref: opts.ref, layers: [work], config: opts.config }, opts.out);
+    return opts.ref;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 }

@@ -125,6 +125,10 @@ describe('helm install (2 replicas)', () => {
     ]);
     if (r.code !== 0) throw new Error(`helm install: ${r.stderr}`);
   }, 240_000);
+  // Other files install releases of their own on this cluster: leave none of this one's behind.
+  afterAll(async () => {
+    await helm(['uninstall', RELEASE, '-n', RELEASE, '--wait', '--timeout=2m']);
+  }, 150_000);
 
   it('runs two Ready replicas, one of them the leader', async () => {
     const pods = await operatorPods(RELEASE_NS, RELEASE);

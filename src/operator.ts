@@ -4,9 +4,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type OutgoingHttpHeader,
+  type OutgoingHttpHeaders,
+  type Server,
+  ServerResponse,
+} from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, Server as NetServer } from 'node:net';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { SecretObject } from './api/types.js';
@@ -149,7 +156,21 @@ export async function startOperator(
   let stopTlsReload: (() => void) | undefined;
   let server: Server | undefined;
   let draining = false; // set on stop(): responses then close their connections
-  const answering = new Set<ServerResponse>(); // requests under way, whose answers stop() marks too
+  // While stopping, every response closes its connection: keep-alive clients (a Service keeps their connections
+  // on this pod) then reconnect to a replica that stays, instead of holding the drain open until the shutdown
+  // timeout cuts their requests off. Decided when the headers go out, so requests already under way are marked
+  // too, at no cost per request.
+  class DrainingResponse<Request extends IncomingMessage = IncomingMessage> extends ServerResponse<Request> {
+    override writeHead(
+      statusCode: number,
+      messageOrHeaders?: string | OutgoingHttpHeaders | OutgoingHttpHeader[],
+      headers?: OutgoingHttpHeaders | OutgoingHttpHeader[],
+    ): this {
+      if (draining && !this.headersSent) this.setHeader('connection', 'close');
+      // Node tells the two forms apart by the second argument's type.
+      return super.writeHead(statusCode, messageOrHeaders as string | undefined, headers);
+    }
+  }
   const app = createApp(
     {
       reader: store,
@@ -178,18 +199,8 @@ export async function startOperator(
     {
       // A node server of our own, so that TLS can be reloaded and shutdown can close connections as it must.
       serverFactory: (appHandler) => {
-        // While stopping, every response closes its connection: keep-alive clients (a Service keeps their
-        // connections on this pod) then reconnect to a replica that stays, instead of holding the drain open
-        // until the shutdown timeout cuts their requests off.
-        const handler: typeof appHandler = (req, res) => {
-          if (draining) res.setHeader('connection', 'close');
-          else {
-            answering.add(res);
-            res.once('close', () => answering.delete(res));
-          }
-          appHandler(req, res);
-        };
-        const limits = slowClientLimits(config.http);
+        const handler = appHandler;
+        const limits = { ...slowClientLimits(config.http), ServerResponse: DrainingResponse };
         if (config.tls) {
           const tlsServer = createTlsServer(
             { ...limits, cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) },
@@ -293,12 +304,15 @@ export async function startOperator(
         // Stop accepting, end change-feed streams (they never finish by themselves), let in-flight requests
         // finish within the bound, then release the lease so that a standby takes over at once.
         draining = true;
-        for (const res of answering) if (!res.headersSent) res.setHeader('connection', 'close');
-        const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+        // net.Server's close, not http.Server's: that one also closes idle keep-alive connections at once, and a
+        // client sending its next request on one at that moment gets a reset instead of an answer. Instead each
+        // connection's next response closes it, and the ones that stay idle for the grace are closed after it.
+        const closed = new Promise<void>((resolve) => NetServer.prototype.close.call(http, () => resolve()));
         for (const res of streams) res.end();
-        http.closeIdleConnections();
+        const idle = setTimeout(() => http.closeIdleConnections(), DRAIN_IDLE_GRACE_MS);
         const timer = setTimeout(() => http.closeAllConnections(), config.shutdownTimeoutMs);
         await closed;
+        clearTimeout(idle);
         clearTimeout(timer);
         stopTlsReload?.();
         stopArgoRefresh?.();
@@ -312,6 +326,12 @@ export async function startOperator(
     },
   };
 }
+
+/**
+ * How long a keep-alive connection may stay idle while the server drains before it is closed. A client that is
+ * still sending sends within it and is answered with `Connection: close`; one idle for this long is not using it.
+ */
+const DRAIN_IDLE_GRACE_MS = 1000;
 
 /**
  * Node's server options that cut off slow clients: a client trickling its headers or body loses the socket after

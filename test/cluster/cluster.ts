@@ -24,8 +24,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { freePorts } from '../control-plane/control-plane.js';
+import { run, runSync } from './exec.js';
 import { COREDNS_IMAGE, PAUSE_IMAGE } from './images.js';
-import { run } from './oci.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const REGISTRY = '/run/flagops-cluster';
@@ -102,7 +102,7 @@ export function preflight(binDir: string, env: NodeJS.ProcessEnv = process.env):
 /** Imports an OCI archive into the cluster's containerd (namespace k8s.io, where the kubelet looks), unpacked. */
 export function importImageInto(cluster: Pick<ClusterInfo, 'binDir' | 'stateDir'>, archive: string): void {
   const address = join(cluster.stateDir, 'containerd/containerd.sock');
-  run(join(cluster.binDir, 'ctr'), [
+  runSync(join(cluster.binDir, 'ctr'), [
     `--address=${address}`,
     '--namespace=k8s.io',
     'images',
@@ -133,26 +133,6 @@ export function removeStaleClusters(log: (line: string) => void): string[] {
 }
 
 /** Runs a command without blocking the event loop; never throws on a non-zero exit. */
-function runAsync(
-  cmd: string,
-  args: string[],
-  input = '',
-): Promise<{ status: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    child.stdin.end(input);
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ status: code ?? 1, stdout, stderr }));
-  });
-}
 
 function alive(pid: number): boolean {
   if (!(pid > 0)) return false;
@@ -276,7 +256,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       throw new Error(`timed out after ${ms} ms waiting for ${what}${logOf ? `\n${tail(logOf)}` : ''}`);
     };
     const nsExec = (cmd: string, args: string[]) =>
-      run('nsenter', [`--net=/run/netns/${netns}`, '--', cmd, ...args]);
+      runSync('nsenter', [`--net=/run/netns/${netns}`, '--', cmd, ...args]);
 
     // etcd and the API server: only the netns's own loopback and node address exist, so fixed ports are free.
     launch('etcd', join(binDir, 'etcd'), [
@@ -331,10 +311,10 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     const server = `https://127.0.0.1:${hostPort}`;
     const kubeconfigPath = kubeconfig('admin-host', adminToken, server);
     const kubectl = (...args: string[]) =>
-      runAsync(join(binDir, 'kubectl'), [`--kubeconfig=${kubeconfigPath}`, ...args]);
+      run(join(binDir, 'kubectl'), [`--kubeconfig=${kubeconfigPath}`, ...args]);
     await until(
       'kube-apiserver /readyz',
-      async () => (await kubectl('get', '--raw=/readyz')).status === 0,
+      async () => (await kubectl('get', '--raw=/readyz')).code === 0,
       60_000,
       'kube-apiserver',
     );
@@ -358,7 +338,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
 
     // containerd: everything under the state dir; CNI from our own bin dir.
     for (const p of ['bridge', 'host-local', 'loopback', 'portmap']) {
-      run('ln', ['-sf', join(binDir, p), join(state, 'cni/bin', p)]);
+      runSync('ln', ['-sf', join(binDir, p), join(state, 'cni/bin', p)]);
     }
     writeFileSync(join(state, 'cni/net.d/10-flagops.conflist'), cniConfig(state));
     const containerdSock = join(state, 'containerd/containerd.sock');
@@ -409,12 +389,10 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     );
     log(`node ${NODE_NAME} Ready`);
 
-    const apply = await runAsync(
-      join(binDir, 'kubectl'),
-      [`--kubeconfig=${kubeconfigPath}`, 'apply', '-f', '-'],
-      corednsManifests(),
-    );
-    if (apply.status !== 0) throw new Error(`installing CoreDNS: ${apply.stderr}`);
+    const apply = await run(join(binDir, 'kubectl'), [`--kubeconfig=${kubeconfigPath}`, 'apply', '-f', '-'], {
+      input: corednsManifests(),
+    });
+    if (apply.code !== 0) throw new Error(`installing CoreDNS: ${apply.stderr}`);
     const rollout = await kubectl(
       '-n',
       'kube-system',
@@ -423,7 +401,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       'deployment/coredns',
       '--timeout=90s',
     );
-    if (rollout.status !== 0) {
+    if (rollout.code !== 0) {
       const pods = (await kubectl('-n', 'kube-system', 'describe', 'pods', '-l', 'k8s-app=kube-dns')).stdout;
       throw new Error(
         `CoreDNS did not become ready: ${rollout.stderr}\n${pods.slice(-3000)}\n${tail('kubelet')}`,
@@ -467,13 +445,13 @@ const TUNABLES = ['vm.overcommit_memory', 'kernel.panic', 'kernel.panic_on_oops'
 function saveKernelTunables(): void {
   const path = join(REGISTRY, 'sysctl.orig');
   if (existsSync(path)) return; // another cluster saved the originals
-  const lines = TUNABLES.map((k) => `${k} ${run('sysctl', ['-n', k]).trim()}`);
+  const lines = TUNABLES.map((k) => `${k} ${runSync('sysctl', ['-n', k]).trim()}`);
   writeFileSync(path, `${lines.join('\n')}\n`);
 }
 
 function setUpNetwork(netns: string): void {
-  run('ip', ['netns', 'add', netns]);
-  const ip = (...args: string[]) => run('ip', ['-n', netns, ...args]);
+  runSync('ip', ['netns', 'add', netns]);
+  const ip = (...args: string[]) => runSync('ip', ['-n', netns, ...args]);
   ip('link', 'set', 'lo', 'up');
   ip('link', 'add', 'node0', 'type', 'veth', 'peer', 'name', 'node1');
   ip('addr', 'add', `${NODE_IP}/24`, 'dev', 'node0');
@@ -483,7 +461,7 @@ function setUpNetwork(netns: string): void {
   // kubelet and kube-proxy look for a default route to pick the node's address; this one leads nowhere.
   ip('route', 'add', 'default', 'via', NOWHERE_IP, 'dev', 'node0', 'onlink');
   const sysctl = (kv: string) =>
-    run('nsenter', [`--net=/run/netns/${netns}`, '--', 'sysctl', '-q', '-w', kv]);
+    runSync('nsenter', [`--net=/run/netns/${netns}`, '--', 'sysctl', '-q', '-w', kv]);
   sysctl('net.ipv4.ip_forward=1');
   sysctl('net.bridge.bridge-nf-call-iptables=1'); // Service traffic between pods on one bridge goes through iptables
 }
@@ -506,7 +484,7 @@ function makeCgroups(cgroup: string): void {
 
 function writePki(state: string): { caCertPath: string } {
   const pki = join(state, 'pki');
-  const ssl = (...args: string[]) => run('openssl', args, { cwd: pki });
+  const ssl = (...args: string[]) => runSync('openssl', args, { cwd: pki });
   ssl(
     'req',
     '-x509',

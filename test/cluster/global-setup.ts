@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
 import { type ClusterInfo, startCluster } from './cluster.js';
+import { runSync } from './exec.js';
 import { buildProductImages, buildSystemImages, PRODUCT_REPOSITORY } from './images.js';
-import { run } from './oci.js';
 
 export interface ClusterImages {
   repository: string;
@@ -52,7 +52,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   log(`binaries ready in ${Date.now() - t} ms: ${binDir}`);
   const work = mkdtempSync(join(tmpdir(), 'flagops-images-'));
   t = Date.now();
-  const nodeBin = run('bash', [join(REPO, '.ci/ensure-node.sh')]).trim();
+  const nodeBin = runSync('bash', [join(REPO, '.ci/ensure-node.sh')]).trim();
   const { pause, coredns } = await buildSystemImages(binDir, work);
   const { version } = (await import('../../package.json', { with: { type: 'json' } })).default as {
     version: string;

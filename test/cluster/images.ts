@@ -20,7 +20,8 @@ import {
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type ImageConfig, run, writeOciArchive } from './oci.js';
+import { runSync } from './exec.js';
+import { type ImageConfig, writeOciArchive } from './oci.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -93,10 +94,10 @@ function writeBaseFiles(root: string, users: { name: string; uid: number }[] = [
   );
   writeFileSync(join(root, 'etc/group'), `root:x:0:\n${all.map((u) => `${u.name}:x:${u.uid}:\n`).join('')}`);
   mkdirSync(join(root, 'tmp'), { mode: 0o1777 });
-  run('chmod', ['1777', join(root, 'tmp')]);
+  runSync('chmod', ['1777', join(root, 'tmp')]);
   for (const u of all) {
     mkdirSync(join(root, 'home', u.name), { recursive: true });
-    run('chown', [`${u.uid}:${u.uid}`, join(root, 'home', u.name)]);
+    runSync('chown', [`${u.uid}:${u.uid}`, join(root, 'home', u.name)]);
   }
 }
 
@@ -127,7 +128,7 @@ export async function buildProductImages(opts: ProductImageOptions): Promise<voi
   try {
     const env = { ...process.env, PATH: `${dirname(opts.nodeBin)}:${process.env.PATH ?? ''}` };
     log('npm run build');
-    run('npm', ['run', 'build'], { cwd: REPO, env });
+    runSync('npm', ['run', 'build'], { cwd: REPO, env });
     const base = join(work, 'base');
     writeBaseFiles(base);
     copySharedLibraries(opts.nodeBin, base);
@@ -137,7 +138,7 @@ export async function buildProductImages(opts: ProductImageOptions): Promise<voi
     copyFileSync(opts.nodeBin, join(app, 'usr/local/bin/node'));
     for (const f of ['package.json', 'package-lock.json']) cpSync(join(REPO, f), join(app, 'app', f));
     log('npm ci --omit=dev');
-    run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], {
+    runSync('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], {
       cwd: join(app, 'app'),
       env: { ...env, NODE_ENV: 'production' },
     });

@@ -4,18 +4,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { kubectl as kubectlAs } from '../control-plane/kubectl.js';
 import type { ClusterInfo } from './cluster.js';
+import { REPO, type Result, run } from './exec.js';
 
-export const REPO = fileURLToPath(new URL('../..', import.meta.url));
+export { REPO, type Result, run };
+
 const CLIENT = readFileSync(new URL('./pod-client.mjs', import.meta.url), 'utf8');
-
-export interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 export function kube(info: ClusterInfo) {
   const kubectl = (args: string[], opts: { input?: string; token?: string } = {}) =>
@@ -34,8 +29,7 @@ export function kube(info: ClusterInfo) {
     JSON.parse(await k(...args, '-o', 'json')) as T;
   const helm = (args: string[]): Promise<Result> =>
     run(join(info.binDir, 'helm'), args, {
-      KUBECONFIG: info.kubeconfigPath,
-      HELM_CACHE_HOME: join(info.stateDir, 'helm'),
+      env: { KUBECONFIG: info.kubeconfigPath, HELM_CACHE_HOME: join(info.stateDir, 'helm') },
     });
 
   /** Runs pod-client.mjs in `pod` (namespace `ns`) and returns its last JSON line. */
@@ -101,26 +95,6 @@ function collect(
         stderr,
       }),
     );
-  });
-}
-
-export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
-  const child = spawn(cmd, args, {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
-    cwd: REPO,
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => {
-    stdout += c.toString();
-  });
-  child.stderr.on('data', (c: Buffer) => {
-    stderr += c.toString();
-  });
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
   });
 }
 

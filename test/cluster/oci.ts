@@ -1,7 +1,6 @@
 // Writes OCI image archives (an oci-layout directory as one tar) from local directories, without a registry or a
 // container engine: what `ctr images import` reads. Layers are plain tars made by GNU tar with sorted names,
 // mtime 0 and numeric root ownership, so the same inputs give the same digests.
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   createReadStream,
@@ -14,6 +13,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { runSync } from './exec.js';
 
 /** The parts of an OCI image config that a Dockerfile's runtime stage sets. */
 export interface ImageConfig {
@@ -43,7 +43,7 @@ export async function writeOciArchive(spec: ImageSpec, out: string): Promise<str
     const layers: { digest: string; size: number; diffId: string }[] = [];
     for (const [i, dir] of spec.layers.entries()) {
       const tarPath = join(work, `layer-${i}.tar`);
-      run('tar', [
+      runSync('tar', [
         '--sort=name',
         '--mtime=@0',
         '--owner=0',
@@ -97,7 +97,17 @@ export async function writeOciArchive(spec: ImageSpec, out: string): Promise<str
     writeFileSync(join(work, 'index.json'), JSON.stringify(index));
     writeFileSync(join(work, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
     mkdirSync(dirname(out), { recursive: true });
-    run('tar', ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '-cf', `${out}.tmp`, '-C', work, '.']);
+    runSync('tar', [
+      '--sort=name',
+      '--mtime=@0',
+      '--owner=0',
+      '--group=0',
+      '-cf',
+      `${out}.tmp`,
+      '-C',
+      work,
+      '.',
+    ]);
     renameSync(`${out}.tmp`, out);
     return manifestBlob.digest;
   } finally {
@@ -115,16 +125,4 @@ async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest('hex');
-}
-
-export function run(
-  cmd: string,
-  args: string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
-): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...opts });
-  if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
-  if (r.status !== 0)
-    throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${(r.stderr || r.stdout).slice(-2000)}`);
-  return r.stdout;
 }

@@ -25,7 +25,7 @@ import {
 
 const ORIGIN = 'https://flags.example.com';
 const fx = useApi('atk', {
-  extraNamespaces: 2,
+  extraNamespaces: 3,
   extraArgs: [`--cors-allowed-origins=${ORIGIN}`],
 }) as ReturnType<typeof useApi> & { extraNamespaces: string[] };
 
@@ -33,6 +33,8 @@ const FACTS = 'deploymentfacts';
 const GET_FACTS = [{ apiGroups: ['flagops.io'], resources: [FACTS], verbs: ['get'] }];
 let a: string;
 let b: string;
+/** Facts readable without a token (docs/security.md's anonymous path). */
+let anon: string;
 let unwatched: string;
 const tok = {} as {
   /** get deploymentfacts in `a` (and in `unwatched`). */
@@ -77,7 +79,7 @@ async function put(
 }
 
 beforeAll(async () => {
-  [a, b] = fx.extraNamespaces as [string, string];
+  [a, b, anon] = fx.extraNamespaces as [string, string, string];
   unwatched = await newNamespace('atk-unwatched');
   [tok.aReader, tok.aNamed, tok.aAdmin, tok.bAdmin, tok.aNobody, tok.repoServer] = await Promise.all([
     serviceAccountWithRole(a, 'reader', GET_FACTS),
@@ -107,6 +109,19 @@ beforeAll(async () => {
   await put(tok.bAdmin, b, 'web', 'facts', 'tier', 'b-private');
   await put(tok.bAdmin, b, 'web', 'secrets', 'db', 'pw-b-private');
   await put(fx.tokens.admin, fx.ns, 'web', 'facts', 'tier', 'default-tier');
+  const c = adminClient();
+  await c.create(`/apis/rbac.authorization.k8s.io/v1/namespaces/${anon}/roles`, {
+    metadata: { name: 'anon-facts' },
+    rules: GET_FACTS,
+  });
+  await c.create(`/apis/rbac.authorization.k8s.io/v1/namespaces/${anon}/rolebindings`, {
+    metadata: { name: 'anon-facts' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'anon-facts' },
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'system:unauthenticated' }],
+  });
+  const anonAdmin = await serviceAccountWithRole(anon, 'admin', ROLES.admin);
+  await put(anonAdmin, anon, 'web', 'facts', 'tier', 'anon-tier');
+  await put(anonAdmin, anon, 'web', 'secrets', 'db', 'pw-anon-ns');
   // Facts in a namespace the operator does not watch: Kubernetes has them, the store never will.
   await adminClient().apply(
     `/apis/flagops.io/v1alpha1/namespaces/${unwatched}/${FACTS}/web`,
@@ -121,6 +136,7 @@ beforeAll(async () => {
   await eventually(() => {
     expect(fx.op.store.get(b, 'web')?.secrets).toBeDefined();
     expect(fx.op.store.get(a, 'web')?.secrets).toBeDefined();
+    expect(fx.op.store.get(anon, 'web')?.secrets).toBeDefined();
     expect(fx.op.store.get(fx.ns, 'web')?.facts?.values).toEqual({ tier: 'default-tier' });
   });
 }, 120_000);
@@ -179,7 +195,15 @@ const ofrep = (
 ) => call(fx.op, 'POST', `/ofrep/v1/evaluate/flags${path}`, { token, body: { context }, headers });
 
 /** Everything sensitive that a refused answer must never carry. */
-const PRIVATE = ['b-private', 'pw-b-private', 'pw-a-only', 'default-tier', 'unwatched-tier', 'a-other'];
+const PRIVATE = [
+  'pw-anon-ns',
+  'b-private',
+  'pw-b-private',
+  'pw-a-only',
+  'default-tier',
+  'unwatched-tier',
+  'a-other',
+];
 const leaksNothing = (r: { text: string; headers: Headers }, except: string[] = []) => {
   for (const p of PRIVATE.filter((p) => !except.includes(p))) expect(r.text).not.toContain(p);
   expect(r.headers.get('etag')).toBeNull();
@@ -528,6 +552,58 @@ describe('cached auth decisions', () => {
       'x-api-key': tok.bAdmin,
     });
     expect(bad.status).toBe(401);
+  });
+});
+
+describe('the anonymous read path (get deploymentfacts for system:unauthenticated in one namespace)', () => {
+  it("serves that namespace's facts by <namespace>_<name> without a token, on both routes, and nothing more", async () => {
+    const r = await get(`/api/fact/${anon}_web`);
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual({ tier: 'anon-tier' });
+    const o = await ofrep('/tier', undefined, { targetingKey: `${anon}_web` });
+    expect(o.status).toBe(200);
+    expect(o.body.value).toBe('anon-tier');
+    const o2 = await ofrep('/tier', undefined, { targetingKey: 'web', namespace: anon });
+    expect(o2.body.value).toBe('anon-tier');
+    // Its secrets, other namespaces (the default one included), the identity list and writes all need a token.
+    for (const path of [
+      `/api/secret/${anon}_web`,
+      `/api/secret/${anon}_web/db`,
+      `/api/fact/${a}_web`,
+      '/api/fact/web',
+      '/api/identity',
+      `/api/v1/identities?namespace=${anon}`,
+    ]) {
+      const x = await get(path);
+      expect(x.status, path).toBe(401);
+      leaksNothing(x);
+    }
+    for (const [method, path, body] of [
+      ['PUT', `/api/fact/${anon}_web/tier`, { value: 'x' }],
+      ['DELETE', `/api/fact/${anon}_web`, undefined],
+      ['PUT', `/api/secret/${anon}_web/db`, { value: 'x' }],
+    ] as const) {
+      const x = await call(fx.op, method, path, { body });
+      expect(x.status, `${method} ${path}`).toBe(401);
+    }
+    // A garbage token is refused, not downgraded to the anonymous user.
+    expect((await get(`/api/fact/${anon}_web`, 'not-a-token')).status).toBe(401);
+    expect((await ofrep('/tier', 'not-a-token', { targetingKey: `${anon}_web` })).status).toBe(401);
+  });
+});
+
+describe('revocation through the prototype route', () => {
+  it('stops a removed RoleBinding from reading <namespace>_<name> once the decision cache expires', async () => {
+    const token = await serviceAccountWithRole(a, 'revoked', GET_FACTS);
+    expect((await get(`/api/fact/${a}_web`, token)).status).toBe(200);
+    await adminClient().delete(`/apis/rbac.authorization.k8s.io/v1/namespaces/${a}/rolebindings/revoked`);
+    // SubjectAccessReview answers are cached for 5 s (docs/security.md: about 10 s in all).
+    await eventually(
+      async () => expect((await get(`/api/fact/${a}_web`, token)).status).toBe(403),
+      15_000,
+      250,
+    );
+    expect((await ofrep('/tier', token, { targetingKey: `${a}_web` })).status).toBe(403);
   });
 });
 

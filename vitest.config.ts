@@ -20,7 +20,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, 'test/argocd/**', 'test/cluster/**'],
+          exclude: [...configDefaults.exclude, 'test/argocd/**', 'test/cluster/**', 'test/flux/**'],
           environment: 'node',
           globalSetup: ['test/control-plane/global-setup.ts'],
           testTimeout: 60_000,
@@ -38,6 +38,17 @@ export default defineConfig({
           environment: 'node',
           globalSetup: ['test/argocd/global-setup.ts'],
           testTimeout: 240_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
+        test: {
+          // ConfigMap projections with a real Flux (test/flux/), on a control plane of its own.
+          name: 'flux',
+          include: ['test/flux/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/flux/global-setup.ts'],
+          testTimeout: 120_000,
           hookTimeout: 300_000,
         },
       },

@@ -124,7 +124,7 @@ describe('ConfigMap projections', () => {
       expect(c.data).toEqual({ tier: 'gold', max_replicas: '5', beta_ui: 'true' });
       return c;
     });
-    expect(cm.metadata.labels?.['toolkit.fluxcd.io/watch']).toBe('Enabled');
+    expect(cm.metadata.labels?.['reconcile.fluxcd.io/watch']).toBe('Enabled');
     const owner = await client.get<{ metadata: { uid: string } }>(factsPath(ns, 'customer-1'));
     expect(cm.metadata.ownerReferences).toEqual([
       {
@@ -247,5 +247,58 @@ describe('ConfigMap projections', () => {
     await eventually(() => expect(op.projector?.cache.get(ns, 'customer-u')).toBeUndefined());
     await new Promise((r) => setTimeout(r, 300));
     expect((await getCm('customer-u')).data).toEqual({ mine: 'yes' });
+  });
+
+  it('written by an earlier version, get the label Flux watches and lose the old one on the next write', async () => {
+    // What versions before the fix left behind: created (POST) and then applied by the projector's field
+    // manager with the label `toolkit.fluxcd.io/watch`, which Flux ignores.
+    await applyFacts('customer-v', { tier: 'gold' });
+    const owner = await client.get<{ metadata: { uid: string } }>(factsPath(ns, 'customer-v'));
+    const old = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: 'flagops-facts-customer-v',
+        namespace: ns,
+        labels: {
+          'toolkit.fluxcd.io/watch': 'Enabled',
+          'flagops.io/projection': 'facts',
+          'app.kubernetes.io/managed-by': 'flagops-data-store',
+        },
+        ownerReferences: [
+          {
+            apiVersion: 'flagops.io/v1alpha1',
+            kind: 'DeploymentFacts',
+            name: 'customer-v',
+            uid: owner.metadata.uid,
+            controller: true,
+          },
+        ],
+      },
+    };
+    const created = await client.create<ConfigMap>(corePath('configmaps', ns), old, {
+      query: { fieldManager: 'flagops-data-store-projections' },
+    });
+    await client.apply(
+      cmPath('customer-v'),
+      { ...old, data: { tier: 'silver' } },
+      'flagops-data-store-projections',
+      { force: true },
+    );
+
+    await applyFacts('customer-v', { tier: 'gold' }, { [LABEL]: 'true' });
+    const cm = await eventually(async () => {
+      const c = await getCm('customer-v');
+      expect(c.data).toEqual({ tier: 'gold' });
+      expect(c.metadata.labels?.['toolkit.fluxcd.io/watch']).toBeUndefined();
+      return c;
+    });
+    expect(cm.metadata.labels).toEqual({
+      'reconcile.fluxcd.io/watch': 'Enabled',
+      'flagops.io/projection': 'facts',
+      'app.kubernetes.io/managed-by': 'flagops-data-store',
+    });
+    // The same object, updated in place: Flux's watch sees a change of the ConfigMap it references.
+    expect(cm.metadata.uid).toBe(created.metadata.uid);
   });
 });

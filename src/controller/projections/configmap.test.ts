@@ -6,6 +6,7 @@ import {
   isProjectionOf,
   PROJECTION_LABEL,
   projectedData,
+  staleLabels,
 } from './configmap.js';
 
 const FLUX_VAR = /^[_a-zA-Z][_a-zA-Z0-9]*$/;
@@ -32,7 +33,10 @@ describe('projected ConfigMap', () => {
   it('is owned by its DeploymentFacts and labelled for Flux', () => {
     const cm = desiredConfigMap({ name: 'c-1', namespace: 'ns', uid: 'u-1' }, { tier: 'gold' });
     expect(cm.metadata.name).toBe('flagops-facts-c-1');
-    expect(cm.metadata.labels['toolkit.fluxcd.io/watch']).toBe('Enabled');
+    // kustomize-controller's default --watch-configs-label-selector; the label of earlier versions is gone.
+    expect(cm.metadata.labels['reconcile.fluxcd.io/watch']).toBe('Enabled');
+    expect(cm.metadata.labels).not.toHaveProperty('toolkit.fluxcd.io/watch');
+    expect(staleLabels(cm.metadata.labels)).toEqual([]);
     expect(cm.metadata.ownerReferences).toEqual([
       {
         apiVersion: 'flagops.io/v1alpha1',
@@ -59,6 +63,13 @@ describe('projected ConfigMap', () => {
     expect(isProjectionOf({ metadata: { ...ours.metadata, ownerReferences: [notController] } }, 'u-1')).toBe(
       false,
     );
+  });
+
+  it('names the labels of earlier versions that a projection still carries', () => {
+    expect(staleLabels(undefined)).toEqual([]);
+    expect(staleLabels({ 'toolkit.fluxcd.io/watch': 'Enabled', 'flagops.io/projection': 'facts' })).toEqual([
+      'toolkit.fluxcd.io/watch',
+    ]);
   });
 
   it('refuses names that would be too long', () => {

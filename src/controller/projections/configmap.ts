@@ -12,8 +12,18 @@ import type { ObjectMeta } from '../../api/types.js';
 /** The opt-in: a DeploymentFacts with this label set to "true" gets a ConfigMap. */
 export const PROJECT_LABEL = 'flagops.io/project-configmap';
 export const CONFIGMAP_PREFIX = 'flagops-facts-';
-/** Flux 2.7+ re-reconciles Kustomizations that reference a ConfigMap with this label when it changes. */
-export const FLUX_WATCH_LABEL = 'toolkit.fluxcd.io/watch';
+/**
+ * Flux 2.7+ re-reconciles the Kustomizations (and HelmReleases) that reference a ConfigMap matching its
+ * controllers' `--watch-configs-label-selector`, by default `reconcile.fluxcd.io/watch=Enabled` (fluxcd/pkg
+ * apis/meta `LabelKeyWatch`), as soon as it changes.
+ */
+export const FLUX_WATCH_LABEL = 'reconcile.fluxcd.io/watch';
+/**
+ * Labels that earlier versions set and that mean nothing to Flux: a projection carrying one has it removed on
+ * its next write. Removing them from the applied object is not enough, since the ConfigMap's creation (a POST,
+ * not an apply) also owns them.
+ */
+export const STALE_LABELS = ['toolkit.fluxcd.io/watch'] as const;
 export const PROJECTION_LABEL = 'flagops.io/projection';
 export const PROJECTION_FIELD_MANAGER = 'flagops-data-store-projections';
 
@@ -72,6 +82,10 @@ export function desiredConfigMap(owner: ObjectMeta & { uid: string }, data: Reco
     data,
   };
 }
+
+/** The labels of `labels` that the projector once set and no longer does (see STALE_LABELS). */
+export const staleLabels = (labels: Readonly<Record<string, string>> | undefined): string[] =>
+  STALE_LABELS.filter((l) => labels?.[l] !== undefined);
 
 /**
  * Whether an existing ConfigMap is the projection of the DeploymentFacts with uid `ownerUid`, and so may be written

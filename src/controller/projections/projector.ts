@@ -25,6 +25,7 @@ import {
   PROJECT_LABEL,
   PROJECTION_FIELD_MANAGER,
   projectedData,
+  staleLabels,
 } from './configmap.js';
 
 interface ExistingConfigMap {
@@ -219,6 +220,16 @@ export class ConfigMapProjector {
       if (classify(err) === 'invalid' && /metadata\.uid/.test((err as Error).message))
         throw new KubeApiError(409, 'Conflict', `ConfigMap ${configMapName(name)} was replaced meanwhile`);
       throw err;
+    }
+    // A projection written by an earlier version keeps its old labels through the apply (see STALE_LABELS).
+    const stale = staleLabels(existing?.metadata?.labels);
+    if (stale.length) {
+      await this.#opts.client.mergePatch(
+        corePath('configmaps', namespace, configMapName(name)),
+        { metadata: { uid, labels: Object.fromEntries(stale.map((l) => [l, null])) } },
+        { query: { fieldManager: PROJECTION_FIELD_MANAGER } },
+      );
+      this.#log.info({ kind: FACTS_KIND, namespace, name, labels: stale }, 'stale projection labels removed');
     }
     return true;
   }

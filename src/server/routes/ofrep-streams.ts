@@ -103,7 +103,7 @@ export const ofrepStreamRoutes = [
       'OFREP event stream (ADR-0008) of one identity: `refetchEvaluation` after each change of its facts; the URL comes from a bulk evaluation',
     query: StreamQuery,
     authorizeInHandler:
-      'the caller is the one the ticket names (EventSource sends no Authorization), authorised when the stream opens',
+      "`watch deploymentfacts` on the ticket's identity, for the caller the ticket names (EventSource sends no Authorization header), checked when the stream opens",
     cors: true,
     responses: {
       200: {

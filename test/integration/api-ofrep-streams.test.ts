@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useApi } from '../support/api.js';
 import { adminClient, call, eventually, serviceAccountWithRole } from '../support/cluster.js';
 import { applyFacts } from '../support/gitops.js';
+import { followSse } from '../support/sse.js';
 
 const fx = useApi('ofrep-sse');
 const ctx = (targetingKey: string) => ({ context: { targetingKey } });
@@ -25,31 +26,6 @@ beforeAll(async () => {
     { apiGroups: ['flagops.io'], resources: ['deploymentfacts'], verbs: ['get'] },
   ]);
 }, 60_000);
-
-/** Reads an event stream in the background, collecting each event's data. */
-async function follow(url: string, headers: Record<string, string> = {}) {
-  const res = await fetch(url, { headers });
-  const events: { id?: string; event?: string; data: { type: string; etag?: string } }[] = [];
-  const reader = res.body!.getReader();
-  let text = '';
-  void (async () => {
-    for (;;) {
-      const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
-      if (done) return;
-      text += new TextDecoder().decode(value);
-      const blocks = text.split('\n\n');
-      text = blocks.pop()!;
-      for (const b of blocks)
-        if (b.includes('data: '))
-          events.push({
-            id: /^id: (.*)$/m.exec(b)?.[1],
-            event: /^event: (.*)$/m.exec(b)?.[1],
-            data: JSON.parse(/^data: (.*)$/m.exec(b)![1]!),
-          });
-    }
-  })();
-  return { res, events, close: () => reader.cancel().catch(() => {}) };
-}
 
 describe('with the published @openfeature/ofrep-web-provider (no polling)', () => {
   afterAll(async () => {
@@ -127,7 +103,7 @@ describe('the event stream', () => {
     expect(ok.body.eventStreams).toEqual([
       { type: 'sse', endpoint: { requestUri: expect.stringMatching(/^\/ofrep\/v1\/event-stream\?ticket=/) } },
     ]);
-    const stream = await follow(fx.op.url + ok.body.eventStreams[0].endpoint.requestUri);
+    const stream = await followSse(fx.op.url + ok.body.eventStreams[0].endpoint.requestUri);
     expect(stream.res.status).toBe(200);
     expect(stream.res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
     await applyFacts(fx.ns, 'wire-2', { tier: 'gold' }, false); // another identity: nothing

@@ -6,6 +6,7 @@
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { followSse } from '../../../test/support/sse.js';
 import { SecretValue } from '../../store/secret-value.js';
 import { type FactsEntry, Store } from '../../store/store.js';
 import type { IdentityWriter } from '../../writes/identity-writer.js';
@@ -72,39 +73,11 @@ async function bulk(url: string, token: string, targetingKey = 'customer-1', que
   return { res, body: (await res.json()) as Record<string, unknown> };
 }
 
-interface SseEvent {
-  id?: string;
-  event?: string;
-  data?: unknown;
-}
-
-/** An open stream whose events are collected as they come. */
+/** An open stream whose events are collected as they come, closed after the test. */
 async function connect(url: string, requestUri: string, headers: Record<string, string> = {}) {
-  const res = await fetch(url + requestUri, { headers });
-  const events: SseEvent[] = [];
-  if (res.status === 200) {
-    const reader = res.body!.getReader();
-    closers.push(() => void reader.cancel().catch(() => {}));
-    let text = '';
-    void (async () => {
-      for (;;) {
-        const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
-        if (done) return;
-        text += new TextDecoder().decode(value);
-        const blocks = text.split('\n\n');
-        text = blocks.pop()!;
-        for (const b of blocks) {
-          if (!b.includes('data: ')) continue;
-          events.push({
-            id: /^id: (.*)$/m.exec(b)?.[1],
-            event: /^event: (.*)$/m.exec(b)?.[1],
-            data: JSON.parse(/^data: (.*)$/m.exec(b)![1]!),
-          });
-        }
-      }
-    })();
-  }
-  return { res, events };
+  const stream = await followSse(url + requestUri, headers);
+  closers.push(() => void stream.close());
+  return stream;
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 100));

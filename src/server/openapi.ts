@@ -72,7 +72,7 @@ function operation(r: AnyRoute) {
     });
   if (r.query instanceof z.ZodObject) {
     for (const [name, s] of Object.entries(r.query.shape as Record<string, z.ZodType>))
-      parameters.push({ name, in: 'query', required: false, schema: json(s) });
+      parameters.push({ name, in: 'query', required: !s.safeParse(undefined).success, schema: json(s) });
   }
   parameters.push(...(r.docParameters ?? []));
 

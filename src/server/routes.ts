@@ -8,6 +8,7 @@ import { compatRoutes } from './routes/compat.js';
 import { factsRoutes } from './routes/facts.js';
 import { identitiesRoutes } from './routes/identities.js';
 import { ofrepRoutes } from './routes/ofrep.js';
+import { ofrepStreamRoutes } from './routes/ofrep-streams.js';
 import { operationsRoutes } from './routes/operations.js';
 import { secretsRoutes } from './routes/secrets.js';
 import { watchRoutes } from './routes/watch.js';
@@ -23,6 +24,7 @@ export const ROUTES: readonly AnyRoute[] = [
   ...webhookRoutes,
   ...compatRoutes,
   ...ofrepRoutes,
+  ...ofrepStreamRoutes,
   ...operationsRoutes,
   ...uiRoutes,
 ];

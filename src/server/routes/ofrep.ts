@@ -13,9 +13,11 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { FactName, FactValue } from '../../api/facts.js';
+import { reached } from '../../store/store.js';
 import { errorBody, type HttpError } from '../errors.js';
 import { type ErrorFormat, route } from '../route.js';
 import { NamespaceName, parseQualifiedIdentity, QualifiedIdentityName } from '../validate.js';
+import { EventStreamDoc, eventStreamsFor, parseFlagConfigEtag } from './ofrep-streams.js';
 
 type OfrepErrorCode =
   | 'PARSE_ERROR'
@@ -122,6 +124,20 @@ const parseBody = (json: unknown, deps: { defaultNamespace: string }) =>
   targetOf(json, deps.defaultNamespace);
 const tags = ['ofrep'];
 const EMPTY = Object.freeze({});
+/** How long a refetch that names a newer resourceVersion (`flagConfigEtag`) waits for this replica to catch up. */
+export const FLAG_CONFIG_WAIT_MS = 2_000;
+
+/** ADR-0008's refetch metadata, from a `refetchEvaluation` event: accepted on the bulk evaluation, never refused. */
+const BulkQuery = z.object({
+  flagConfigEtag: z
+    .string()
+    .max(256)
+    .optional()
+    .describe(
+      "the event's `etag`: the DeploymentFacts' resourceVersion; this replica waits (up to 2 s) until its facts are at least that recent",
+    ),
+  flagConfigLastModified: z.string().max(64).optional().describe('accepted and ignored (events carry none)'),
+});
 
 export const ofrepRoutes = [
   route({
@@ -150,12 +166,14 @@ export const ofrepRoutes = [
     method: 'POST',
     path: '/ofrep/v1/evaluate/flags',
     tags,
-    summary: 'OFREP bulk evaluation: every fact of the identity; ETag / If-None-Match give 304',
+    summary:
+      'OFREP bulk evaluation: every fact of the identity; ETag / If-None-Match give 304; an event stream to follow it',
     body: OfrepRequest as unknown as z.ZodType<Target>,
     parseBody,
     bodyPermission: permission,
     errorFormat: 'ofrep-bulk',
     cors: true,
+    query: BulkQuery,
     docParameters: [
       {
         name: 'If-None-Match',
@@ -166,17 +184,36 @@ export const ofrepRoutes = [
     ],
     responses: {
       200: {
-        description: 'every fact of the identity (none: an empty list)',
-        schema: z.object({ flags: z.array(OfrepSuccess), metadata: z.record(z.string(), z.unknown()) }),
+        description:
+          'every fact of the identity (none: an empty list); `eventStreams` (ADR-0008) when the caller may watch it',
+        schema: z.object({
+          flags: z.array(OfrepSuccess),
+          eventStreams: z.array(EventStreamDoc).optional(),
+          metadata: z.record(z.string(), z.unknown()),
+        }),
       },
       304: { description: 'not modified' },
     },
     errors: [400, 401, 403, 500],
-    handler: ({ body: { namespace, name }, deps, request, reply }) => {
+    handler: async ({ body: { namespace, name }, query, deps, user, request, reply }) => {
+      // A refetch an event on another replica asked for: first let this replica's facts catch up with it.
+      const rv = parseFlagConfigEtag(query.flagConfigEtag);
+      if (rv !== undefined)
+        await deps.reader.until(
+          namespace,
+          name,
+          (i) => reached(i?.facts?.resourceVersion, rv),
+          FLAG_CONFIG_WAIT_MS,
+        );
+      const eventStreams = await eventStreamsFor(deps, user, namespace, name);
       const identity = deps.reader.get(namespace, name);
-      // The ETag changes whenever the identity's facts change: it hashes the identity and its store revision.
+      // The ETag moves with every change of what this answer serves: the identity's store revision, which the
+      // store moves with every change of its served facts, whatever changed them (a new generation, an object
+      // deleted and created again at generation 1 with other facts; bookkeeping such as status, labels or a new
+      // resourceVersion with the same facts leaves it) — and the event-stream URL, which changes with its window.
       const etag = `"${createHash('sha256')
         .update(`${deps.reader.epoch}/${namespace}/${name}@${identity?.revision ?? 0}`)
+        .update(eventStreams ? `/${eventStreams[0]!.endpoint.requestUri}` : '')
         .digest('hex')
         .slice(0, 20)}"`;
       reply.header('etag', etag);
@@ -193,6 +230,7 @@ export const ofrepRoutes = [
           value,
           metadata: EMPTY,
         })),
+        ...(eventStreams ? { eventStreams } : {}),
         metadata: EMPTY,
       };
     },

@@ -9,8 +9,8 @@
  */
 import { z } from 'zod';
 import type { ChangeEvent } from '../../store/store.js';
-import { tooManyRequests } from '../errors.js';
 import { route, type StreamSlots } from '../route.js';
+import { openSseStream, resumableRevision, SSE_HEADERS } from '../sse.js';
 import { IdentityName, NamespaceName } from '../validate.js';
 
 export const WatchQuery = z
@@ -22,15 +22,7 @@ export const WatchQuery = z
   })
   .strict();
 
-/** A client that lets this much pile up unread is cut off (it reconnects and resumes, or gets `reset`). */
-export const MAX_BUFFERED_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_STREAMS = 1000;
-const SSE_HEADERS = {
-  'content-type': 'text/event-stream; charset=utf-8',
-  'cache-control': 'no-store',
-  connection: 'keep-alive',
-  'x-accel-buffering': 'no',
-};
 export const DEFAULT_MAX_STREAMS_PER_CALLER = 100;
 
 export function streamSlots(
@@ -75,56 +67,26 @@ export const watchRoutes = [
     handler: ({ query: q, deps, user, request, reply }) => {
       // HEAD (Fastify serves it with this handler): the headers of a stream, and no stream to hold a slot.
       if (request.method === 'HEAD') return reply.headers(SSE_HEADERS).send();
-      const slots = deps.streams;
-      const caller = user.username;
-      const mine = slots.perCaller.get(caller) ?? 0;
-      if (slots.open.size >= slots.max)
-        throw tooManyRequests('too many open change-feed streams; retry later');
-      if (mine >= slots.maxPerCaller)
-        throw tooManyRequests(
-          `too many open change-feed streams for this caller (at most ${slots.maxPerCaller})`,
-        );
-      const res = reply.raw;
-      if (request.raw.destroyed || res.destroyed) return reply.code(499).send();
-      // The slots are taken with no await since the check above, and given back exactly once.
-      slots.open.add(res);
-      slots.perCaller.set(caller, mine + 1);
-      let unsubscribe: (() => void) | undefined;
-      let heartbeat: NodeJS.Timeout | undefined;
-      res.once('close', () => {
-        slots.open.delete(res);
-        const left = (slots.perCaller.get(caller) ?? 1) - 1;
-        if (left > 0) slots.perCaller.set(caller, left);
-        else slots.perCaller.delete(caller);
-        clearInterval(heartbeat);
-        unsubscribe?.();
+      const stream = openSseStream({
+        slots: deps.streams,
+        caller: user.username,
+        request,
+        reply,
+        heartbeatMs: deps.heartbeatMs,
+        noun: 'change-feed',
       });
+      if (!stream) return reply.code(499).send();
 
       const { reader } = deps;
       // Event ids are `<store epoch>.<revision>`. An id from another replica or an earlier process, or one from
       // the future, cannot be resumed from: the client gets `reset` and re-reads.
       const resumeFrom = (request.headers['last-event-id'] as string | undefined) ?? q.since;
-      const parsed = resumeFrom === undefined ? undefined : /^([0-9a-f]+)\.(\d{1,15})$/.exec(resumeFrom);
-      const resumable =
-        parsed !== undefined &&
-        parsed !== null &&
-        parsed[1] === reader.epoch &&
-        Number(parsed[2]) <= reader.revision;
-      const since = resumable ? Number(parsed[2]) : undefined;
-      const mustReset = resumeFrom !== undefined && !resumable;
+      const since = resumableRevision(resumeFrom, reader);
+      const mustReset = resumeFrom !== undefined && since === undefined;
       const matches = (e: ChangeEvent) =>
         (q.namespace === undefined || e.namespace === q.namespace) &&
         (q.identity === undefined || e.name === q.identity);
-
-      reply.hijack();
-      res.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), ...SSE_HEADERS });
-      res.flushHeaders();
-      // Backpressure: a stream whose client stops reading is ended instead of buffering without bound.
-      const write = (chunk: string) => {
-        if (res.destroyed) return;
-        res.write(chunk);
-        if (res.writableLength > MAX_BUFFERED_BYTES) res.destroy();
-      };
+      const { write } = stream;
       const send = (e: ChangeEvent) => {
         if (matches(e))
           write(`id: ${reader.epoch}.${e.revision}\nevent: change\ndata: ${JSON.stringify(e)}\n\n`);
@@ -132,10 +94,12 @@ export const watchRoutes = [
       // Subscribe before replaying so that nothing falls between the two; duplicates are skipped by revision.
       // (Replay is synchronous, so no live event can interleave with it.)
       let replayedUpTo = since ?? reader.revision;
-      unsubscribe = reader.onChange((e) => {
-        if (e.revision > replayedUpTo) send(e);
-      });
-      res.write(`retry: 1000\n: connected at revision ${reader.revision}\n\n`);
+      stream.onClose(
+        reader.onChange((e) => {
+          if (e.revision > replayedUpTo) send(e);
+        }),
+      );
+      write(`retry: 1000\n: connected at revision ${reader.revision}\n\n`);
       const reset = () =>
         write(
           `id: ${reader.epoch}.${reader.revision}\nevent: reset\ndata: {"revision":${reader.revision}}\n\n`,
@@ -147,8 +111,6 @@ export const watchRoutes = [
         else for (const e of missed) send(e);
       }
       replayedUpTo = reader.revision;
-      heartbeat = setInterval(() => write(': ping\n\n'), deps.heartbeatMs);
-      heartbeat.unref();
       return reply;
     },
   }),

@@ -4,7 +4,8 @@
  * and the new one starts them. Deleting a FactSource removes the facts it wrote (best effort, on the leader).
  */
 import type { Logger } from 'pino';
-import { SOURCES_KIND, sourceFieldManager } from '../api/sources.js';
+import { sourceFieldManager } from '../api/field-managers.js';
+import { SOURCES_KIND } from '../api/sources.js';
 import type { FactSource } from '../api/types.js';
 import { objectKey, ResourceCache } from '../controller/cache.js';
 import type { EventRecorder } from '../controller/events.js';

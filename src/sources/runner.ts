@@ -4,6 +4,7 @@
  * the interval. One sync at a time; a trigger during a sync runs another right after.
  */
 import type { Logger } from 'pino';
+import { sourceFieldManager } from '../api/field-managers.js';
 import { API_VERSION, GROUP, VERSION } from '../api/group.js';
 import {
   DEFAULT_INTERVAL_SECONDS,
@@ -13,7 +14,6 @@ import {
   FactSourceSpec,
   SOURCES_KIND,
   SOURCES_PLURAL,
-  sourceFieldManager,
 } from '../api/sources.js';
 import type { FactSource, SecretObject } from '../api/types.js';
 import type { EventRecorder } from '../controller/events.js';

@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
+import { PROJECTION_FIELD_MANAGER } from '../../api/field-managers.js';
 import { API_VERSION, FACTS_KIND } from '../../api/group.js';
 import type { DeploymentFacts } from '../../api/types.js';
 import type { KubeClient } from '../../kube/client.js';
@@ -23,7 +24,6 @@ import {
   desiredConfigMap,
   isProjectionOf,
   PROJECT_LABEL,
-  PROJECTION_FIELD_MANAGER,
   projectedData,
 } from './configmap.js';
 

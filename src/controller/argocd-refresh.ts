@@ -19,9 +19,8 @@
  */
 import type { Logger } from 'pino';
 import type { KubeClient } from '../kube/client.js';
-import { KubeApiError } from '../kube/errors.js';
+import { errorSummary, KubeApiError } from '../kube/errors.js';
 import type { StoreReader } from '../store/store.js';
-import { errorSummary } from './informer.js';
 import type { LeaderOnly } from './leader.js';
 
 export const REFRESH_ANNOTATION = 'argocd.argoproj.io/refresh';

@@ -11,8 +11,7 @@
  */
 import type { Logger } from 'pino';
 import type { KubeClient } from '../kube/client.js';
-import { KubeApiError } from '../kube/errors.js';
-import { errorSummary } from './informer.js';
+import { errorSummary, KubeApiError } from '../kube/errors.js';
 
 export interface LeaderElectionOptions {
   client: KubeClient;

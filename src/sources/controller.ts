@@ -3,16 +3,18 @@
  * (small) cache; when leadership moves, the old leader stops its runners (closing their database connections)
  * and the new one starts them. Deleting a FactSource removes the facts it wrote (best effort, on the leader).
  */
+
 import type { Logger } from 'pino';
 import { sourceFieldManager } from '../api/field-managers.js';
 import { SOURCES_KIND } from '../api/sources.js';
 import type { FactSource } from '../api/types.js';
 import { objectKey, ResourceCache } from '../controller/cache.js';
 import type { EventRecorder } from '../controller/events.js';
-import { errorSummary, type InformerHooks } from '../controller/informer.js';
+import type { InformerHooks } from '../controller/informer.js';
 import type { LeaderOnly } from '../controller/leader.js';
 import type { StatusWriter } from '../controller/status.js';
 import type { KubeClient } from '../kube/client.js';
+import { errorSummary } from '../kube/errors.js';
 import { applyPlans, listFacts, planApply } from './apply.js';
 import { SourceRunner, sourcesPath } from './runner.js';
 

@@ -17,10 +17,9 @@ import {
 } from '../api/sources.js';
 import type { FactSource, SecretObject } from '../api/types.js';
 import type { EventRecorder } from '../controller/events.js';
-import { errorSummary } from '../controller/informer.js';
 import type { StatusWriter } from '../controller/status.js';
 import type { KubeClient } from '../kube/client.js';
-import { KubeApiError } from '../kube/errors.js';
+import { errorSummary, KubeApiError } from '../kube/errors.js';
 import { corePath } from '../kube/paths.js';
 import { applyPlans, listFacts, planApply } from './apply.js';
 import { connectionFromSecret } from './connection.js';

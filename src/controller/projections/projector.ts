@@ -11,12 +11,12 @@ import { PROJECTION_FIELD_MANAGER } from '../../api/field-managers.js';
 import { API_VERSION, FACTS_KIND } from '../../api/group.js';
 import type { DeploymentFacts } from '../../api/types.js';
 import type { KubeClient } from '../../kube/client.js';
-import { classify, isNotFound, KubeApiError } from '../../kube/errors.js';
+import { classify, errorSummary, isNotFound, KubeApiError } from '../../kube/errors.js';
 import { corePath, factsPath } from '../../kube/paths.js';
 import type { StoreReader } from '../../store/store.js';
 import { objectKey, ResourceCache, splitKey } from '../cache.js';
 import type { EventRecorder } from '../events.js';
-import { errorSummary, type InformerHooks } from '../informer.js';
+import type { InformerHooks } from '../informer.js';
 import type { LeaderOnly } from '../leader.js';
 import { WorkQueue } from '../queue.js';
 import {

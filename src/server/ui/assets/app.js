@@ -1,3 +1,4 @@
+// @ts-check
 // The web UI: a list of identities and one identity's facts and status, kept current by the change feed.
 // Plain DOM (no innerHTML anywhere: the page's CSP enforces Trusted Types). Secret VALUES are never requested:
 // only the key names the identity views carry.

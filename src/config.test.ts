@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from './config.js';
+import { envName, flagTable, parseConfig, usage } from './config.js';
 
 const DEFAULTS = {
   namespaces: [],
@@ -211,5 +212,49 @@ describe('parseConfig', () => {
   it('allows --auth=none on loopback', () => {
     expect('config' in parseConfig(['--auth=none', '--listen=127.0.0.1:8080'], {})).toBe(true);
     expect('config' in parseConfig(['--auth=none', '--listen=[::1]:8080'], {})).toBe(true);
+  });
+});
+
+describe('the command line', () => {
+  it('takes a boolean flag with its value as the next argument, and -h or --help as help', () => {
+    const r = parseConfig(['--leader-elect', 'false', '--configmap-projections'], {});
+    expect('config' in r && [r.config.leaderElection.enabled, r.config.configMapProjections]).toEqual([
+      false,
+      true,
+    ]);
+    expect(parseConfig(['-h'], {})).toEqual({ help: true });
+    expect(parseConfig(['--listen=127.0.0.1:1', '--help'], {})).toEqual({ help: true });
+    expect(parseConfig(['-x'], {})).toEqual({ error: 'unknown flag -x' });
+    expect(parseConfig(['--', 'a'], {})).toEqual({ error: 'unknown flag --' });
+  });
+
+  it('lets the last of a repeated flag win', () => {
+    const r = parseConfig(['--log-level=debug', '--log-level', 'warn'], {});
+    expect('config' in r && r.config.logLevel).toBe('warn');
+  });
+});
+
+describe('docs/configuration.md', () => {
+  const doc = readFileSync(new URL('../docs/configuration.md', import.meta.url), 'utf8');
+  const rows = new Map(
+    [...doc.matchAll(/^\| `--([a-z-]+)` +\| `([A-Z_]+)` +\| ([^|]+)\|/gm)].map((m) => [
+      m[1]!,
+      { env: m[2]!, default: m[3]!.trim() },
+    ]),
+  );
+
+  it('has a row for every flag, with its environment variable and default, and no other', () => {
+    for (const f of flagTable()) {
+      const row = rows.get(f.name);
+      expect(row, f.name).toBeDefined();
+      expect(row!.env, f.name).toBe(envName(f.name));
+      if (f.default) expect(row!.default, f.name).toContain(`\`${f.default}\``);
+      expect(usage()).toContain(`--${f.name} `);
+    }
+    expect([...rows.keys()].sort()).toEqual(
+      flagTable()
+        .map((f) => f.name)
+        .sort(),
+    );
   });
 });

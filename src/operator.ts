@@ -20,7 +20,7 @@ import type { SecretObject } from './api/types.js';
 import { type Config, ConfigError } from './config.js';
 import { startArgoRefresh } from './controller/argocd-refresh.js';
 import { KubeEventRecorder } from './controller/events.js';
-import { LeaderElector } from './controller/leader.js';
+import { LeaderElector, type LeaderOnly } from './controller/leader.js';
 import { ControllerManager } from './controller/manager.js';
 import { ConfigMapProjector } from './controller/projections/projector.js';
 import { KubeStatusWriter } from './controller/status.js';
@@ -89,6 +89,11 @@ export async function startOperator(
 
   let elector: LeaderElector | undefined;
   const canWrite = () => !elector || elector.isLeader;
+  /** FactSources, projections, Argo CD refreshes: switched by the elector's callbacks (or on for good without). */
+  const leaderOnly: LeaderOnly[] = [];
+  const setLeading = (leading: boolean) => {
+    for (const part of leaderOnly) part.setLeading(leading);
+  };
   const controllers = new ControllerManager({
     client,
     store,
@@ -135,8 +140,12 @@ export async function startOperator(
       onStartedLeading: () => {
         metrics.leader.set(1);
         controllers.resyncAll();
+        setLeading(true);
       },
-      onStoppedLeading: () => metrics.leader.set(0),
+      onStoppedLeading: () => {
+        metrics.leader.set(0);
+        setLeading(false);
+      },
     });
   } else {
     metrics.leader.set(1);
@@ -241,8 +250,7 @@ export async function startOperator(
   );
 
   await controllers.start();
-  elector?.start();
-  // Leader only: both check canWrite() themselves and start or stop their work as leadership moves.
+  // Leader only, from here on the store has synced: the parts below start and stop as leadership moves.
   const events = new KubeEventRecorder(client, log.child({ controller: 'events' }), identity);
   const informerHooks = {
     onRestart: (resource: string) => metrics.watchRestarts.inc({ resource }),
@@ -256,7 +264,6 @@ export async function startOperator(
     status: new KubeStatusWriter(client, log.child({ controller: 'status' }), canWrite),
     events,
     log,
-    active: canWrite,
     hooks: informerHooks,
     maxResultBytes: config.sourceMaxResultBytes,
   });
@@ -268,12 +275,11 @@ export async function startOperator(
         namespaces: config.namespaces,
         events,
         log,
-        active: () => controllers.synced && canWrite(),
         hooks: informerHooks,
       })
     : undefined;
   projector?.start();
-  const stopArgoRefresh = config.argocdNamespace
+  const argoRefresh = config.argocdNamespace
     ? startArgoRefresh({
         client,
         reader: store,
@@ -281,10 +287,12 @@ export async function startOperator(
         mapping: config.argocdApplicationMapping,
         applicationNamespaces: config.argocdApplicationNamespaces,
         log: log.child({ controller: 'argocd-refresh' }),
-        active: () => controllers.synced && canWrite(),
         onRefresh: (result) => metrics.argocdRefreshes.inc({ result }),
       })
     : undefined;
+  leaderOnly.push(sources, ...(projector ? [projector] : []), ...(argoRefresh ? [argoRefresh] : []));
+  if (elector) elector.start();
+  else setLeading(true);
 
   let stopping: Promise<void> | undefined;
   return {
@@ -315,7 +323,7 @@ export async function startOperator(
         clearTimeout(idle);
         clearTimeout(timer);
         stopTlsReload?.();
-        stopArgoRefresh?.();
+        argoRefresh?.stop();
         // Before the lease goes: a runner must not write after a standby may have taken over.
         await Promise.all([sources.stop(), projector?.stop()]);
         await elector?.stop();

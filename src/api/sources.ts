@@ -9,10 +9,6 @@ import { SECRET_KEY_PATTERN, SECRET_NAME_PATTERN } from './secrets.js';
 export const SOURCES_KIND = 'FactSource';
 export const SOURCES_PLURAL = 'factsources';
 
-/** Each source writes under its own field manager, `flagops-source/<name>`. */
-export const SOURCE_FIELD_MANAGER_PREFIX = 'flagops-source/';
-export const sourceFieldManager = (name: string) => `${SOURCE_FIELD_MANAGER_PREFIX}${name}`;
-
 /** How query rows map to facts. */
 export const SOURCE_SHAPES = ['rows', 'columns'] as const;
 export type SourceShape = (typeof SOURCE_SHAPES)[number];

@@ -19,9 +19,9 @@
  */
 import type { Logger } from 'pino';
 import type { KubeClient } from '../kube/client.js';
-import { KubeApiError } from '../kube/errors.js';
+import { errorSummary, KubeApiError } from '../kube/errors.js';
 import type { StoreReader } from '../store/store.js';
-import { errorSummary } from './informer.js';
+import type { LeaderOnly } from './leader.js';
 
 export const REFRESH_ANNOTATION = 'argocd.argoproj.io/refresh';
 export const IDENTITY_ANNOTATION = 'flagops.io/identity';
@@ -117,8 +117,6 @@ export interface ArgoRefreshOptions {
   /** More namespaces searched for annotated Applications (Argo CD's apps in any namespace). */
   applicationNamespaces?: readonly string[];
   log: Logger;
-  /** Whether changes count yet (informers synced) and this replica may write (leader). */
-  active: () => boolean;
   debounceMs?: number;
   onRefresh?: (result: RefreshResult) => void;
 }
@@ -128,13 +126,18 @@ const LIST_PAGE = 500;
 /** Application metadata only: annotations are all the mapping reads, and status can be large. */
 const METADATA_ONLY = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
 
-export function startArgoRefresh(opts: ArgoRefreshOptions): () => void {
+/**
+ * Changes count only while leading: the elector switches it with `setLeading`, and only once the store has synced
+ * (changes seen while the caches first fill are not changes).
+ */
+export function startArgoRefresh(opts: ArgoRefreshOptions): LeaderOnly & { stop(): void } {
   const mapping = opts.mapping ?? ['name'];
   const listNamespaces = [...new Set([opts.namespace, ...(opts.applicationNamespaces ?? [])])];
   const timers = new Map<string, NodeJS.Timeout>();
   const ready = new Map<string, IdentityRef>();
   let flushing = false;
   let stopped = false;
+  let leading = false;
   const appsPath = (ns: string) =>
     `/apis/argoproj.io/v1alpha1/namespaces/${encodeURIComponent(ns)}/applications`;
 
@@ -239,7 +242,7 @@ export function startArgoRefresh(opts: ArgoRefreshOptions): () => void {
         const batch = [...ready.values()];
         ready.clear();
         // Leadership may have moved during the debounce.
-        if (opts.active()) await refreshBatch(batch);
+        if (leading) await refreshBatch(batch);
       }
     } finally {
       flushing = false;
@@ -248,7 +251,7 @@ export function startArgoRefresh(opts: ArgoRefreshOptions): () => void {
   }
 
   const unsubscribe = opts.reader.onChange((e) => {
-    if (e.kind !== 'facts' || !opts.active()) return;
+    if (e.kind !== 'facts' || !leading) return;
     const key = `${e.namespace}/${e.name}`;
     const existing = timers.get(key);
     if (existing) clearTimeout(existing);
@@ -260,11 +263,16 @@ export function startArgoRefresh(opts: ArgoRefreshOptions): () => void {
     t.unref();
     timers.set(key, t);
   });
-  return () => {
-    stopped = true;
-    unsubscribe();
-    for (const t of timers.values()) clearTimeout(t);
-    timers.clear();
-    ready.clear();
+  return {
+    setLeading(l: boolean) {
+      leading = l;
+    },
+    stop() {
+      stopped = true;
+      unsubscribe();
+      for (const t of timers.values()) clearTimeout(t);
+      timers.clear();
+      ready.clear();
+    },
   };
 }

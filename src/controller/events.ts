@@ -2,10 +2,11 @@
  * Records core/v1 Events on objects. Messages carry names and counts only, never secret values. Only the leader
  * records, and a reconciler records only when a condition changes, so a stuck object does not flood the API.
  */
+
 import type { Logger } from 'pino';
 import type { KubeClient } from '../kube/client.js';
+import { errorSummary } from '../kube/errors.js';
 import { corePath } from '../kube/paths.js';
-import { errorSummary } from './informer.js';
 
 export interface EventTarget {
   apiVersion: string;

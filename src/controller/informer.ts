@@ -13,6 +13,7 @@
  */
 
 import type { Logger } from 'pino';
+import { errorSummary } from '../kube/errors.js';
 import type { Watcher } from '../kube/watch.js';
 import { objectKeyOf } from '../store/intern.js';
 
@@ -303,13 +304,4 @@ export class Informer<R extends CachedObject, T = R> {
     }, delay);
     this.#timer.unref();
   }
-}
-
-/** Only the message and status of an error, never a response body. */
-export function errorSummary(err: unknown): { message: string; statusCode?: number } {
-  if (err instanceof Error) {
-    const statusCode = (err as { statusCode?: number }).statusCode;
-    return statusCode === undefined ? { message: err.message } : { message: err.message, statusCode };
-  }
-  return { message: String(err) };
 }

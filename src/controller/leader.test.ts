@@ -105,6 +105,45 @@ describe('LeaderElector', () => {
     await a.stop();
   });
 
+  it('calls onStoppedLeading when the renew deadline passes, without waiting for the next attempt', async () => {
+    const leases = new FakeLeases();
+    const events: string[] = [];
+    const a = new LeaderElector({
+      client: leases.client,
+      namespace: 'ns',
+      name: 'lease',
+      identity: 'a',
+      leaseDurationMs: 300,
+      renewDeadlineMs: 50,
+      retryPeriodMs: 100_000, // no second attempt: only the step-down timer can stop it
+      log: pino({ level: 'silent' }),
+      onStartedLeading: () => events.push('a leads'),
+      onStoppedLeading: () => events.push('a stops'),
+    });
+    a.start();
+    await settle();
+    expect(events).toEqual(['a leads']);
+    for (let i = 0; i < 200 && events.length < 2; i++) await settle();
+    expect(events).toEqual(['a leads', 'a stops']);
+    expect(a.isLeader).toBe(false);
+    await a.stop();
+  });
+
+  it('stops and starts again when a renewal lands after the deadline', async () => {
+    const leases = new FakeLeases();
+    const clock = { now: 1_000_000 };
+    const events: string[] = [];
+    const a = elector(leases, 'a', clock, events);
+    a.start();
+    await settle();
+    clock.now += 2500; // the step-down timer (real time) has not run yet
+    a.start();
+    await settle();
+    expect(events).toEqual(['a leads', 'a stops', 'a leads']);
+    expect(a.isLeader).toBe(true);
+    await a.stop();
+  });
+
   it('releases the lease on stop so that a standby takes over at once', async () => {
     const leases = new FakeLeases();
     const clock = { now: 1_000_000 };

@@ -4,11 +4,14 @@
  * record has not changed for leaseDuration as measured on our own clock (so clock skew between replicas does
  * not matter). The leader gives up when it cannot renew within renewDeadline, and releases the lease on
  * shutdown so that a standby takes over at once.
+ *
+ * The leader-only parts (status writes aside, which ask `isLeader` per write) are switched on and off by the
+ * started/stopped callbacks: a step-down timer fires `onStoppedLeading` the moment the renew deadline passes, so a
+ * part never keeps working on a lease it may have lost.
  */
 import type { Logger } from 'pino';
 import type { KubeClient } from '../kube/client.js';
-import { KubeApiError } from '../kube/errors.js';
-import { errorSummary } from './informer.js';
+import { errorSummary, KubeApiError } from '../kube/errors.js';
 
 export interface LeaderElectionOptions {
   client: KubeClient;
@@ -35,12 +38,19 @@ interface Lease {
   };
 }
 
+/** A part that works on the leader only: the elector's callbacks switch it on and off. */
+export interface LeaderOnly {
+  setLeading(leading: boolean): void;
+}
+
 const microTime = (ms: number) => new Date(ms).toISOString().replace('Z', '000Z');
 
 export class LeaderElector {
   #leader = false;
   #stopped = false;
   #timer: NodeJS.Timeout | undefined;
+  /** Fires when the renew deadline passes without a renewal. */
+  #stepDown: NodeJS.Timeout | undefined;
   #lastRenew = 0;
   /** The last record we saw and when we first saw it, to judge expiry on our own clock. */
   #observed: { key: string; at: number } | undefined;
@@ -71,6 +81,7 @@ export class LeaderElector {
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
+    clearTimeout(this.#stepDown);
     // Let an attempt in flight finish first, or it could re-acquire the lease after we released it.
     await this.#inflight;
     if (!this.#leader) return;
@@ -106,13 +117,7 @@ export class LeaderElector {
         'leader election attempt failed',
       );
     }
-    if (this.#leader && this.#now() - this.#lastRenew > this.#opts.renewDeadlineMs) {
-      this.#opts.log.warn(
-        { lease: this.#opts.name },
-        'leader lease not renewed within the deadline; stepping down',
-      );
-      this.#setLeader(false);
-    }
+    this.#stepDownIfLapsed();
     if (this.#stopped) return;
     const jitter = this.#leader ? 1 : 1 + Math.random() * 0.2;
     this.#timer = setTimeout(() => {
@@ -178,16 +183,41 @@ export class LeaderElector {
   }
 
   #renewed(now: number) {
-    // A renewal that lands after the deadline had passed: writes were refused in between, so catch up.
-    const lapsed = this.#leader && this.#now() - this.#lastRenew >= this.#opts.renewDeadlineMs;
+    // A renewal that lands after the deadline had passed (the step-down timer not run yet): the parts stop and
+    // start again, as they would have with the timer on time; writes were refused in between.
+    this.#stepDownIfLapsed();
     this.#lastRenew = now;
-    if (!this.#leader) this.#setLeader(true);
-    else if (lapsed) this.#opts.onStartedLeading?.();
+    this.#setLeader(true);
+    this.#armStepDown();
+  }
+
+  #stepDownIfLapsed() {
+    if (!this.#leader || this.#now() - this.#lastRenew < this.#opts.renewDeadlineMs) return;
+    this.#opts.log.warn(
+      { lease: this.#opts.name },
+      'leader lease not renewed within the deadline; stepping down',
+    );
+    this.#setLeader(false);
+  }
+
+  #armStepDown() {
+    clearTimeout(this.#stepDown);
+    if (this.#stopped) return;
+    const left = this.#lastRenew + this.#opts.renewDeadlineMs - this.#now();
+    this.#stepDown = setTimeout(
+      () => {
+        this.#stepDownIfLapsed();
+        if (this.#leader) this.#armStepDown(); // renewed meanwhile, or a clock that moved less than the timer
+      },
+      Math.max(left, 1),
+    );
+    this.#stepDown.unref();
   }
 
   #setLeader(leader: boolean) {
     if (this.#leader === leader) return;
     this.#leader = leader;
+    if (!leader) clearTimeout(this.#stepDown);
     this.#opts.log.info(
       { lease: this.#opts.name, identity: this.#opts.identity, leader },
       leader ? 'became leader' : 'lost leadership',

@@ -10,7 +10,7 @@ import { API_VERSION, FACTS_KIND, SECRETS_KIND } from '../api/group.js';
 import { EXPOSE_LABEL } from '../api/secrets.js';
 import type { DeploymentFacts, DeploymentSecrets, SecretObject } from '../api/types.js';
 import type { KubeClient } from '../kube/client.js';
-import { classify } from '../kube/errors.js';
+import { classify, errorSummary } from '../kube/errors.js';
 import { corePath, factsPath, secretsPath } from '../kube/paths.js';
 import type { StoreReader, StoreWriter } from '../store/store.js';
 import { ResourceCache } from './cache.js';
@@ -18,7 +18,6 @@ import { type FactsRecord, factsHandler, keepFacts } from './deployment-facts/ha
 import { keepSecret, keepSecrets, type SecretsRecord, secretsHandler } from './deployment-secrets/handler.js';
 import type { EventRecorder } from './events.js';
 import type { InformerHooks } from './informer.js';
-import { errorSummary } from './informer.js';
 import { type QueueHooks, WorkQueue } from './queue.js';
 import { RateLimiter } from './rate-limiter.js';
 import type { StatusWriter } from './status.js';

@@ -1,10 +1,9 @@
 /** Writes `/status` in one place, only when it changed, and only while this replica may write. */
 import type { Logger } from 'pino';
+import { STATUS_FIELD_MANAGER } from '../api/field-managers.js';
 import type { KubeClient } from '../kube/client.js';
 import { isNotFound } from '../kube/errors.js';
 import { sameStatus } from './conditions.js';
-
-export const STATUS_FIELD_MANAGER = 'flagops-data-store-operator';
 
 export interface StatusWriter {
   /** Returns true when a patch was sent. */

@@ -86,3 +86,12 @@ export function classify(err: unknown): KubeErrorClass {
 export function isNotFound(err: unknown): boolean {
   return classify(err) === 'notFound';
 }
+
+/** Only the message and status of an error, never a response body. */
+export function errorSummary(err: unknown): { message: string; statusCode?: number } {
+  if (err instanceof Error) {
+    const statusCode = (err as { statusCode?: number }).statusCode;
+    return statusCode === undefined ? { message: err.message } : { message: err.message, statusCode };
+  }
+  return { message: String(err) };
+}

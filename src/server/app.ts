@@ -43,10 +43,10 @@ import {
 import { OfrepError, ofrepError } from './routes/ofrep.js';
 import { DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_CALLER } from './routes/watch.js';
 import { ROUTES } from './routes.js';
-import { loadUi } from './ui/router.js';
+import { loadUi } from './ui/assets.js';
 import { parse } from './validate.js';
 import type { WebhookConfig } from './webhooks/config.js';
-import { webhookRuntime } from './webhooks/route.js';
+import { webhookRuntime } from './webhooks/runtime.js';
 
 export interface ServerDeps {
   reader: StoreReader;

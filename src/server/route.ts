@@ -30,8 +30,8 @@ import type { IdentityWriter } from '../writes/identity-writer.js';
 import type { User } from './auth/authenticator.js';
 import type { Permission } from './auth/authorizer.js';
 import type { Auth } from './auth/middleware.js';
-import type { UiAssets } from './ui/router.js';
-import type { WebhookRuntime } from './webhooks/route.js';
+import type { UiAssets } from './ui/assets.js';
+import type { WebhookRuntime } from './webhooks/runtime.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export const METHODS: readonly Method[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];

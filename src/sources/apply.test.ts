@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { FactMap } from '../api/facts.js';
 import type { DeploymentFacts, ManagedFieldsEntry } from '../api/types.js';
-import { factOwnership, planApply } from './apply.js';
+import { planApply } from './apply.js';
 
 const ME = 'flagops-source/billing';
 const entry = (
@@ -23,27 +23,6 @@ const obj = (
   kind: 'DeploymentFacts',
   metadata: { name, namespace: 'ns', managedFields: managed },
   spec: { facts },
-});
-
-describe('factOwnership', () => {
-  it('splits our Apply-owned facts from everyone else, ignoring status', () => {
-    const own = factOwnership(
-      [
-        entry(ME, ['tier']),
-        entry('gitops', ['region']),
-        entry('kubectl-client-side-apply', ['tier'], 'Update'),
-        { ...entry('flagops-data-store-operator', ['x']), subresource: 'status' },
-        entry(ME, ['updated-by-me'], 'Update'),
-      ],
-      ME,
-    );
-    expect([...own.ours]).toEqual(['tier']);
-    expect(Object.fromEntries(own.others)).toEqual({
-      region: ['gitops'],
-      tier: ['kubectl-client-side-apply'],
-      'updated-by-me': [ME],
-    });
-  });
 });
 
 describe('planApply', () => {

@@ -5,42 +5,15 @@
  *    by the API server (SSA drops fields a manager stops applying, unless another manager also owns them);
  *  - a fact that another manager owns (GitOps, the API, another source) is left out of the apply and reported;
  *  - a refusal by the API server is reported for that identity; the other identities still apply.
- * Self-contained on purpose: it reads ownership out of managedFields itself.
+ * Ownership comes from the one managedFields reader (kube/managed-fields.ts).
  */
 import type { FactMap } from '../api/facts.js';
 import { API_VERSION, FACTS_KIND } from '../api/group.js';
-import type { DeploymentFacts, FactSourceError, ManagedFieldsEntry } from '../api/types.js';
+import type { DeploymentFacts, FactSourceError } from '../api/types.js';
 import type { KubeClient } from '../kube/client.js';
 import { KubeApiError } from '../kube/errors.js';
+import { FACTS_FIELDS, ownership } from '../kube/managed-fields.js';
 import { factsPath } from '../kube/paths.js';
-
-export interface FactOwnership {
-  /** Facts owned by `manager` through Apply. */
-  ours: Set<string>;
-  /** Fact → the other managers that own it (any operation; the status subresource is ignored). */
-  others: Map<string, string[]>;
-}
-
-/** Who owns which fact of `spec.facts`, from managedFields. */
-export function factOwnership(
-  entries: readonly ManagedFieldsEntry[] | undefined,
-  manager: string,
-): FactOwnership {
-  const ours = new Set<string>();
-  const others = new Map<string, string[]>();
-  for (const e of entries ?? []) {
-    if (e.subresource) continue;
-    const facts = (e.fieldsV1?.['f:spec'] as Record<string, unknown> | undefined)?.['f:facts'];
-    if (!facts || typeof facts !== 'object') continue;
-    for (const field of Object.keys(facts)) {
-      if (!field.startsWith('f:')) continue;
-      const key = field.slice(2);
-      if (e.manager === manager && e.operation === 'Apply') ours.add(key);
-      else others.set(key, [...(others.get(key) ?? []), e.manager ?? 'unknown']);
-    }
-  }
-  return { ours, others };
-}
 
 export interface IdentityPlan {
   identity: string;
@@ -66,12 +39,12 @@ export function planApply(
   const byName = new Map(current.map((o) => [o.metadata.name, o]));
   const names = new Set(desired.keys());
   for (const o of current) {
-    if (factOwnership(o.metadata.managedFields, manager).ours.size > 0) names.add(o.metadata.name);
+    if (ownership(o.metadata.managedFields, manager, FACTS_FIELDS).ours.size > 0) names.add(o.metadata.name);
   }
   const plans: IdentityPlan[] = [];
   for (const identity of names) {
     const obj = byName.get(identity);
-    const own = factOwnership(obj?.metadata.managedFields, manager);
+    const own = ownership(obj?.metadata.managedFields, manager, FACTS_FIELDS);
     const existing = obj?.spec?.facts ?? {};
     const facts: FactMap = {};
     const conflicts: IdentityPlan['conflicts'] = [];

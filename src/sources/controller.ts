@@ -3,14 +3,18 @@
  * (small) cache; when leadership moves, the old leader stops its runners (closing their database connections)
  * and the new one starts them. Deleting a FactSource removes the facts it wrote (best effort, on the leader).
  */
+
 import type { Logger } from 'pino';
-import { SOURCES_KIND, sourceFieldManager } from '../api/sources.js';
+import { sourceFieldManager } from '../api/field-managers.js';
+import { SOURCES_KIND } from '../api/sources.js';
 import type { FactSource } from '../api/types.js';
 import { objectKey, ResourceCache } from '../controller/cache.js';
 import type { EventRecorder } from '../controller/events.js';
-import { errorSummary, type InformerHooks } from '../controller/informer.js';
+import type { InformerHooks } from '../controller/informer.js';
+import type { LeaderOnly } from '../controller/leader.js';
 import type { StatusWriter } from '../controller/status.js';
 import type { KubeClient } from '../kube/client.js';
+import { errorSummary } from '../kube/errors.js';
 import { applyPlans, listFacts, planApply } from './apply.js';
 import { SourceRunner, sourcesPath } from './runner.js';
 
@@ -20,23 +24,20 @@ export interface SourcesControllerOptions {
   status: StatusWriter;
   events: EventRecorder;
   log: Logger;
-  /** Whether this replica may write (the leader, or always without leader election). */
-  active: () => boolean;
   hooks?: InformerHooks;
-  /** How often leadership is checked. */
-  leaderCheckMs?: number;
   notifyDebounceMs?: number;
   /** Bytes of a query result read before a sync fails (--source-max-result-bytes). */
   maxResultBytes?: number;
 }
 
-export class SourcesController {
+/** Runs the sources while leading (`setLeading`, from the leader elector) and once its cache has synced. */
+export class SourcesController implements LeaderOnly {
   readonly cache: ResourceCache<FactSource>;
   readonly #runners = new Map<string, SourceRunner>();
   readonly #opts: SourcesControllerOptions;
   readonly #log: Logger;
   #active = false;
-  #timer: NodeJS.Timeout | undefined;
+  #leading = false;
   #stopped = false;
 
   constructor(opts: SourcesControllerOptions) {
@@ -55,32 +56,37 @@ export class SourcesController {
     this.cache.on('delete', (o) => void this.#delete(o));
   }
 
-  /** Starts the informer (without waiting for it: a missing CRD must not hold up the operator) and the leader check. */
+  /** Starts the informer, without waiting for it: a missing CRD must not hold up the operator. */
   start(): void {
     this.#stopped = false;
-    this.cache.start().catch((err: unknown) => {
-      this.#log.warn({ resource: 'factsources', err: errorSummary(err) }, 'fact source informer failed');
-    });
-    const check = () => {
-      const active = this.#opts.active() && this.cache.synced;
-      if (active && !this.#active) {
-        this.#active = true;
-        this.#log.info({}, 'running fact sources');
-        for (const o of this.cache.list()) this.#upsert(o);
-      } else if (!active && this.#active) {
-        this.#active = false;
-        this.#log.info({}, 'not leading: fact sources stopped');
-        void this.#stopRunners();
-      }
-    };
-    check();
-    this.#timer = setInterval(check, this.#opts.leaderCheckMs ?? 250);
-    this.#timer.unref();
+    this.cache.start().then(
+      () => this.#check(),
+      (err: unknown) => {
+        this.#log.warn({ resource: 'factsources', err: errorSummary(err) }, 'fact source informer failed');
+      },
+    );
+  }
+
+  setLeading(leading: boolean): void {
+    this.#leading = leading;
+    this.#check();
+  }
+
+  #check() {
+    const active = this.#leading && this.cache.synced && !this.#stopped;
+    if (active && !this.#active) {
+      this.#active = true;
+      this.#log.info({}, 'running fact sources');
+      for (const o of this.cache.list()) this.#upsert(o);
+    } else if (!active && this.#active) {
+      this.#active = false;
+      this.#log.info({}, 'not leading: fact sources stopped');
+      void this.#stopRunners();
+    }
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    if (this.#timer) clearInterval(this.#timer);
     this.#active = false;
     await this.#stopRunners();
     await this.cache.stop();

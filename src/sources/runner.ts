@@ -4,6 +4,7 @@
  * the interval. One sync at a time; a trigger during a sync runs another right after.
  */
 import type { Logger } from 'pino';
+import { sourceFieldManager } from '../api/field-managers.js';
 import { API_VERSION, GROUP, VERSION } from '../api/group.js';
 import {
   DEFAULT_INTERVAL_SECONDS,
@@ -13,14 +14,12 @@ import {
   FactSourceSpec,
   SOURCES_KIND,
   SOURCES_PLURAL,
-  sourceFieldManager,
 } from '../api/sources.js';
 import type { FactSource, SecretObject } from '../api/types.js';
 import type { EventRecorder } from '../controller/events.js';
-import { errorSummary } from '../controller/informer.js';
 import type { StatusWriter } from '../controller/status.js';
 import type { KubeClient } from '../kube/client.js';
-import { KubeApiError } from '../kube/errors.js';
+import { errorSummary, KubeApiError } from '../kube/errors.js';
 import { corePath } from '../kube/paths.js';
 import { applyPlans, listFacts, planApply } from './apply.js';
 import { connectionFromSecret } from './connection.js';

@@ -5,13 +5,13 @@
  *
  * The store keeps the compact form (`FactOwners`) with interned manager names; the identity view expands it.
  */
+import { API_FIELD_MANAGER, SOURCE_FIELD_MANAGER_PREFIX } from '../api/field-managers.js';
 import type { ManagedFieldsEntry } from '../api/types.js';
+import { FACTS_FIELDS, managedNode } from '../kube/managed-fields.js';
 import { Interner } from './intern.js';
 
 /** Set by the API writer: `{"<fact>": {"by": "user:alice" | "webhook:billing", "at": "<RFC 3339>"}}`. */
 export const FACT_ORIGINS_ANNOTATION = 'flagops.io/fact-origins';
-export const API_FIELD_MANAGER = 'flagops-data-store-api';
-export const SOURCE_MANAGER_PREFIX = 'flagops-source/';
 
 export interface FactOwner {
   readonly manager: string;
@@ -62,10 +62,7 @@ export function factOwners(
   let owners: FactOwner[] | undefined;
   let key = '';
   for (const e of entries ?? []) {
-    if (e.subresource) continue;
-    const facts = (e.fieldsV1 as { 'f:spec'?: { 'f:facts'?: Record<string, unknown> } } | undefined)?.[
-      'f:spec'
-    ]?.['f:facts'];
+    const facts = managedNode(e, FACTS_FIELDS);
     if (!facts) continue;
     names ??= new Map(factNames.map((n) => [`f:${n}`, n]));
     // Reuse the fact-name strings of the served values rather than holding copies; sized exactly (an array grown
@@ -104,7 +101,7 @@ export function factOwners(
 /** How a field manager's name maps to a path. Argo CD and Flux use fixed manager names. */
 export function pathOf(manager: string): FactPath {
   if (manager === API_FIELD_MANAGER) return 'api';
-  if (manager.startsWith(SOURCE_MANAGER_PREFIX)) return 'source';
+  if (manager.startsWith(SOURCE_FIELD_MANAGER_PREFIX)) return 'source';
   if (manager.startsWith('kubectl')) return 'kubectl';
   if (/argocd|argo-cd|kustomize-controller|helm-controller|flux|gitops/i.test(manager)) return 'gitops';
   return 'other';
@@ -133,7 +130,7 @@ export function describeProvenance(o: FactOwners | undefined): Record<string, Fa
         continue;
       }
       let path = pathOf(owner.manager);
-      let by = path === 'source' ? owner.manager.slice(SOURCE_MANAGER_PREFIX.length) : owner.manager;
+      let by = path === 'source' ? owner.manager.slice(SOURCE_FIELD_MANAGER_PREFIX.length) : owner.manager;
       let at = owner.time;
       const origin = path === 'api' && Object.hasOwn(origins, fact) ? origins[fact] : undefined;
       if (origin && typeof origin.by === 'string') {

@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { type FactMap, FactName, FactValue } from '../api/facts.js';
+import { API_FIELD_MANAGER } from '../api/field-managers.js';
 import { API_VERSION, FACTS_KIND, SECRETS_KIND } from '../api/group.js';
 import {
   EXPOSE_LABEL,
@@ -21,22 +22,20 @@ import {
 import type { DeploymentFacts, DeploymentSecrets, SecretObject } from '../api/types.js';
 import type { KubeClient } from '../kube/client.js';
 import { KubeApiError } from '../kube/errors.js';
+import { FACTS_FIELDS, ownership, SECRETS_FIELDS } from '../kube/managed-fields.js';
 import { corePath, factsPath, secretsPath } from '../kube/paths.js';
 import { FACT_ORIGINS_ANNOTATION } from '../store/provenance.js';
 import { SecretValue } from '../store/secret-value.js';
 import { reached, type StoreReader } from '../store/store.js';
 import { conflict, fromKube, StaleWrite, WriteError } from './errors.js';
 import { checkFactsChange, checkSecretValue } from './limits.js';
-import { ownership } from './ownership.js';
 import { type DeleteTarget, type IdentityObjects, planDelete } from './plan-delete.js';
 import { type FactsChange, nextOrigins, planFactsApply } from './plan-facts.js';
 import { dataKeyInUse, planSecretPut, planSecretRemove } from './plan-secrets.js';
 import { retryStale } from './retry.js';
 
-export { API_FIELD_MANAGER } from '../store/provenance.js';
 export type { FactsChange } from './plan-facts.js';
 
-import { API_FIELD_MANAGER } from '../store/provenance.js';
 export const ORIGIN_ANNOTATION = 'flagops.io/last-written-by';
 
 /** `flagops-<identity>`, shortened with a hash when that would exceed the 253-character name limit. */
@@ -54,9 +53,6 @@ export interface FactsWriteResult {
   /** False when the store did not show the write within the timeout (it is committed all the same). */
   visible: boolean;
 }
-
-const FACTS_PATH = ['f:spec', 'f:facts'];
-const SECRETS_PATH = ['f:spec', 'f:secrets'];
 
 /**
  * The facts a write answers with: the object's, but only those a read could serve. An object that predates the
@@ -91,7 +87,7 @@ export class IdentityWriter {
         obj && {
           facts: obj.spec?.facts ?? {},
           generation: obj.metadata.generation ?? 0,
-          ownership: ownership(obj.metadata.managedFields, API_FIELD_MANAGER, FACTS_PATH),
+          ownership: ownership(obj.metadata.managedFields, API_FIELD_MANAGER, FACTS_FIELDS),
         },
         change,
       );
@@ -195,7 +191,7 @@ export class IdentityWriter {
       const plan = planSecretPut(
         current && {
           entries: current.spec?.secrets ?? [],
-          ownership: ownership(current.metadata.managedFields, API_FIELD_MANAGER, SECRETS_PATH),
+          ownership: ownership(current.metadata.managedFields, API_FIELD_MANAGER, SECRETS_FIELDS),
         },
         secret && {
           managed: secret.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY,
@@ -289,7 +285,7 @@ export class IdentityWriter {
       const plan = planSecretRemove(
         current && {
           entries: current.spec?.secrets ?? [],
-          ownership: ownership(current.metadata.managedFields, API_FIELD_MANAGER, SECRETS_PATH),
+          ownership: ownership(current.metadata.managedFields, API_FIELD_MANAGER, SECRETS_FIELDS),
         },
         key,
         secretName,

@@ -4,8 +4,8 @@
  * becomes a co-owner of a field it did not take over: a later GitOps apply can still change or remove it.
  */
 import { type FactMap, type FactValue, MAX_FACTS } from '../api/facts.js';
+import type { Ownership } from '../kube/managed-fields.js';
 import { conflict, invalid, notFound, preconditionFailed, type WriteError } from './errors.js';
-import type { Ownership } from './ownership.js';
 
 export interface FactsChange {
   set?: Record<string, FactValue>;

@@ -4,8 +4,8 @@
  * under its own field manager, so that entries managed by GitOps stay untouched.
  */
 import type { SecretEntry } from '../api/secrets.js';
+import type { Ownership } from '../kube/managed-fields.js';
 import { conflict, notFound, type WriteError } from './errors.js';
-import type { Ownership } from './ownership.js';
 
 export interface CurrentSecrets {
   entries: readonly SecretEntry[];

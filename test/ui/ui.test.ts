@@ -289,6 +289,12 @@ describe('the web UI', () => {
     // Who set each fact: the API, on behalf of the editor's ServiceAccount.
     const by = `API user:system:serviceaccount:${ns}:ui-editor`;
     expect(await setBy(page)).toEqual({ replicas: by, tier: by });
+    // When each was last changed: the API writer's record, a moment ago.
+    const changed = await page
+      .locator('#facts-body time')
+      .evaluateAll((ts) => ts.map((t) => t.getAttribute('datetime') ?? ''));
+    expect(changed).toHaveLength(2);
+    for (const at of changed) expect(Date.now() - Date.parse(at)).toBeLessThan(10 * 60_000);
     expect(await textOf(page, '#detail-title')).toBe('shop');
     expect(await textOf(page, '#detail-namespace')).toBe(ns);
     const status = await textOf(page, '#status');

@@ -7,15 +7,17 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
+import { PROJECTION_FIELD_MANAGER } from '../../api/field-managers.js';
 import { API_VERSION, FACTS_KIND } from '../../api/group.js';
 import type { DeploymentFacts } from '../../api/types.js';
 import type { KubeClient } from '../../kube/client.js';
-import { classify, isNotFound, KubeApiError } from '../../kube/errors.js';
+import { classify, errorSummary, isNotFound, KubeApiError } from '../../kube/errors.js';
 import { corePath, factsPath } from '../../kube/paths.js';
 import type { StoreReader } from '../../store/store.js';
 import { objectKey, ResourceCache, splitKey } from '../cache.js';
 import type { EventRecorder } from '../events.js';
-import { errorSummary, type InformerHooks } from '../informer.js';
+import type { InformerHooks } from '../informer.js';
+import type { LeaderOnly } from '../leader.js';
 import { WorkQueue } from '../queue.js';
 import {
   canProject,
@@ -23,7 +25,6 @@ import {
   desiredConfigMap,
   isProjectionOf,
   PROJECT_LABEL,
-  PROJECTION_FIELD_MANAGER,
   projectedData,
   staleLabels,
 } from './configmap.js';
@@ -42,15 +43,16 @@ export interface ProjectorOptions {
   namespaces: readonly string[];
   events: EventRecorder;
   log: Logger;
-  /** Whether this replica may write (the leader, or always without leader election). */
-  active: () => boolean;
   hooks?: InformerHooks;
-  leaderCheckMs?: number;
   /** Every projection is re-applied this often, which also brings back a ConfigMap deleted by hand. */
   resyncMs?: number;
 }
 
-export class ConfigMapProjector {
+/**
+ * Projects while leading (`setLeading`, from the leader elector, only once the store has synced) and once its own
+ * cache has synced.
+ */
+export class ConfigMapProjector implements LeaderOnly {
   readonly cache: ResourceCache<DeploymentFacts>;
   readonly queue: WorkQueue;
   readonly #opts: ProjectorOptions;
@@ -65,7 +67,10 @@ export class ConfigMapProjector {
   /** Key → the last collision warning recorded, so that it is recorded once per change. */
   readonly #warned = new Map<string, string>();
   #active = false;
-  #timers: NodeJS.Timeout[] = [];
+  #leading = false;
+  /** Between start() and stop(). */
+  #running = false;
+  #timer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void) | undefined;
 
   constructor(opts: ProjectorOptions) {
@@ -100,36 +105,42 @@ export class ConfigMapProjector {
   }
 
   start(): void {
+    this.#running = true;
     this.queue.run((key) => this.#reconcile(key));
-    this.cache.start().catch((err: unknown) => {
-      this.#log.warn({ err: errorSummary(err) }, 'projection informer failed');
-    });
+    this.cache.start().then(
+      () => this.#check(),
+      (err: unknown) => {
+        this.#log.warn({ err: errorSummary(err) }, 'projection informer failed');
+      },
+    );
     this.#unsubscribe = this.#opts.reader.onChange((e) => {
       if (e.kind !== 'facts' || !this.#active) return;
       if (this.cache.get(e.namespace, e.name)) this.queue.add(`${e.namespace}/${e.name}`);
     });
-    const check = () => {
-      const active = this.#opts.active() && this.cache.synced;
-      if (active === this.#active) return;
-      this.#active = active;
-      // A new leader re-checks everything; what the last one applied may be stale.
+    this.#timer = setInterval(() => {
       this.#applied.clear();
-      if (active) this.#resync();
-    };
-    check();
-    this.#timers.push(setInterval(check, this.#opts.leaderCheckMs ?? 250));
-    this.#timers.push(
-      setInterval(() => {
-        this.#applied.clear();
-        if (this.#active) this.#resync();
-      }, this.#opts.resyncMs ?? 600_000),
-    );
-    for (const t of this.#timers) t.unref();
+      if (this.#active) this.#resync();
+    }, this.#opts.resyncMs ?? 600_000);
+    this.#timer.unref();
+  }
+
+  setLeading(leading: boolean): void {
+    this.#leading = leading;
+    this.#check();
+  }
+
+  #check() {
+    const active = this.#leading && this.cache.synced && this.#running;
+    if (active === this.#active) return;
+    this.#active = active;
+    // A new leader re-checks everything; what the last one applied may be stale.
+    this.#applied.clear();
+    if (active) this.#resync();
   }
 
   async stop(): Promise<void> {
-    for (const t of this.#timers) clearInterval(t);
-    this.#timers = [];
+    this.#running = false;
+    clearInterval(this.#timer);
     this.#unsubscribe?.();
     this.#active = false;
     await this.cache.stop();

@@ -10,7 +10,8 @@ import { createApp } from '../app.js';
 import { allowAll } from '../auth/authorizer.js';
 import { noAuth } from '../auth/middleware.js';
 import { unauthorized } from '../errors.js';
-import { defaultAssetsDir, UI_CSP } from './router.js';
+import { defaultAssetsDir } from './assets.js';
+import { UI_CSP } from './router.js';
 
 const servers: { close(): void }[] = [];
 afterAll(() => {

@@ -3,19 +3,15 @@
  * served without authentication (public routes of the one route table). The page's own API calls carry the user's bearer token, so the UI can do
  * exactly what the user may do through the API and nothing more. It never calls the secret-value routes.
  *
- * The files live in `assets/` next to this module and are read once, when the router is created. Running from
- * the sources (tsx) that is `src/server/ui/assets`; running the compiled `dist/`, the build must copy them to
- * `dist/server/ui/assets`. A checkout's `dist/` without that copy falls back to the sources' directory; when
- * neither exists the UI answers 503 saying so, and the rest of the operator is unaffected.
+ * The files are read once, by assets.ts; when they are missing the UI answers 503 saying so, and the rest of the
+ * operator is unaffected.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { extname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { HttpError, notFound } from '../errors.js';
 import { route } from '../route.js';
+import type { UiAssets } from './assets.js';
+
 /** Everything from our own origin, nothing inline, no plugins, no framing, no form posts anywhere. */
 export const UI_CSP = [
   "default-src 'self'",
@@ -39,47 +35,6 @@ const SECURITY_HEADERS: Record<string, string> = {
   'cross-origin-resource-policy': 'same-origin',
   'permissions-policy': 'camera=(), microphone=(), geolocation=(), payment=()',
 };
-
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-};
-
-interface Asset {
-  body: Buffer;
-  type: string;
-  etag: string;
-}
-
-/** The assets' directory: next to this module, else (a dist/ built without copying them) in the sources. */
-export function defaultAssetsDir(): string | undefined {
-  const candidates = [
-    fileURLToPath(new URL('./assets/', import.meta.url)),
-    fileURLToPath(new URL('../../../src/server/ui/assets/', import.meta.url)),
-  ];
-  return candidates.find((dir) => existsSync(join(dir, 'index.html')));
-}
-
-export type UiAssets = ReadonlyMap<string, Asset>;
-
-function loadAssets(dir: string): Map<string, Asset> {
-  const assets = new Map<string, Asset>();
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const type = CONTENT_TYPES[extname(entry.name)];
-    if (!entry.isFile() || !type) continue;
-    const body = readFileSync(join(dir, entry.name));
-    const hash = createHash('sha256').update(body).digest('base64url').slice(0, 22);
-    assets.set(entry.name, { body, type, etag: `"${hash}"` });
-  }
-  return assets;
-}
-
-/** The UI's files from `dir` (default: next to this module), or undefined when they are not there. */
-export function loadUi(dir = defaultAssetsDir()): UiAssets | undefined {
-  return dir && existsSync(join(dir, 'index.html')) ? loadAssets(dir) : undefined;
-}
 
 function serve(
   assets: UiAssets | undefined,

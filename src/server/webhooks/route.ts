@@ -2,87 +2,19 @@
  * POST /api/v1/webhooks/{name}: fact updates from systems that hold no Kubernetes token, authenticated by an
  * HMAC signature with a key read from a Kubernetes Secret, and limited to the namespaces configured for that
  * webhook. Writes go through the same server-side apply as the API, recording `webhook:<name>` as their origin.
+ * The webhooks' keys and replay memory are in runtime.ts.
  */
-import type { Logger } from 'pino';
 import { z } from 'zod';
 import { FactMap, type FactValue } from '../../api/facts.js';
-import type { SecretObject } from '../../api/types.js';
-import { KubeApiError } from '../../kube/errors.js';
 import { WriteError } from '../../writes/errors.js';
-import type { IdentityWriter } from '../../writes/identity-writer.js';
 import { badRequest, forbidden, fromWriteError, HttpError, notFound, unavailable } from '../errors.js';
 import { route } from '../route.js';
 import { parse } from '../validate.js';
 import { WebhookBody } from './body.js';
-import type { WebhookConfig } from './config.js';
-import { ReplayGuard, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify } from './signature.js';
-
-export interface WebhookDeps {
-  webhooks: readonly WebhookConfig[];
-  /** Reads the Secret holding a webhook's key; undefined when it does not exist. */
-  readSecret: (namespace: string, name: string) => Promise<SecretObject | undefined>;
-  writer: IdentityWriter;
-  log: Logger;
-  onDelivery?: (webhook: string, result: string) => void;
-  nowSeconds?: () => number;
-  /** How long a key read from its Secret is reused. */
-  keyTtlMs?: number;
-}
-
-/** The configured webhooks with their key cache and replay memory: one per server. */
-export interface WebhookRuntime {
-  readonly deps: WebhookDeps;
-  readonly byName: ReadonlyMap<string, WebhookConfig>;
-  keyOf(w: WebhookConfig): Promise<Buffer>;
-  readonly replay: ReplayGuard;
-  now(): number;
-}
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verify } from './signature.js';
 
 const unauthorizedWebhook = (reason: string) =>
   new HttpError(401, 'Unauthorized', `webhook signature refused: ${reason}`);
-
-export function webhookRuntime(deps: WebhookDeps): WebhookRuntime {
-  const keys = new Map<string, { key: Buffer; expires: number }>();
-
-  async function keyOf(w: WebhookConfig): Promise<Buffer> {
-    const cached = keys.get(w.name);
-    if (cached && cached.expires > Date.now()) return cached.key;
-    let secret: SecretObject | undefined;
-    try {
-      secret = await deps.readSecret(w.secretRef.namespace, w.secretRef.name);
-    } catch (err) {
-      if (err instanceof KubeApiError && err.errorClass !== 'transient') {
-        deps.log.error({ webhook: w.name, status: err.statusCode }, 'webhook key secret unreadable');
-        throw new HttpError(
-          500,
-          'Internal',
-          `webhook ${w.name} has no usable key (check its Secret and the operator's RBAC)`,
-        );
-      }
-      throw unavailable('cannot read the webhook key: the Kubernetes API server is unavailable');
-    }
-    const data = secret?.data?.[w.secretRef.key];
-    if (!data) {
-      deps.log.error({ webhook: w.name }, 'webhook key missing from secret');
-      throw new HttpError(
-        500,
-        'Internal',
-        `webhook ${w.name} has no usable key (key ${w.secretRef.key} missing)`,
-      );
-    }
-    const key = Buffer.from(data, 'base64');
-    keys.set(w.name, { key, expires: Date.now() + (deps.keyTtlMs ?? 30_000) });
-    return key;
-  }
-
-  return {
-    deps,
-    byName: new Map(deps.webhooks.map((w) => [w.name, w])),
-    keyOf,
-    replay: new ReplayGuard(),
-    now: deps.nowSeconds ?? (() => Math.floor(Date.now() / 1000)),
-  };
-}
 
 export const webhookRoutes = [
   route({

@@ -1,3 +1,4 @@
+// @ts-check
 // The operator's HTTP API, as the signed-in user. The bearer token lives in this tab's sessionStorage only:
 // never in localStorage, a cookie or a URL. This module never calls the secret-value routes.
 

@@ -1,3 +1,4 @@
+// @ts-check
 // The web UI: a list of identities and one identity's facts and status, kept current by the change feed.
 // Plain DOM (no innerHTML anywhere: the page's CSP enforces Trusted Types). Secret VALUES are never requested:
 // only the key names the identity views carry.
@@ -535,12 +536,32 @@ const PATHS = /** @type {Record<string, string>} */ ({
 function provenanceCell(p) {
   if (!p) return h('td', { class: 'muted' }, '—');
   const who = p.path === 'gitops' || p.path === 'kubectl' || p.path === 'other' ? p.manager : p.by;
+  const label = PATHS[p.path] ?? p.path;
+  // A manager named after its path (kubectl, kubectl-client-side-apply) says it once.
+  const named = who.toLowerCase().startsWith(label.toLowerCase());
   return h(
     'td',
     { title: p.at ? `${p.manager}, ${p.at}` : p.manager },
-    h('span', { class: 'provenance' }, PATHS[p.path] ?? p.path),
-    ' ',
+    ...(named ? [] : [h('span', { class: 'provenance' }, label), ' ']),
     h('code', {}, who),
+  );
+}
+
+/**
+ * When the fact was last changed, as the API server or the API writer recorded it.
+ * @param {{ at?: string } | undefined} p
+ */
+function changedCell(p) {
+  const at = p?.at ? new Date(p.at) : undefined;
+  if (!at || Number.isNaN(at.getTime())) return h('td', { class: 'muted' }, '—');
+  return h(
+    'td',
+    {},
+    h(
+      'time',
+      { datetime: p?.at, title: p?.at },
+      at.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }),
+    ),
   );
 }
 
@@ -641,6 +662,7 @@ function factRow(name, value, provenance) {
     valueCell,
     h('td', {}, type),
     provenanceCell(provenance),
+    changedCell(provenance),
     h('td', { class: 'actions' }, ...actions),
   );
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // The change feed (Server-Sent Events) read with fetch(), since EventSource cannot send an Authorization
 // header. Reconnects with Last-Event-ID after a dropped connection; gives up (and says why) on 401 and 403.
 import { API_BASE, errorOf, withAuth } from './api.js';

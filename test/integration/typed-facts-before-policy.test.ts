@@ -12,11 +12,11 @@ import { kubectl } from '../control-plane/kubectl.js';
 import { useApi } from '../support/api.js';
 import { adminClient, call, controlPlane, eventually } from '../support/cluster.js';
 
-const fx = useApi('review-typed');
+const fx = useApi('typed-before');
 
 const BINDING =
   '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/deploymentfacts.flagops.io';
-const BYPASS = 'review-typed.flagops.io/bypass';
+const BYPASS = 'typed-before.flagops.io/bypass';
 const factsPath = (id: string) => `/api/v1/namespaces/${fx.ns}/identities/${id}/facts`;
 const objPath = (id: string) => `/apis/flagops.io/v1alpha1/namespaces/${fx.ns}/deploymentfacts/${id}`;
 

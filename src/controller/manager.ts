@@ -7,16 +7,24 @@
  */
 import type { Logger } from 'pino';
 import { API_VERSION, FACTS_KIND, SECRETS_KIND } from '../api/group.js';
+import {
+  CLUSTER_PROFILE_KIND,
+  CLUSTER_PROFILE_PLURAL,
+  PROFILE_KIND,
+  PROFILE_PLURAL,
+} from '../api/profiles.js';
 import { EXPOSE_LABEL } from '../api/secrets.js';
-import type { DeploymentFacts, DeploymentSecrets, SecretObject } from '../api/types.js';
+import type { DeploymentFacts, DeploymentSecrets, FactProfile, SecretObject } from '../api/types.js';
 import type { KubeClient } from '../kube/client.js';
 import { classify } from '../kube/errors.js';
-import { corePath, factsPath, secretsPath } from '../kube/paths.js';
+import { clusterProfilesPath, corePath, factsPath, profilesPath, secretsPath } from '../kube/paths.js';
+import { LayeredFacts } from '../store/layered-facts.js';
 import type { StoreReader, StoreWriter } from '../store/store.js';
 import { ResourceCache } from './cache.js';
 import { type FactsRecord, factsHandler, keepFacts } from './deployment-facts/handler.js';
 import { keepSecret, keepSecrets, type SecretsRecord, secretsHandler } from './deployment-secrets/handler.js';
 import type { EventRecorder } from './events.js';
+import { keepProfile, type ProfileRecord, profilesHandler } from './fact-profiles/handler.js';
 import type { InformerHooks } from './informer.js';
 import { errorSummary } from './informer.js';
 import { type QueueHooks, WorkQueue } from './queue.js';
@@ -69,6 +77,10 @@ export class ControllerManager {
   readonly facts: ResourceCache<DeploymentFacts, FactsRecord>;
   readonly deploymentSecrets: ResourceCache<DeploymentSecrets, SecretsRecord>;
   readonly secrets: ResourceCache<SecretObject>;
+  readonly profiles: ResourceCache<FactProfile, ProfileRecord>;
+  readonly clusterProfiles: ResourceCache<FactProfile, ProfileRecord>;
+  /** The precomputed merged view of profiles and own facts that the store serves. */
+  readonly layers: LayeredFacts;
   readonly factsStatus: StatusSync;
   readonly secretsStatus: StatusSync;
   readonly #queues: WorkQueue[] = [];
@@ -109,6 +121,23 @@ export class ControllerManager {
       path: (ns) => corePath('secrets', ns),
       labelSelector: `${EXPOSE_LABEL}=true`,
       keep: keepSecret,
+      log,
+    });
+
+    this.profiles = new ResourceCache({
+      ...common,
+      resource: PROFILE_PLURAL,
+      path: profilesPath,
+      keep: keepProfile(PROFILE_KIND),
+      log,
+    });
+    // Cluster-scoped: one informer whatever namespaces are watched; its profiles reach only watched identities.
+    this.clusterProfiles = new ResourceCache({
+      ...common,
+      namespaces: [],
+      resource: CLUSTER_PROFILE_PLURAL,
+      path: clusterProfilesPath,
+      keep: keepProfile(CLUSTER_PROFILE_KIND),
       log,
     });
 
@@ -159,7 +188,15 @@ export class ControllerManager {
       kind: SECRETS_KIND,
     });
 
-    const facts = factsHandler({ store: opts.store, status: this.factsStatus });
+    this.layers = new LayeredFacts(opts.store);
+    const profiles = profilesHandler({ layers: this.layers });
+    for (const cache of [this.profiles, this.clusterProfiles]) {
+      cache.on('add', (r) => profiles.upsert(r));
+      cache.on('update', (r) => profiles.upsert(r));
+      cache.on('delete', (r) => profiles.remove(r));
+    }
+
+    const facts = factsHandler({ store: opts.store, status: this.factsStatus, layers: this.layers });
     const upsertFacts = (_r: FactsRecord, raw: DeploymentFacts | undefined) => raw && facts.upsert(raw);
     this.facts.on('add', upsertFacts);
     this.facts.on('update', upsertFacts);
@@ -183,13 +220,23 @@ export class ControllerManager {
 
   /** True once the store holds every object of the initial lists, with its Secrets resolved. */
   get synced(): boolean {
-    return this.facts.synced && this.deploymentSecrets.synced && this.secrets.synced;
+    return (
+      this.profiles.synced &&
+      this.clusterProfiles.synced &&
+      this.facts.synced &&
+      this.deploymentSecrets.synced &&
+      this.secrets.synced
+    );
   }
 
   async start(): Promise<void> {
     this.factsStatus.run();
     this.secretsStatus.run();
-    await Promise.all([this.facts.start(), this.secrets.start().then(() => this.deploymentSecrets.start())]);
+    // Profiles before DeploymentFacts: each identity is then merged once, instead of again for every profile.
+    await Promise.all([
+      Promise.all([this.profiles.start(), this.clusterProfiles.start()]).then(() => this.facts.start()),
+      this.secrets.start().then(() => this.deploymentSecrets.start()),
+    ]);
     this.#opts.log.info(
       { namespaces: this.#opts.namespaces.length ? this.#opts.namespaces : ['*'] },
       'controllers started',
@@ -209,7 +256,13 @@ export class ControllerManager {
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    await Promise.all([this.facts.stop(), this.deploymentSecrets.stop(), this.secrets.stop()]);
+    await Promise.all([
+      this.facts.stop(),
+      this.deploymentSecrets.stop(),
+      this.secrets.stop(),
+      this.profiles.stop(),
+      this.clusterProfiles.stop(),
+    ]);
     this.#limiter.release();
     await Promise.all(this.#queues.map((q) => q.stop()));
   }

@@ -148,3 +148,27 @@ describe('LayeredFacts', () => {
     });
   });
 });
+
+describe('LayeredFacts.summarize', () => {
+  it('counts the identities each profile applies to and the ties at equal priority, both ways', () => {
+    const { layers } = setup();
+    layers.setProfile(cluster('a', 1, { x: 1, y: 1 }));
+    layers.setProfile(cluster('b', 1, { x: 2 }, { matchLabels: { t: 'b' } }));
+    layers.setProfile(cluster('c', 2, { x: 3 }));
+    layers.setOwn('a', 'one', { t: 'b' }, own({}));
+    layers.setOwn('a', 'two', {}, own({}));
+    layers.setOwn('b', 'three', { t: 'b' }, own({}));
+    const s = layers.summarize();
+    expect(s.get('ClusterFactProfile/a')).toEqual({
+      selected: 3,
+      ties: new Map([['ClusterFactProfile/b', new Set(['x'])]]),
+    });
+    expect(s.get('ClusterFactProfile/b')).toEqual({
+      selected: 2,
+      ties: new Map([['ClusterFactProfile/a', new Set(['x'])]]),
+    });
+    expect(s.get('ClusterFactProfile/c')).toEqual({ selected: 3, ties: new Map() });
+    // The same profile again (as a status write brings it back) recomputes nothing.
+    expect(layers.setProfile(cluster('c', 2, { x: 3 }))).toBe(0);
+  });
+});

@@ -5,11 +5,25 @@
  * identities it selected before or selects now; the store emits a change for each whose served facts changed.
  */
 import type { FactMap } from '../api/facts.js';
-import { applies, compareLayers, type Labels, mergeLayers, type ProfileLayer, profileKey } from './layers.js';
+import {
+  applies,
+  compareLayers,
+  type Labels,
+  mergeLayers,
+  type ProfileLayer,
+  profileKey,
+  tiesOf,
+} from './layers.js';
 import type { FactsEntry, StoreReader, StoreWriter } from './store.js';
 
 /** What the DeploymentFacts handler knows of an identity's own facts. */
 export type OwnFacts = Omit<FactsEntry, 'own' | 'layers'>;
+
+export interface ProfileSummary {
+  selected: number;
+  /** Other profile's key → the fact names both set. */
+  ties: Map<string, Set<string>>;
+}
 
 const NO_LAYERS: readonly ProfileLayer[] = Object.freeze([]);
 
@@ -45,6 +59,8 @@ export class LayeredFacts {
   setProfile(profile: ProfileLayer): number {
     const key = profileKey(profile);
     const prev = this.#profiles.get(key);
+    // A status write or a label on the profile comes back as an update: nothing to recompute.
+    if (prev && sameLayer(prev, profile)) return 0;
     this.#profiles.set(key, Object.freeze(profile));
     return this.#reorder(prev, profile);
   }
@@ -64,6 +80,42 @@ export class LayeredFacts {
     for (const [namespace, names] of this.#scope(profile.namespace))
       for (const labels of names.values()) if (applies(probe, namespace, labels)) n++;
     return n;
+  }
+
+  /**
+   * Per valid profile: how many identities it applies to, and the profiles of equal priority that set some of the
+   * same facts for an identity both select (with those facts). One walk over the identities; identities with the
+   * same profiles share one list, so ties are worked out once per distinct list.
+   */
+  summarize(): Map<string, ProfileSummary> {
+    const out = new Map<string, ProfileSummary>();
+    for (const key of this.#profiles.keys()) out.set(key, { selected: 0, ties: new Map() });
+    if (out.size === 0) return out;
+    const lists = new Map<readonly ProfileLayer[], number>();
+    for (const [namespace, names] of this.#labels) {
+      for (const name of names.keys()) {
+        const layers = this.store.get(namespace, name)?.facts?.layers;
+        if (layers && layers.length > 0) lists.set(layers, (lists.get(layers) ?? 0) + 1);
+      }
+    }
+    const tie = (a: string, b: string, facts: string[]) => {
+      const ties = out.get(a)?.ties;
+      if (!ties) return;
+      const seen = ties.get(b) ?? new Set<string>();
+      for (const f of facts) seen.add(f);
+      ties.set(b, seen);
+    };
+    for (const [layers, n] of lists) {
+      for (const l of layers) {
+        const s = out.get(profileKey(l));
+        if (s) s.selected += n;
+      }
+      for (const t of tiesOf(layers)) {
+        tie(t.a, t.b, t.facts);
+        tie(t.b, t.a, t.facts);
+      }
+    }
+    return out;
   }
 
   /** The valid profiles, in the order they apply. */
@@ -137,4 +189,13 @@ export class LayeredFacts {
       reason: meta.reason,
     });
   }
+}
+
+function sameLayer(a: ProfileLayer, b: ProfileLayer): boolean {
+  if (a.priority !== b.priority || JSON.stringify(a.selector) !== JSON.stringify(b.selector)) return false;
+  const ak = Object.keys(a.facts);
+  return (
+    ak.length === Object.keys(b.facts).length &&
+    ak.every((k) => Object.hasOwn(b.facts, k) && a.facts[k] === b.facts[k])
+  );
 }

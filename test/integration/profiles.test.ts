@@ -217,4 +217,45 @@ describe('layered facts', () => {
     await eventually(async () => expect(await factsOf(fx.ns, 'c-bad')).toMatchObject({ marker: true }));
     expect(await factsOf(fx.ns, 'c-bad')).toMatchObject({ region: 'eu-1' });
   });
+
+  it('reports on each profile what it selects, a selector that matches nothing, ties and invalid specs', async () => {
+    type Status = {
+      selectedCount?: number;
+      conflicts?: unknown[];
+      conditions?: { type: string; status: string; reason: string; message: string }[];
+    };
+    const statusOf = async (name: string) =>
+      (await client().get<{ status?: Status }>(profilesPath(fx.ns, name))).status ?? {};
+    const cond = (s: Status, type: string) => s.conditions?.find((c) => c.type === type);
+    await profile(fx.ns, 'nobody', { selector: { matchLabels: { tier: 'nonexistent' } }, facts: { a: 1 } });
+    await profile(fx.ns, 'tie-a', { priority: 3, selector: tierSelector('tie'), facts: { x: 'a' } });
+    await profile(fx.ns, 'tie-b', { priority: 3, selector: tierSelector('tie'), facts: { x: 'b' } });
+    await deploymentFacts(fx.ns, 'c-tie', { tier: 'tie' }, {});
+    // The name that sorts last wins the tie.
+    await eventually(async () => expect(await factsOf(fx.ns, 'c-tie')).toMatchObject({ x: 'b' }));
+    await eventually(async () => {
+      const d = await statusOf('defaults');
+      expect(cond(d, 'Ready')).toMatchObject({ status: 'True', reason: 'Applied' });
+      expect(d.selectedCount).toBeGreaterThanOrEqual(8);
+      expect(cond(await statusOf('nobody'), 'Selecting')).toMatchObject({
+        status: 'False',
+        reason: 'NoIdentitiesSelected',
+      });
+      for (const [name, otherName] of [
+        ['tie-a', 'tie-b'],
+        ['tie-b', 'tie-a'],
+      ]) {
+        const s = await statusOf(name!);
+        expect(cond(s, 'PriorityConflict')).toMatchObject({ status: 'True', reason: 'PriorityTie' });
+        expect(s.conflicts).toEqual([
+          { kind: 'FactProfile', namespace: fx.ns, name: otherName, facts: ['x'] },
+        ]);
+      }
+      expect(cond(await statusOf('broken'), 'Ready')).toMatchObject({
+        status: 'False',
+        reason: 'InvalidSpec',
+      });
+    }, 15_000);
+    expect(cond(await statusOf('broken'), 'Ready')?.message).toContain('In needs at least one value');
+  });
 });

@@ -1,5 +1,9 @@
 /** Condition types and reasons written to status, as closed unions so that a typo does not compile. */
 export const CONDITION_READY = 'Ready';
+/** FactProfile / ClusterFactProfile: whether the selector picks any identity. */
+export const CONDITION_SELECTING = 'Selecting';
+/** FactProfile / ClusterFactProfile: whether another profile of the same priority sets a fact this one sets. */
+export const CONDITION_PRIORITY_CONFLICT = 'PriorityConflict';
 
 export const Reasons = {
   /** DeploymentFacts: the facts are valid and served. */
@@ -34,6 +38,16 @@ export const Reasons = {
   ResultTooLarge: 'ResultTooLarge',
   /** FactSource: the Kubernetes API server could not be reached to apply the facts. */
   ApplyFailed: 'ApplyFailed',
+  /** Profile: valid, its facts are served to the identities it selects. */
+  Applied: 'Applied',
+  /** Profile: the selector picks at least one identity. */
+  IdentitiesSelected: 'IdentitiesSelected',
+  /** Profile: the selector picks no identity (a typo in a label, or no identity yet). */
+  NoIdentitiesSelected: 'NoIdentitiesSelected',
+  /** Profile: another profile of the same priority sets one of its facts for a shared identity; the name decides. */
+  PriorityTie: 'PriorityTie',
+  /** Profile: no other profile of the same priority competes for its facts. */
+  NoPriorityTie: 'NoPriorityTie',
 } as const;
 export type Reason = (typeof Reasons)[keyof typeof Reasons];
 

@@ -13,6 +13,20 @@ import {
   VALUE_TYPE_RULE,
 } from './facts.js';
 import { FACTS_KIND, FACTS_PLURAL, GROUP, SECRETS_KIND, SECRETS_PLURAL, VERSION } from './group.js';
+import {
+  CLUSTER_PROFILE_KIND,
+  CLUSTER_PROFILE_PLURAL,
+  DEFAULT_PRIORITY,
+  LABEL_KEY_PATTERN,
+  LABEL_VALUE_PATTERN,
+  MAX_MATCH_EXPRESSIONS,
+  MAX_PRIORITY,
+  MAX_SELECTOR_VALUES,
+  MIN_PRIORITY,
+  PROFILE_KIND,
+  PROFILE_PLURAL,
+  SELECTOR_OPERATORS,
+} from './profiles.js';
 import { MAX_SECRET_ENTRIES, SECRET_KEY_PATTERN, SECRET_NAME_PATTERN } from './secrets.js';
 import {
   CHANNEL_PATTERN,
@@ -150,6 +164,7 @@ function crd(
   spec: Schema,
   status: Schema,
   columns: Schema[],
+  scope: 'Namespaced' | 'Cluster' = 'Namespaced',
 ) {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
@@ -160,7 +175,7 @@ function crd(
     },
     spec: {
       group: GROUP,
-      scope: 'Namespaced',
+      scope,
       names: {
         kind,
         listKind: `${kind}List`,
@@ -346,7 +361,122 @@ export const factSourceCrd = crd(
   ],
 );
 
-export const allCrds = [deploymentFactsCrd, deploymentSecretsCrd, factSourceCrd];
+const labelSelector: Schema = {
+  type: 'object',
+  description:
+    'Which DeploymentFacts this profile applies to, by their labels; {} selects all of them (in the namespace, for a FactProfile).',
+  properties: {
+    matchLabels: {
+      type: 'object',
+      maxProperties: 64,
+      additionalProperties: { type: 'string', maxLength: 63, pattern: LABEL_VALUE_PATTERN },
+    },
+    matchExpressions: {
+      type: 'array',
+      maxItems: MAX_MATCH_EXPRESSIONS,
+      'x-kubernetes-list-type': 'atomic',
+      items: {
+        type: 'object',
+        required: ['key', 'operator'],
+        properties: {
+          key: { type: 'string', maxLength: 316, pattern: LABEL_KEY_PATTERN },
+          operator: { type: 'string', enum: [...SELECTOR_OPERATORS] },
+          values: {
+            type: 'array',
+            maxItems: MAX_SELECTOR_VALUES,
+            'x-kubernetes-list-type': 'atomic',
+            items: { type: 'string', maxLength: 63, pattern: LABEL_VALUE_PATTERN },
+          },
+        },
+      },
+    },
+  },
+};
+
+const profileSpec = (scope: string): Schema => ({
+  type: 'object',
+  description: `Facts shared by the DeploymentFacts the selector picks ${scope}; an identity's own facts win over them (docs/profiles.md).`,
+  required: ['selector'],
+  properties: {
+    facts: factsSchema,
+    selector: labelSelector,
+    priority: {
+      type: 'integer',
+      description: `Profiles apply in ascending priority, so a higher one wins a fact both set (default ${DEFAULT_PRIORITY}); at equal priority the name that sorts last wins, and both report PriorityConflict.`,
+      minimum: MIN_PRIORITY,
+      maximum: MAX_PRIORITY,
+    },
+  },
+});
+
+const profileStatus: Schema = {
+  type: 'object',
+  properties: {
+    observedGeneration: { type: 'integer', format: 'int64' },
+    conditions,
+    selectedCount: { type: 'integer', description: 'Identities the selector picks.' },
+    conflictCount: {
+      type: 'integer',
+      description: 'Profiles of the same priority that set some of the same facts.',
+    },
+    conflicts: {
+      type: 'array',
+      maxItems: 16,
+      'x-kubernetes-list-type': 'atomic',
+      items: {
+        type: 'object',
+        required: ['kind', 'name', 'facts'],
+        properties: {
+          kind: { type: 'string', maxLength: 64 },
+          namespace: { type: 'string', maxLength: 253 },
+          name: { type: 'string', maxLength: 253 },
+          facts: {
+            type: 'array',
+            maxItems: 16,
+            items: { type: 'string', maxLength: 63 },
+            'x-kubernetes-list-type': 'atomic',
+          },
+        },
+      },
+    },
+  },
+};
+
+const profileColumns: Schema[] = [
+  readyColumn,
+  { name: 'Priority', type: 'integer', jsonPath: '.spec.priority' },
+  { name: 'Selected', type: 'integer', jsonPath: '.status.selectedCount' },
+  { name: 'Conflicts', type: 'integer', jsonPath: '.status.conflictCount' },
+  reasonColumn,
+  ageColumn,
+];
+
+export const factProfileCrd = crd(
+  PROFILE_KIND,
+  PROFILE_PLURAL,
+  'fprof',
+  profileSpec('in its namespace'),
+  profileStatus,
+  profileColumns,
+);
+
+export const clusterFactProfileCrd = crd(
+  CLUSTER_PROFILE_KIND,
+  CLUSTER_PROFILE_PLURAL,
+  'cfprof',
+  profileSpec('in every namespace'),
+  profileStatus,
+  profileColumns,
+  'Cluster',
+);
+
+export const allCrds = [
+  deploymentFactsCrd,
+  deploymentSecretsCrd,
+  factSourceCrd,
+  factProfileCrd,
+  clusterFactProfileCrd,
+];
 
 // The API server's check of fact names and values. Each message names the offending fact (a messageExpression may
 // index one key, not join them all). Objects whose facts did not change are let through, as the API server ratchets
@@ -384,7 +514,8 @@ export const deploymentFactsPolicy = {
           apiGroups: [GROUP],
           apiVersions: ['*'],
           operations: ['CREATE', 'UPDATE'],
-          resources: [FACTS_PLURAL],
+          // Profiles carry facts of the same kind, checked by the same rules.
+          resources: [FACTS_PLURAL, PROFILE_PLURAL, CLUSTER_PROFILE_PLURAL],
           scope: '*',
         },
       ],

@@ -1,5 +1,6 @@
 import type { Condition } from './conditions.js';
 import type { DeploymentFactsSpec } from './facts.js';
+import type { FactProfileSpec } from './profiles.js';
 import type { DeploymentSecretsSpec } from './secrets.js';
 import type { FactSourceSpec } from './sources.js';
 
@@ -103,4 +104,31 @@ export interface FactSource {
   metadata: ObjectMeta;
   spec?: FactSourceSpec;
   status?: FactSourceStatus;
+}
+
+/** Another profile of the same priority that sets some of the same facts for an identity both select. */
+export interface ProfileConflict {
+  kind: string;
+  namespace?: string;
+  name: string;
+  /** The fact names both set (the first few). */
+  facts: string[];
+}
+
+export interface FactProfileStatus {
+  observedGeneration?: number;
+  conditions?: Condition[];
+  /** Identities the selector picks. */
+  selectedCount?: number;
+  conflictCount?: number;
+  conflicts?: ProfileConflict[];
+}
+
+/** FactProfile (metadata.namespace set) or ClusterFactProfile (no namespace). */
+export interface FactProfile {
+  apiVersion: string;
+  kind: string;
+  metadata: Omit<ObjectMeta, 'namespace'> & { namespace?: string };
+  spec?: FactProfileSpec;
+  status?: FactProfileStatus;
 }

@@ -188,6 +188,17 @@ export const WriteQuery = z.object({
 });
 export type WriteQuery = z.output<typeof WriteQuery>;
 
+export const ExplainQuery = z
+  .object({
+    explain: z
+      .enum(['true', '1', 'yes', 'false', '0', 'no'], { error: 'must be true or false' })
+      .optional()
+      .describe('per fact, the layer it is served from and the profiles it overrode (docs/profiles.md)')
+      .transform((v) => v === 'true' || v === '1' || v === 'yes'),
+  })
+  .strict();
+export type ExplainQuery = z.output<typeof ExplainQuery>;
+
 export const IF_MATCH_HEADER = {
   name: 'If-Match',
   in: 'header',

@@ -6,11 +6,17 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { FactMap } from '../api/facts.js';
 import { internNamespace, objectKeyOf } from './intern.js';
+import type { ProfileLayer } from './layers.js';
 import type { FactOwners } from './provenance.js';
 import { contentHash, type SecretValue } from './secret-value.js';
 
 export interface FactsEntry {
+  /** The served facts: the profiles' facts merged beneath the identity's own (layered-facts.ts), precomputed. */
   readonly values: Readonly<FactMap>;
+  /** The identity's own facts, from its DeploymentFacts; absent or `values` itself when no profile applies. */
+  readonly own?: Readonly<FactMap>;
+  /** The profiles applied beneath `own`, in the order they apply (layers.ts); shared and frozen. */
+  readonly layers?: readonly ProfileLayer[];
   /** Who set which fact, compactly (provenance.ts); absent when nobody is recorded. */
   readonly owners?: FactOwners;
   readonly generation: number;

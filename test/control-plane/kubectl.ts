@@ -50,9 +50,13 @@ export function kubectl(
  * policy is missing.
  */
 export async function installCrds(info: ControlPlaneInfo, opts: { policy?: boolean } = {}): Promise<void> {
-  const crds = ['deploymentfacts', 'deploymentsecrets', 'factsources'].map(
-    (plural) => `crd/${plural}.flagops.io`,
-  );
+  const crds = [
+    'deploymentfacts',
+    'deploymentsecrets',
+    'factsources',
+    'factprofiles',
+    'clusterfactprofiles',
+  ].map((plural) => `crd/${plural}.flagops.io`);
   const source =
     opts.policy === false ? crds.flatMap((crd) => ['-f', `crds/${crd.slice(4)}.yaml`]) : ['-k', 'crds/'];
   const applied = await kubectl(info, ['apply', '--server-side', ...source]);

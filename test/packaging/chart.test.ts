@@ -136,6 +136,8 @@ describe('helm chart', () => {
         'CustomResourceDefinition//deploymentfacts.flagops.io',
         'CustomResourceDefinition//deploymentsecrets.flagops.io',
         'CustomResourceDefinition//factsources.flagops.io',
+        'CustomResourceDefinition//factprofiles.flagops.io',
+        'CustomResourceDefinition//clusterfactprofiles.flagops.io',
         `ServiceAccount/${ns}/${full}`,
         `ClusterRole//${full}`,
         `ClusterRoleBinding//${full}`,
@@ -146,6 +148,7 @@ describe('helm chart', () => {
         'ClusterRole//flagops-secrets-reader',
         'ClusterRole//flagops-secrets-editor',
         'ClusterRole//flagops-sources-editor',
+        'ClusterRole//flagops-profiles-editor',
         `Service/${ns}/${full}`,
         `Deployment/${ns}/${full}`,
         `PodDisruptionBudget/${ns}/${full}`,
@@ -226,6 +229,8 @@ describe('helm chart', () => {
       rules: { resources: string[] }[];
     };
     expect(clusterRole.rules.flatMap((r) => r.resources).sort()).toEqual([
+      'clusterfactprofiles',
+      'clusterfactprofiles/status',
       'subjectaccessreviews',
       'tokenreviews',
     ]);

@@ -186,6 +186,8 @@ spec:
       needed.push(
         ['watch', 'factsources.flagops.io', '-n', ns],
         ['patch', 'factsources.flagops.io', '--subresource=status', '-n', ns],
+        ['watch', 'factprofiles.flagops.io', '-n', ns],
+        ['patch', 'factprofiles.flagops.io', '--subresource=status', '-n', ns],
         ['patch', 'deploymentsecrets.flagops.io', '--subresource=status', '-n', ns],
         ['create', 'events', '-n', ns],
         ['create', 'events.events.k8s.io', '-n', ns],
@@ -194,6 +196,9 @@ spec:
     needed.push(
       ['create', 'tokenreviews.authentication.k8s.io'],
       ['create', 'subjectaccessreviews.authorization.k8s.io'],
+      // Cluster-scoped profiles are read in every mode.
+      ['watch', 'clusterfactprofiles.flagops.io'],
+      ['patch', 'clusterfactprofiles.flagops.io', '--subresource=status'],
       ['create', 'leases.coordination.k8s.io', '-n', sys],
       ['update', `leases.coordination.k8s.io/${inst.lease}`, '-n', sys],
       // The webhook key Secret, by name, in the unwatched release namespace.
@@ -218,6 +223,9 @@ spec:
       // ConfigMap projections are off by default.
       ['create', 'configmaps', '-n', watched[0]!],
       ['create', 'factsources.flagops.io', '-n', watched[0]!],
+      ['create', 'factprofiles.flagops.io', '-n', watched[0]!],
+      ['create', 'clusterfactprofiles.flagops.io'],
+      ['patch', 'clusterfactprofiles.flagops.io'],
       ['delete', 'namespaces'],
       ['create', 'namespaces'],
       ['update', 'leases.coordination.k8s.io/some-other-lease', '-n', sys],
@@ -299,6 +307,7 @@ describe('aggregated user ClusterRoles', () => {
       'flagops-secrets-reader',
       'flagops-secrets-editor',
       'flagops-sources-editor',
+      'flagops-profiles-editor',
     ];
     const bindings = roles
       .map(
@@ -325,6 +334,8 @@ subjects: [{kind: ServiceAccount, name: ${role}, namespace: ${ns}}]
       ['delete deploymentsecrets', ['delete', 'deploymentsecrets.flagops.io']],
       ['list factsources', ['list', 'factsources.flagops.io']],
       ['create factsources', ['create', 'factsources.flagops.io']],
+      ['list factprofiles', ['list', 'factprofiles.flagops.io']],
+      ['create factprofiles', ['create', 'factprofiles.flagops.io']],
     ];
     const table: Record<string, string[]> = {};
     await Promise.all(
@@ -335,7 +346,12 @@ subjects: [{kind: ServiceAccount, name: ${role}, namespace: ${ns}}]
       }),
     );
     expect(table).toEqual({
-      'flagops-facts-reader': ['get deploymentfacts', 'list deploymentsecrets', 'list factsources'],
+      'flagops-facts-reader': [
+        'get deploymentfacts',
+        'list deploymentsecrets',
+        'list factsources',
+        'list factprofiles',
+      ],
       'flagops-facts-editor': ['get deploymentfacts', 'patch deploymentfacts'],
       'flagops-secrets-reader': ['get deploymentsecrets/values'],
       'flagops-secrets-editor': [
@@ -346,7 +362,28 @@ subjects: [{kind: ServiceAccount, name: ${role}, namespace: ${ns}}]
         'delete deploymentsecrets',
       ],
       'flagops-sources-editor': ['list factsources', 'create factsources'],
+      'flagops-profiles-editor': ['list factprofiles', 'create factprofiles'],
     });
+    // A ClusterFactProfile sets facts in every namespace: no user role grants writing one, not even admin's.
+    const admin = 'flagops-admin-check';
+    await applyServerSide(
+      cp,
+      `apiVersion: v1
+kind: ServiceAccount
+metadata: {name: ${admin}, namespace: ${ns}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: ${admin}, namespace: ${ns}}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: admin}
+subjects: [{kind: ServiceAccount, name: ${admin}, namespace: ${ns}}]
+`,
+      'packaging-test',
+    );
+    for (const role of [...roles, admin]) {
+      const token = ok(await kubectl(cp, ['-n', ns, 'create', 'token', role]), 'create token').trim();
+      expect(await canI(cp, token, ['create', 'clusterfactprofiles.flagops.io']), role).toBe(false);
+    }
     // Aggregation labels: readers into view/edit/admin, values into admin only.
     const labels = JSON.parse(
       ok(await kubectl(cp, ['get', 'clusterroles', ...roles, '-o', 'json']), 'get clusterroles'),
@@ -366,6 +403,7 @@ subjects: [{kind: ServiceAccount, name: ${role}, namespace: ${ns}}]
       'flagops-secrets-reader': ['admin'],
       'flagops-secrets-editor': ['admin'],
       'flagops-sources-editor': ['admin'],
+      'flagops-profiles-editor': ['admin'],
     });
   });
 });

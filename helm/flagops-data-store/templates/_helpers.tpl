@@ -116,6 +116,13 @@ Roles (namespaced mode only): a dict namespace -> list of Secret names.
 - apiGroups: ["flagops.io"]
   resources: ["factsources/status"]
   verbs: ["get", "patch"]
+# FactProfiles: merged beneath the identities' own facts; status reports what each selects.
+- apiGroups: ["flagops.io"]
+  resources: ["factprofiles"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["flagops.io"]
+  resources: ["factprofiles/status"]
+  verbs: ["get", "patch"]
 {{- if .Values.projections.configMaps }}
 # ConfigMap projections of facts (owned by their DeploymentFacts).
 - apiGroups: [""]
@@ -143,4 +150,11 @@ Roles (namespaced mode only): a dict namespace -> list of Secret names.
 - apiGroups: ["authorization.k8s.io"]
   resources: ["subjectaccessreviews"]
   verbs: ["create"]
+# ClusterFactProfiles are cluster-scoped: read in every mode (they reach the watched namespaces only).
+- apiGroups: ["flagops.io"]
+  resources: ["clusterfactprofiles"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["flagops.io"]
+  resources: ["clusterfactprofiles/status"]
+  verbs: ["get", "patch"]
 {{- end }}

@@ -6,6 +6,7 @@
 import type { FactMap } from '../../api/facts.js';
 import type { DeploymentFacts } from '../../api/types.js';
 import { Interner, objectKeyOf } from '../../store/intern.js';
+import { LayeredFacts } from '../../store/layered-facts.js';
 import { factOwners } from '../../store/provenance.js';
 import type { StoreReader, StoreWriter } from '../../store/store.js';
 import { splitKey } from '../cache.js';
@@ -39,11 +40,14 @@ function internValues(values: FactMap): FactMap {
 export interface FactsHandlerDeps {
   store: StoreWriter & Pick<StoreReader, 'get'>;
   status: StatusSync;
+  /** Where the identity's own facts go to be merged with its profiles; default: a view with no profiles. */
+  layers?: LayeredFacts;
   now?: () => Date;
 }
 
 export function factsHandler(deps: FactsHandlerDeps) {
   const now = deps.now ?? (() => new Date());
+  const layers = deps.layers ?? new LayeredFacts(deps.store);
   return {
     upsert(obj: DeploymentFacts): void {
       const { namespace, name } = obj.metadata;
@@ -58,8 +62,7 @@ export function factsHandler(deps: FactsHandlerDeps) {
           obj.metadata.annotations,
           Object.keys(decision.store.values),
         );
-        // One literal with every property, so that all entries share one shape with in-object properties.
-        deps.store.setFacts(namespace, name, {
+        layers.setOwn(namespace, name, obj.metadata.labels, {
           values: internValues(decision.store.values),
           owners,
           generation: meta.generation,
@@ -71,7 +74,13 @@ export function factsHandler(deps: FactsHandlerDeps) {
         // Keep serving the last valid facts, but say they are not current.
         const last = deps.store.get(namespace, name)?.facts;
         if (last)
-          deps.store.setFacts(namespace, name, { ...last, ...meta, ready: false, reason: 'InvalidSpec' });
+          layers.setOwn(namespace, name, obj.metadata.labels, {
+            values: last.own ?? last.values,
+            owners: last.owners,
+            ...meta,
+            ready: false,
+            reason: 'InvalidSpec',
+          });
       }
       const key = objectKeyOf(namespace, name);
       deps.status.set(
@@ -89,7 +98,7 @@ export function factsHandler(deps: FactsHandlerDeps) {
     },
     remove(key: FactsRecord): void {
       const { namespace, name } = splitKey(key);
-      deps.store.deleteFacts(namespace, name);
+      layers.deleteOwn(namespace, name);
       deps.status.set(key, undefined);
     },
   };

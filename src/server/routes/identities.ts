@@ -4,7 +4,7 @@ import { FactMap } from '../../api/facts.js';
 import { WriteError } from '../../writes/errors.js';
 import { notFound } from '../errors.js';
 import { route } from '../route.js';
-import { ID_PARAM, NamespaceName, NS_PARAM } from '../validate.js';
+import { ExplainQuery, ID_PARAM, NamespaceName, NS_PARAM } from '../validate.js';
 import { identityDetail, identitySummary } from '../views.js';
 
 export const ListQuery = z
@@ -31,6 +31,17 @@ const IdentityDetail = z.object({
   secretKeys: z.array(z.string()),
   status: z.object({ facts: z.unknown(), secrets: z.unknown() }),
   revision: z.number().int(),
+  explain: z
+    .record(
+      z.string(),
+      z.object({
+        value: z.unknown(),
+        from: z.object({ kind: z.string(), namespace: z.string().optional(), name: z.string() }).loose(),
+        overrode: z.array(z.object({ from: z.unknown(), value: z.unknown() })),
+      }),
+    )
+    .optional()
+    .describe('with ?explain=true: per fact, the winning layer and the layers it overrode'),
 });
 
 const ONE = '/api/v1/namespaces/:ns/identities/:id';
@@ -70,8 +81,9 @@ export const identitiesRoutes = [
     method: 'GET',
     path: ONE,
     tags,
-    summary: 'One identity: facts, secret key names, status',
+    summary: 'One identity: facts, secret key names, status; ?explain=true says where each fact comes from',
     params: ids,
+    query: ExplainQuery,
     permission: {
       verb: 'get',
       resource: 'deploymentfacts',
@@ -82,10 +94,10 @@ export const identitiesRoutes = [
     cors: true,
     responses: { 200: { description: 'the identity', schema: IdentityDetail } },
     errors: [400, 401, 403, 404],
-    handler: ({ params: { ns, id }, deps }) => {
+    handler: ({ params: { ns, id }, query, deps }) => {
       const identity = deps.reader.get(ns, id);
       if (!identity) throw notFound(`identity ${ns}/${id} not found`);
-      return identityDetail(identity);
+      return identityDetail(identity, { explain: query.explain });
     },
   }),
   route({

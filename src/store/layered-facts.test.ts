@@ -1,0 +1,174 @@
+import { describe, expect, it } from 'vitest';
+import { LayeredFacts } from './layered-facts.js';
+import { compareLayers, explainLayers, type ProfileLayer, selects, tiesOf } from './layers.js';
+import { type ChangeEvent, Store } from './store.js';
+
+const own = (values: Record<string, string | number | boolean>) => ({
+  values,
+  owners: undefined,
+  generation: 1,
+  resourceVersion: '1',
+  ready: true,
+  reason: 'Indexed',
+});
+
+const cluster = (name: string, priority: number, facts: ProfileLayer['facts'], selector = {}) =>
+  ({ kind: 'ClusterFactProfile', name, priority, selector, facts }) as ProfileLayer;
+const ns = (namespace: string, name: string, priority: number, facts: ProfileLayer['facts'], selector = {}) =>
+  ({ kind: 'FactProfile', namespace, name, priority, selector, facts }) as ProfileLayer;
+
+function setup() {
+  const store = new Store();
+  const layers = new LayeredFacts(store);
+  const events: ChangeEvent[] = [];
+  store.onChange((e) => events.push(e));
+  return { store, layers, events, served: (n: string, m = 'a') => store.get(m, n)?.facts?.values };
+}
+
+describe('selects', () => {
+  it('matches labels and expressions as Kubernetes does', () => {
+    const l = { tier: 'gold', region: 'eu' };
+    expect(selects({}, undefined)).toBe(true);
+    expect(selects({ matchLabels: { tier: 'gold' } }, l)).toBe(true);
+    expect(selects({ matchLabels: { tier: 'silver' } }, l)).toBe(false);
+    expect(selects({ matchLabels: { tier: 'gold' } }, undefined)).toBe(false);
+    expect(selects({ matchExpressions: [{ key: 'tier', operator: 'In', values: ['gold', 'x'] }] }, l)).toBe(
+      true,
+    );
+    expect(selects({ matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['gold'] }] }, l)).toBe(
+      false,
+    );
+    expect(selects({ matchExpressions: [{ key: 'zone', operator: 'NotIn', values: ['a'] }] }, l)).toBe(true);
+    expect(selects({ matchExpressions: [{ key: 'zone', operator: 'Exists' }] }, l)).toBe(false);
+    expect(selects({ matchExpressions: [{ key: 'zone', operator: 'DoesNotExist' }] }, l)).toBe(true);
+    // An inherited property is no label.
+    expect(selects({ matchExpressions: [{ key: 'toString', operator: 'Exists' }] }, {})).toBe(false);
+  });
+});
+
+describe('order and ties', () => {
+  it('applies by priority, then name (the last wins), then cluster before namespaced', () => {
+    const sorted = [ns('a', 'b', 5, {}), cluster('z', 1, {}), cluster('b', 5, {}), ns('a', 'a', 5, {})].sort(
+      compareLayers,
+    );
+    expect(sorted.map((l) => `${l.kind}/${l.name}`)).toEqual([
+      'ClusterFactProfile/z',
+      'FactProfile/a',
+      'ClusterFactProfile/b',
+      'FactProfile/b',
+    ]);
+  });
+  it('reports equal-priority profiles that set the same fact', () => {
+    const ls = [cluster('a', 1, { x: 1, y: 2 }), cluster('b', 1, { x: 3 }), cluster('c', 2, { x: 4 })];
+    expect(tiesOf(ls)).toEqual([{ a: 'ClusterFactProfile/a', b: 'ClusterFactProfile/b', facts: ['x'] }]);
+  });
+});
+
+describe('LayeredFacts', () => {
+  it('serves profiles beneath the own facts, in priority order', () => {
+    const { layers, served } = setup();
+    layers.setProfile(cluster('defaults', 0, { maxReplicas: 2, region: 'eu' }));
+    layers.setProfile(cluster('gold', 10, { maxReplicas: 10 }, { matchLabels: { tier: 'gold' } }));
+    layers.setOwn('a', 'one', { tier: 'gold' }, own({ name: 'one' }));
+    layers.setOwn('a', 'two', {}, own({ name: 'two', region: 'us' }));
+    expect(served('one')).toEqual({ maxReplicas: 10, region: 'eu', name: 'one' });
+    expect(served('two')).toEqual({ maxReplicas: 2, region: 'us', name: 'two' });
+  });
+
+  it('recomputes the identities a profile change touches, one change each, and none for the others', () => {
+    const { layers, events, served } = setup();
+    layers.setOwn('a', 'gold', { tier: 'gold' }, own({}));
+    layers.setOwn('a', 'silver', { tier: 'silver' }, own({}));
+    layers.setOwn('b', 'gold', { tier: 'gold' }, own({}));
+    events.length = 0;
+    const recomputed = layers.setProfile(ns('a', 'p', 0, { max: 5 }, { matchLabels: { tier: 'gold' } }));
+    expect(recomputed).toBe(1);
+    expect(served('gold')).toEqual({ max: 5 });
+    expect(served('gold', 'b')).toEqual({}); // a FactProfile reaches its own namespace only
+    expect(events.map((e) => [e.namespace, e.name, e.keys])).toEqual([['a', 'gold', ['max']]]);
+    // Selecting silver instead: gold falls back, silver gains it.
+    layers.setProfile(ns('a', 'p', 0, { max: 5 }, { matchLabels: { tier: 'silver' } }));
+    expect(served('gold')).toEqual({});
+    expect(served('silver')).toEqual({ max: 5 });
+    layers.deleteProfile('FactProfile/a/p');
+    expect(served('silver')).toEqual({});
+  });
+
+  it('an own fact overrides the profile for that identity only; removing it falls back', () => {
+    const { layers, served } = setup();
+    layers.setProfile(cluster('d', 0, { max: 2 }));
+    layers.setOwn('a', 'x', {}, own({ max: 7 }));
+    layers.setOwn('a', 'y', {}, own({}));
+    expect(served('x')).toEqual({ max: 7 });
+    expect(served('y')).toEqual({ max: 2 });
+    layers.setOwn('a', 'x', {}, own({}));
+    expect(served('x')).toEqual({ max: 2 });
+  });
+
+  it('follows label changes, and forgets deleted identities', () => {
+    const { layers, store, served } = setup();
+    layers.setProfile(cluster('gold', 0, { max: 9 }, { matchLabels: { tier: 'gold' } }));
+    layers.setOwn('a', 'x', {}, own({}));
+    expect(served('x')).toEqual({});
+    layers.setOwn('a', 'x', { tier: 'gold' }, own({}));
+    expect(served('x')).toEqual({ max: 9 });
+    layers.deleteOwn('a', 'x');
+    expect(store.get('a', 'x')).toBeUndefined();
+    expect(layers.setProfile(cluster('gold', 0, { max: 1 }))).toBe(0);
+    expect(layers.selectedCount({ selector: {} })).toBe(0);
+  });
+
+  it('shares one frozen layer list among identities with the same profiles', () => {
+    const { layers, store } = setup();
+    layers.setProfile(cluster('d', 0, { max: 2 }));
+    layers.setOwn('a', 'x', {}, own({}));
+    layers.setOwn('a', 'y', {}, own({}));
+    const x = store.get('a', 'x')!.facts!.layers!;
+    expect(x).toBe(store.get('a', 'y')!.facts!.layers);
+    expect(Object.isFrozen(x)).toBe(true);
+  });
+
+  it('explains each fact: the winning layer and what it overrode', () => {
+    const { layers, store } = setup();
+    layers.setProfile(cluster('defaults', 0, { max: 2, region: 'eu' }));
+    layers.setProfile(ns('a', 'gold', 10, { max: 10 }));
+    layers.setOwn('a', 'x', {}, own({ region: 'us' }));
+    const f = store.get('a', 'x')!.facts!;
+    expect(explainLayers(f.layers!, f.own!, { namespace: 'a', name: 'x' })).toEqual({
+      region: {
+        value: 'us',
+        from: { kind: 'DeploymentFacts', namespace: 'a', name: 'x' },
+        overrode: [{ from: { kind: 'ClusterFactProfile', name: 'defaults', priority: 0 }, value: 'eu' }],
+      },
+      max: {
+        value: 10,
+        from: { kind: 'FactProfile', namespace: 'a', name: 'gold', priority: 10 },
+        overrode: [{ from: { kind: 'ClusterFactProfile', name: 'defaults', priority: 0 }, value: 2 }],
+      },
+    });
+  });
+});
+
+describe('LayeredFacts.summarize', () => {
+  it('counts the identities each profile applies to and the ties at equal priority, both ways', () => {
+    const { layers } = setup();
+    layers.setProfile(cluster('a', 1, { x: 1, y: 1 }));
+    layers.setProfile(cluster('b', 1, { x: 2 }, { matchLabels: { t: 'b' } }));
+    layers.setProfile(cluster('c', 2, { x: 3 }));
+    layers.setOwn('a', 'one', { t: 'b' }, own({}));
+    layers.setOwn('a', 'two', {}, own({}));
+    layers.setOwn('b', 'three', { t: 'b' }, own({}));
+    const s = layers.summarize();
+    expect(s.get('ClusterFactProfile/a')).toEqual({
+      selected: 3,
+      ties: new Map([['ClusterFactProfile/b', new Set(['x'])]]),
+    });
+    expect(s.get('ClusterFactProfile/b')).toEqual({
+      selected: 2,
+      ties: new Map([['ClusterFactProfile/a', new Set(['x'])]]),
+    });
+    expect(s.get('ClusterFactProfile/c')).toEqual({ selected: 3, ties: new Map() });
+    // The same profile again (as a status write brings it back) recomputes nothing.
+    expect(layers.setProfile(cluster('c', 2, { x: 3 }))).toBe(0);
+  });
+});

@@ -11,12 +11,12 @@
 //
 // Environment:
 //   FLAGOPS_URL           base URL of flagops-data-store (required), e.g. http://flagops-data-store.flagops-system:8080
-//   FLAGOPS_NAMESPACE     namespace of the identities; an Application may override it with the plugin env
-//                         FLAGOPS_NAMESPACE (ARGOCD_ENV_FLAGOPS_NAMESPACE)
+//   FLAGOPS_NAMESPACE     namespace of the identities of Argo CD's own Applications; one of them may override
+//                         it with the plugin env FLAGOPS_NAMESPACE (ARGOCD_ENV_FLAGOPS_NAMESPACE)
 //   ARGOCD_APP_NAME       the identity (set by Argo CD); an Application may override it with the plugin env
 //                         FLAGOPS_IDENTITY (ARGOCD_ENV_FLAGOPS_IDENTITY). For an Application outside Argo CD's
-//                         namespace Argo CD sets `<namespace>_<name>`: identity <name> in <namespace> (which
-//                         then wins over FLAGOPS_NAMESPACE, as the API reads that form)
+//                         namespace Argo CD sets `<namespace>_<name>`: identity <name> in <namespace>, always
+//                         that namespace (a plugin env FLAGOPS_NAMESPACE naming another fails the render)
 //   FLAGOPS_TOKEN_FILE    a ServiceAccount token sent as `Authorization: Bearer` (default
 //                         /var/run/secrets/flagops/token; read on every render, so a rotated token is used)
 // Facts are read with GET {FLAGOPS_URL}/api/v1/namespaces/{namespace}/identities/{identity}/facts. Secret
@@ -90,27 +90,38 @@ export async function fetchFacts({ url, namespace, identity, token, timeoutMs = 
     // not the operator's error body; say the status only
   }
   const what = res.status === 404 ? 'has no facts' : 'facts could not be read';
-  throw new Error(`identity ${namespace}/${identity} ${what} (HTTP ${res.status}${detail ? `: ${detail}` : ''})`);
+  const hint =
+    res.status === 401
+      ? '; the token was refused: the sidecar projects it for audience flagops-data-store, so the operator needs --token-audiences to include it (docs/argocd.md)'
+      : '';
+  throw new Error(
+    `identity ${namespace}/${identity} ${what} (HTTP ${res.status}${detail ? `: ${detail}` : ''})${hint}`,
+  );
 }
 
 /**
- * The identity and namespace an Application renders with: its plugin env, else ARGOCD_APP_NAME, which Argo CD
- * sets to `<namespace>_<name>` for an Application outside its own namespace (`_` is in no Kubernetes name).
+ * The identity and namespace an Application renders with. Argo CD sets ARGOCD_APP_NAME to `<namespace>_<name>`
+ * for an Application outside its own namespace (`_` is in no Kubernetes name): that namespace is where the
+ * Application lives, so it is the only one it may read. Its plugin env may name another identity there
+ * (FLAGOPS_IDENTITY), never another namespace: a tenant who may create Applications in `a` must not render
+ * tenant `b`'s facts with the repo-server's token. Applications in Argo CD's own namespace (created by whoever
+ * administers Argo CD) may name both.
  */
 export function target(env) {
   const explicit = env.ARGOCD_ENV_FLAGOPS_IDENTITY;
   const app = env.ARGOCD_APP_NAME ?? '';
-  const at = explicit ? -1 : app.indexOf('_');
+  const asked = env.ARGOCD_ENV_FLAGOPS_NAMESPACE;
+  const at = app.indexOf('_');
   if (at > 0) {
-    return {
-      identity: app.slice(at + 1),
-      namespace: env.ARGOCD_ENV_FLAGOPS_NAMESPACE || app.slice(0, at),
-    };
+    const namespace = app.slice(0, at);
+    if (asked && asked !== namespace) {
+      throw new Error(
+        `Application ${namespace}/${app.slice(at + 1)} may only read identities of its own namespace ${namespace}, not ${asked} (plugin env FLAGOPS_NAMESPACE)`,
+      );
+    }
+    return { identity: explicit || app.slice(at + 1), namespace };
   }
-  return {
-    identity: explicit || app,
-    namespace: env.ARGOCD_ENV_FLAGOPS_NAMESPACE || env.FLAGOPS_NAMESPACE,
-  };
+  return { identity: explicit || app, namespace: asked || env.FLAGOPS_NAMESPACE };
 }
 
 export async function main(env = process.env) {

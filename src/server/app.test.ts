@@ -229,6 +229,47 @@ describe('the framework', () => {
     expect((await fetch(`${url}/api/v1/namespaces/apps/identities/customer-1/facts`)).status).toBe(200);
   });
 
+  it('answers a namespace named by the query or the body as unwatched too, in each route its own way', async () => {
+    const url = await serve({ watches: (ns) => ns === 'apps' });
+    const post = (path: string, body: unknown) =>
+      fetch(url + path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    for (const path of ['/api/v1/identities?namespace=other', '/api/v1/watch?namespace=other']) {
+      const res = await fetch(url + path);
+      expect(res.status, path).toBe(404);
+      expect(await res.text()).toContain('namespace other is not watched by this operator');
+    }
+    // OFREP: the context's mistake, so a client does not evaluate defaults as if the identity lacked the flag.
+    for (const [path, key] of [
+      ['/ofrep/v1/evaluate/flags/tier', 'tier'],
+      ['/ofrep/v1/evaluate/flags', undefined],
+    ]) {
+      for (const context of [{ targetingKey: 'other_web' }, { targetingKey: 'web', namespace: 'other' }]) {
+        const res = await post(path!, { context });
+        expect(res.status, `${path} ${JSON.stringify(context)}`).toBe(400);
+        expect(await res.json()).toEqual({
+          ...(key ? { key } : {}),
+          errorCode: 'INVALID_CONTEXT',
+          errorDetails: 'namespace other is not watched by this operator',
+        });
+      }
+    }
+    // The ApplicationSet generator: an error keeps Argo CD's Applications, "no identities" would delete them.
+    const appset = await post('/api/v1/getparams.execute', {
+      applicationSetName: 'x',
+      input: { parameters: { namespace: 'other' } },
+    });
+    expect(appset.status).toBe(404);
+    expect(await appset.text()).toContain('namespace other is not watched by this operator');
+    expect(
+      (await post('/ofrep/v1/evaluate/flags', { context: { targetingKey: 'apps_customer-1' } })).status,
+    ).toBe(200);
+    expect((await fetch(`${url}/api/v1/identities?namespace=apps`)).status).toBe(200);
+  });
+
   it('answers 405 with Allow on every known path for every method it does not declare', async () => {
     const url = await serve();
     const byPath = new Map<string, AnyRoute[]>();

@@ -217,6 +217,12 @@ export function createApp(deps: ServerDeps, opts: AppOptions = {}): FastifyInsta
         .header('access-control-expose-headers', CORS_EXPOSE_HEADERS);
   }
 
+  /** 404 for a namespace outside --namespaces, wherever the request names it (path, query or body). */
+  function checkWatched(namespace: string | undefined) {
+    if (namespace !== undefined && deps.watches && !deps.watches(namespace))
+      throw notFound(`namespace ${namespace.slice(0, 63)} is not watched by this operator`);
+  }
+
   /** The wrapper of one route, built once: validation, authentication, authorisation, body, handler. */
   function wrap(r: AnyRoute) {
     const paramSpecs = Object.entries((r.params ?? {}) as Record<string, ParamSpec>);
@@ -248,20 +254,22 @@ export function createApp(deps: ServerDeps, opts: AppOptions = {}): FastifyInsta
         let user: User = ANONYMOUS;
         if (r.public !== true) {
           user = await authenticate(auth.authenticator, request.headers);
-          if (r.permission)
-            await authorize(
-              auth,
-              user,
-              resolvePermission(r.permission, params, query, deps.defaultNamespace),
-            );
-          if (r.watchedNamespace && deps.watches && !deps.watches(params.ns as string))
-            throw notFound(`namespace ${(params.ns as string).slice(0, 63)} is not watched by this operator`);
+          if (r.permission) {
+            const p = resolvePermission(r.permission, params, query, deps.defaultNamespace);
+            await authorize(auth, user, p);
+            if (r.watchedNamespace) checkWatched(p.namespace);
+          } else if (r.watchedNamespace) checkWatched(params.ns as string | undefined);
         }
         let body: unknown;
         if (readsBody) {
           const json = await readJson(request.raw, limit, anyType);
           body = r.parseBody ? r.parseBody(json, ctx) : parse(r.body!, json, 'body');
-          if (r.bodyPermission) await authorize(auth, user, r.bodyPermission.of(body, ctx));
+          if (r.bodyPermission) {
+            const p = r.bodyPermission.of(body, ctx);
+            await authorize(auth, user, p);
+            // After authorisation, as on the path routes: a caller who may not read there learns nothing.
+            if (r.watchedNamespace) checkWatched(p.namespace);
+          }
         }
         const c = new Context(
           ctx,

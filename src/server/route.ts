@@ -149,7 +149,10 @@ export interface Route<P = unknown, Q = unknown, B = unknown> {
   readonly errorFormat?: ErrorFormat;
   /** Served to browsers on other origins allowed by --cors-allowed-origins. */
   readonly cors?: true;
-  /** 404 for a `:ns` outside --namespaces (checked after authorisation). */
+  /**
+   * 404 for a namespace outside --namespaces (checked after authorisation): the permission's namespace, from the
+   * path, the query or the body, else `:ns`. A cluster-wide request (no namespace) is not checked.
+   */
   readonly watchedNamespace?: true;
 
   /** The answer: a value is sent as JSON with status 200 unless the handler set another. */
@@ -187,8 +190,13 @@ export function checkRouteTable(routes: readonly AnyRoute[]): void {
       if (s && typeof s === 'object' && 'param' in s && !declared.has(s.param))
         throw new Error(`route ${id}: its permission names a path parameter ${s.param} it does not declare`);
     }
-    if (r.watchedNamespace && !declared.has('ns'))
-      throw new Error(`route ${id} checks the watched namespace but has no :ns`);
+    const ns = r.permission?.namespace;
+    const namespaced =
+      declared.has('ns') || r.bodyPermission !== undefined || (typeof ns === 'object' && 'query' in ns);
+    if (r.watchedNamespace && !namespaced)
+      throw new Error(
+        `route ${id} checks the watched namespace but names none (no :ns, query or body namespace)`,
+      );
   }
 }
 

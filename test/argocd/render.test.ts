@@ -81,23 +81,37 @@ describe('target', () => {
       { ARGOCD_APP_NAME: 'team-a_web', FLAGOPS_NAMESPACE: 'customers' },
       { identity: 'web', namespace: 'team-a' },
     ],
-    [
-      {
-        ARGOCD_APP_NAME: 'team-a_web',
-        ARGOCD_ENV_FLAGOPS_NAMESPACE: 'other',
-        FLAGOPS_NAMESPACE: 'customers',
-      },
-      { identity: 'web', namespace: 'other' },
-    ],
+    // another identity, but always in the Application's own namespace
     [
       {
         ARGOCD_APP_NAME: 'team-a_web',
         ARGOCD_ENV_FLAGOPS_IDENTITY: 'customer-7',
         FLAGOPS_NAMESPACE: 'customers',
       },
-      { identity: 'customer-7', namespace: 'customers' },
+      { identity: 'customer-7', namespace: 'team-a' },
+    ],
+    // the plugin env naming the Application's own namespace is no conflict
+    [
+      { ARGOCD_APP_NAME: 'team-a_web', ARGOCD_ENV_FLAGOPS_NAMESPACE: 'team-a' },
+      { identity: 'web', namespace: 'team-a' },
+    ],
+    // Argo CD's own Applications may name both
+    [
+      {
+        ARGOCD_APP_NAME: 'web',
+        ARGOCD_ENV_FLAGOPS_IDENTITY: 'customer-7',
+        ARGOCD_ENV_FLAGOPS_NAMESPACE: 'other',
+        FLAGOPS_NAMESPACE: 'customers',
+      },
+      { identity: 'customer-7', namespace: 'other' },
     ],
   ])('%j → %j', (env, expected) => {
     expect(render.target(env)).toEqual(expected);
+  });
+
+  it('refuses an Application outside Argo CD namespace that names another namespace', () => {
+    expect(() =>
+      render.target({ ARGOCD_APP_NAME: 'team-a_web', ARGOCD_ENV_FLAGOPS_NAMESPACE: 'team-b' }),
+    ).toThrow('Application team-a/web may only read identities of its own namespace team-a, not team-b');
   });
 });

@@ -633,11 +633,11 @@ describe('OFREP with <namespace>_<name>', () => {
     }
   });
 
-  // FINDING 1: OFREP skips the watched-namespace check that /api/fact/<ns>_<name> and
+  // FINDING 1, fixed: OFREP skips the watched-namespace check that /api/fact/<ns>_<name> and
   // /api/v1/namespaces/<ns>/… make. A caller allowed to read facts in a namespace the operator does not watch is
   // told "no fact tier for identity <ns>/web" (single) or gets 200 with no flags (bulk), so an OpenFeature client
   // silently evaluates defaults instead of learning that this operator does not serve that namespace.
-  it.skip('answers a namespace the operator does not watch as such, not as an identity without that flag', async () => {
+  it('answers a namespace the operator does not watch as such, not as an identity without that flag', async () => {
     const single = await ofrep('/tier', tok.aReader, { targetingKey: `${unwatched}_web` });
     expect(single.status).not.toBe(200);
     expect(single.body.errorDetails).toContain('not watched');
@@ -648,11 +648,11 @@ describe('OFREP with <namespace>_<name>', () => {
     expect(ctx.status).not.toBe(200);
   });
 
-  // FINDING 1 (same root, the other body-dependent route): the ApplicationSet generator answers a namespace the
+  // FINDING 1 (same root, the other body-dependent route), fixed: the ApplicationSet generator answers a namespace the
   // operator does not watch with 200 and no parameter sets. Argo CD takes that for "no identities" and deletes
   // every Application the generator made (an error would keep them), e.g. after a typo in the namespace or a
   // --namespaces change.
-  it.skip('refuses an unwatched namespace on the ApplicationSet generator instead of answering no identities', async () => {
+  it('refuses an unwatched namespace on the ApplicationSet generator instead of answering no identities', async () => {
     const r = await call(fx.op, 'POST', '/api/v1/getparams.execute', {
       token: tok.aReader,
       body: { applicationSetName: 'x', input: { parameters: { namespace: unwatched } } },
@@ -712,22 +712,22 @@ describe("render.mjs with the repo-server's token (bound in every application na
     expect(r.stdout).toBe(`tier: a-gold\nns: ${a}\n`);
   });
 
-  // FINDING 2: an Application outside Argo CD's namespace (Argo CD sets ARGOCD_APP_NAME=<ns>_<name>) chooses any
+  // FINDING 2, fixed: an Application outside Argo CD's namespace (Argo CD sets ARGOCD_APP_NAME=<ns>_<name>) chooses any
   // other namespace with its own plugin env FLAGOPS_NAMESPACE, and the render reads it with the repo-server's
   // token, which docs/argocd.md says to bind in every application namespace. A tenant allowed to create
   // Applications in namespace `a` (AppProject sourceNamespaces) thus renders tenant `b`'s facts into its own
   // manifests. docs/argocd.md says the `<namespace>_<name>` form "wins over FLAGOPS_NAMESPACE"; render.mjs's
   // target() lets ARGOCD_ENV_FLAGOPS_NAMESPACE win (and test/argocd/render.test.ts asserts that).
-  it.skip('keeps an Application of namespace a in namespace a, whatever its plugin env FLAGOPS_NAMESPACE says', async () => {
+  it('keeps an Application of namespace a in namespace a, whatever its plugin env FLAGOPS_NAMESPACE says', async () => {
     const r = await render({ ARGOCD_APP_NAME: `${a}_web`, ARGOCD_ENV_FLAGOPS_NAMESPACE: b });
     expect(r.stdout).not.toContain('b-private');
     expect(r.stdout).not.toContain(`ns: ${b}`);
   });
 
-  // FINDING 2 (same root): with the plugin env FLAGOPS_IDENTITY, an Application of namespace `a` drops its own
+  // FINDING 2 (same root), fixed: with the plugin env FLAGOPS_IDENTITY, an Application of namespace `a` drops its own
   // namespace and reads the identity in the sidecar's FLAGOPS_NAMESPACE (the default namespace of Argo CD's own
   // Applications), another tenant's namespace.
-  it.skip('keeps an Application of namespace a in namespace a when it names another identity', async () => {
+  it('keeps an Application of namespace a in namespace a when it names another identity', async () => {
     const r = await render({ ARGOCD_APP_NAME: `${a}_other-app`, ARGOCD_ENV_FLAGOPS_IDENTITY: 'web' });
     expect(r.stdout).not.toContain('default-tier');
     expect(r.stdout).not.toContain(`ns: ${fx.ns}`);
@@ -735,12 +735,12 @@ describe("render.mjs with the repo-server's token (bound in every application na
 });
 
 describe('deploy/argocd: the token the plugin sends', () => {
-  // FINDING 3: repo-server-patch.yaml projects the repo-server's token with the API server's own audience, and
+  // FINDING 3, fixed: repo-server-patch.yaml projects the repo-server's token with the API server's own audience, and
   // the sidecar sends it to FLAGOPS_URL (plain http:// in the patch) on every render. Whoever can read that
   // traffic, or the store itself, holds a credential that the Kubernetes API accepts as argocd-repo-server. A token
   // for an audience of the store's own (`audience: flagops-data-store`, operator --token-audiences) is useless
   // anywhere else; the operator already supports it (test/integration/audience.test.ts).
-  it.skip("projects the plugin's token for the store's audience, not the API server's", () => {
+  it("projects the plugin's token for the store's audience, not the API server's", () => {
     const patch = readFileSync(
       join(import.meta.dirname, '../../deploy/argocd/repo-server-patch.yaml'),
       'utf8',

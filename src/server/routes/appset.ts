@@ -39,7 +39,9 @@ export const appsetRoutes = [
     tags: ['argocd'],
     summary: 'Argo CD ApplicationSet plugin generator: one parameter set per identity of a namespace',
     body: GetParamsBody,
-    // The namespace is a body parameter.
+    // The namespace is a body parameter. An unwatched one is a 404, never "no identities": Argo CD would delete
+    // every Application the generator made.
+    watchedNamespace: true,
     bodyPermission: {
       describe: 'list deploymentfacts in input.parameters.namespace (default: the default namespace)',
       of: (body, deps) => ({
@@ -65,7 +67,7 @@ export const appsetRoutes = [
         }),
       },
     },
-    errors: [400, 401, 403, 413],
+    errors: [400, 401, 403, 404, 413],
     handler: ({ body, deps }) => {
       const params = body.input?.parameters ?? {};
       const readyOnly = params.readyOnly ?? true;

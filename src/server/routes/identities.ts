@@ -56,6 +56,7 @@ export const identitiesRoutes = [
     summary: 'List identities',
     query: ListQuery,
     permission: { verb: 'list', resource: 'deploymentfacts', namespace: { query: 'namespace' } },
+    watchedNamespace: true,
     cors: true,
     responses: {
       200: {
@@ -63,7 +64,7 @@ export const identitiesRoutes = [
         schema: z.object({ items: z.array(IdentitySummary), continue: z.string().optional() }),
       },
     },
-    errors: [400, 401, 403],
+    errors: [400, 401, 403, 404],
     handler: ({ query: q, deps }) => {
       const page = deps.reader.list({
         namespace: q.namespace,

@@ -89,6 +89,14 @@ export function ofrepError(
   if (err.status === 401 || err.status === 403)
     return { status: err.status, headers: err.headers, body: errorBody(err) };
   if (err.status >= 500) return { status: 500, headers: err.headers, body: { errorDetails: err.message } };
+  // The context names a namespace this operator does not serve: the evaluation context's mistake, said as such
+  // (a FLAG_NOT_FOUND or an empty bulk answer would have the client evaluate defaults silently).
+  if (err.status === 404)
+    return {
+      status: 400,
+      headers: err.headers,
+      body: { ...withKey, errorCode: 'INVALID_CONTEXT', errorDetails: err.message },
+    };
   // Any other client mistake (a body that is not JSON, too large, badly encoded) is the request's: PARSE_ERROR.
   return {
     status: 400,
@@ -149,6 +157,7 @@ export const ofrepRoutes = [
     body: OfrepRequest as unknown as z.ZodType<Target>,
     parseBody,
     bodyPermission: permission,
+    watchedNamespace: true,
     errorFormat: 'ofrep-single',
     cors: true,
     responses: { 200: { description: 'the evaluation', schema: OfrepSuccess } },
@@ -171,6 +180,7 @@ export const ofrepRoutes = [
     body: OfrepRequest as unknown as z.ZodType<Target>,
     parseBody,
     bodyPermission: permission,
+    watchedNamespace: true,
     errorFormat: 'ofrep-bulk',
     cors: true,
     query: BulkQuery,

@@ -54,6 +54,7 @@ export const watchRoutes = [
       namespace: { query: 'namespace' },
       name: { query: 'identity' },
     },
+    watchedNamespace: true,
     cors: true,
     responses: {
       200: {
@@ -63,7 +64,7 @@ export const watchRoutes = [
         contentType: 'text/event-stream',
       },
     },
-    errors: [400, 401, 403, 429],
+    errors: [400, 401, 403, 404, 429],
     handler: ({ query: q, deps, user, request, reply }) => {
       // HEAD (Fastify serves it with this handler): the headers of a stream, and no stream to hold a slot.
       if (request.method === 'HEAD') return reply.headers(SSE_HEADERS).send();

@@ -19,7 +19,8 @@ import {
   Procs,
   waitFor,
 } from '../control-plane/control-plane.js';
-import { kubectl } from '../control-plane/kubectl.js';
+import { kubeconfigYaml } from '../control-plane/kubeconfig.js';
+import { kubectl, must } from '../control-plane/kubectl.js';
 
 export const ARGOCD_VERSION = 'v3.2.12';
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -186,7 +187,16 @@ async function startOnce(opts: ArgoCdOptions): Promise<ArgoCd> {
 
     // Every component reads the kubeconfig (ARGOCD_FAKE_IN_CLUSTER) and takes its namespace from the context.
     const kubeconfig = join(dir, 'kubeconfig');
-    writeFileSync(kubeconfig, kubeconfigYaml(opts.info, ns), { mode: 0o600 });
+    writeFileSync(
+      kubeconfig,
+      kubeconfigYaml({
+        server: opts.info.server,
+        caCertPath: opts.info.caCertPath,
+        token: opts.info.adminToken,
+        namespace: ns,
+      }),
+      { mode: 0o600 },
+    );
     const sockDir = join(dir, 'plugins');
     const pluginConfig = join(dir, 'cmp-config');
     for (const d of ['plugins', 'cmp-config', 'tls', 'ssh', 'gpg-source', 'gpg-keys', 'home', 'tmp'])
@@ -319,38 +329,6 @@ async function startOnce(opts: ArgoCdOptions): Promise<ArgoCd> {
 }
 
 export const ARGOCD_COMPONENTS = COMPONENTS;
-
-async function must(
-  p: Promise<{ code: number; stdout: string; stderr: string }>,
-  what: string,
-): Promise<string> {
-  const r = await p;
-  if (r.code !== 0) throw new Error(`${what} failed: ${r.stderr.trim()}`);
-  return r.stdout;
-}
-
-function kubeconfigYaml(info: ControlPlaneInfo, namespace: string): string {
-  const q = JSON.stringify;
-  return `apiVersion: v1
-kind: Config
-clusters:
-- name: flagops-test
-  cluster:
-    server: ${q(info.server)}
-    certificate-authority: ${q(info.caCertPath)}
-users:
-- name: admin
-  user:
-    token: ${q(info.adminToken)}
-contexts:
-- name: argocd
-  context:
-    cluster: flagops-test
-    user: admin
-    namespace: ${q(namespace)}
-current-context: argocd
-`;
-}
 
 async function waitForFile(proc: Proc, path: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

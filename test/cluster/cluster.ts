@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { freePorts } from '../control-plane/control-plane.js';
+import { kubeconfigYaml } from '../control-plane/kubeconfig.js';
 import { run, runSync } from './exec.js';
 import { COREDNS_IMAGE, PAUSE_IMAGE } from './images.js';
 
@@ -209,7 +210,9 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     const inner = `https://127.0.0.1:${API_PORT}`;
     const kubeconfig = (name: string, token: string, server = inner) => {
       const path = join(state, 'etc', `${name}.kubeconfig`);
-      writeFileSync(path, kubeconfigYaml(server, caCertPath, token), { mode: 0o600 });
+      writeFileSync(path, kubeconfigYaml({ server, caCertPath, token, name: 'flagops-node' }), {
+        mode: 0o600,
+      });
       return path;
     };
 
@@ -545,23 +548,6 @@ function writePki(state: string): { caCertPath: string } {
   );
   chmodSync(join(pki, 'ca.key'), 0o600);
   return { caCertPath: join(pki, 'ca.crt') };
-}
-
-function kubeconfigYaml(server: string, caCertPath: string, token: string): string {
-  const q = JSON.stringify;
-  return `apiVersion: v1
-kind: Config
-clusters:
-- name: flagops-node
-  cluster: {server: ${q(server)}, certificate-authority: ${q(caCertPath)}}
-users:
-- name: user
-  user: {token: ${q(token)}}
-contexts:
-- name: flagops-node
-  context: {cluster: flagops-node, user: user}
-current-context: flagops-node
-`;
 }
 
 function cniConfig(state: string): string {

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
+import { kubeconfigYaml } from './kubeconfig.js';
 
 /** JSON-serialisable: vitest's globalSetup hands it to tests through provide/inject. */
 export interface ControlPlaneInfo {
@@ -98,7 +99,7 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
     writeFileSync(tokenFile, `${adminToken},admin,admin,"system:masters"\n`, { mode: 0o600 });
 
     const kubeconfigPath = join(dir, 'kubeconfig');
-    writeFileSync(kubeconfigPath, kubeconfigYaml(server, caCertPath, adminToken), { mode: 0o600 });
+    writeFileSync(kubeconfigPath, kubeconfigYaml({ server, caCertPath, token: adminToken }), { mode: 0o600 });
 
     const info: ControlPlaneInfo = {
       server,
@@ -187,29 +188,6 @@ async function etcdPost(endpoint: string, path: string, body: unknown): Promise<
   const text = await res.body.text();
   if (res.statusCode !== 200) throw new Error(`etcd ${path}: HTTP ${res.statusCode}: ${text}`);
   return JSON.parse(text);
-}
-
-function kubeconfigYaml(server: string, caCertPath: string, token: string): string {
-  // JSON strings are valid YAML scalars, which sidesteps quoting rules for paths.
-  const q = JSON.stringify;
-  return `apiVersion: v1
-kind: Config
-clusters:
-- name: flagops-test
-  cluster:
-    server: ${q(server)}
-    certificate-authority: ${q(caCertPath)}
-users:
-- name: admin
-  user:
-    token: ${q(token)}
-contexts:
-- name: flagops-test
-  context:
-    cluster: flagops-test
-    user: admin
-current-context: flagops-test
-`;
 }
 
 /** Binds port 0 to let the kernel pick free ports; they are released right away for the children to bind. */

@@ -84,3 +84,10 @@ async function policyEnforced(info: ControlPlaneInfo): Promise<void> {
     await new Promise((res) => setTimeout(res, 250));
   }
 }
+
+/** The stdout of a command that must succeed; its stderr in the error otherwise. */
+export async function must(p: Promise<KubectlResult>, what: string): Promise<string> {
+  const r = await p;
+  if (r.code !== 0) throw new Error(`${what} failed: ${r.stderr.trim()}`);
+  return r.stdout;
+}

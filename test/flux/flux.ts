@@ -15,7 +15,8 @@ import {
   Procs,
   waitFor,
 } from '../control-plane/control-plane.js';
-import { kubectl } from '../control-plane/kubectl.js';
+import { kubeconfigYaml } from '../control-plane/kubeconfig.js';
+import { kubectl, must } from '../control-plane/kubectl.js';
 
 /** The Flux 2.7 line, as build-flux.sh builds it by default. */
 export const FLUX_VERSIONS = { sourceController: 'v1.7.3', kustomizeController: 'v1.7.3' } as const;
@@ -111,7 +112,16 @@ async function startOnce(opts: { info: ControlPlaneInfo; binDir: string }, ns: s
       number,
     ];
     const kubeconfig = join(dir, 'kubeconfig');
-    writeFileSync(kubeconfig, kubeconfigYaml(opts.info, ns), { mode: 0o600 });
+    writeFileSync(
+      kubeconfig,
+      kubeconfigYaml({
+        server: opts.info.server,
+        caCertPath: opts.info.caCertPath,
+        token: opts.info.adminToken,
+        namespace: ns,
+      }),
+      { mode: 0o600 },
+    );
     for (const d of ['storage', 'home', 'tmp']) mkdirSync(join(dir, d));
     const env = {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -252,33 +262,4 @@ export async function waitForReady(info: ControlPlaneInfo, namespace: string, ob
     throw new Error(
       `${object} is not Ready: ${r.stderr.trim()}\n${flux.tail('source-controller')}\n${flux.tail('kustomize-controller')}`,
     );
-}
-
-async function must(p: Promise<{ code: number; stdout: string; stderr: string }>, what: string) {
-  const r = await p;
-  if (r.code !== 0) throw new Error(`${what} failed: ${r.stderr.trim()}`);
-  return r.stdout;
-}
-
-function kubeconfigYaml(info: ControlPlaneInfo, namespace: string): string {
-  const q = JSON.stringify;
-  return `apiVersion: v1
-kind: Config
-clusters:
-- name: flagops-test
-  cluster:
-    server: ${q(info.server)}
-    certificate-authority: ${q(info.caCertPath)}
-users:
-- name: admin
-  user:
-    token: ${q(info.adminToken)}
-contexts:
-- name: flux
-  context:
-    cluster: flagops-test
-    user: admin
-    namespace: ${q(namespace)}
-current-context: flux
-`;
 }

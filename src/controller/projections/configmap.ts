@@ -25,7 +25,6 @@ export const FLUX_WATCH_LABEL = 'reconcile.fluxcd.io/watch';
  */
 export const STALE_LABELS = ['toolkit.fluxcd.io/watch'] as const;
 export const PROJECTION_LABEL = 'flagops.io/projection';
-export const PROJECTION_FIELD_MANAGER = 'flagops-data-store-projections';
 
 export const configMapName = (identity: string) => `${CONFIGMAP_PREFIX}${identity}`;
 /** Object names are at most 253 characters. */

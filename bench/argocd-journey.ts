@@ -11,12 +11,6 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { KubeConfig, Watch } from '@kubernetes/client-node';
-import { parseConfig } from '../src/config.js';
-import { KubeClient } from '../src/kube/client.js';
-import { createLogger } from '../src/logger.js';
-import { startOperator } from '../src/operator.js';
 import { ARGOCD_VERSION, type ArgoCd, ensureArgoCd, startArgoCd } from '../test/argocd/argocd.js';
 import {
   application,
@@ -25,8 +19,7 @@ import {
   pluginServiceAccount,
   waitForReplicas,
 } from '../test/argocd/journey.js';
-import { ensureBinaries, startControlPlane } from '../test/control-plane/control-plane.js';
-import { installCrds } from '../test/control-plane/kubectl.js';
+import { fmtMs, pct, startJourney, waitUntil as waitFor } from './support/gitops.js';
 
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 30);
 const PAUSE_MS = Number(process.env.BENCH_PAUSE_MS ?? 1500);
@@ -42,33 +35,11 @@ if ('error' in built) {
   console.error(`argocd-journey: the Argo CD binary could not be built: ${built.error}`);
   process.exit(1);
 }
-const cp = await startControlPlane({ binDir: await ensureBinaries() });
+const journey = await startJourney(NS, ['--argocd-namespace=argocd']);
+const { cp, client, follow, stops } = journey;
 const dir = mkdtempSync(join(tmpdir(), 'flagops-bench-argocd-'));
 let argocd: ArgoCd | undefined;
-const stops: (() => unknown)[] = [];
 try {
-  await installCrds(cp.info());
-  const kc = new KubeConfig();
-  kc.loadFromFile(cp.kubeconfigPath);
-  const client = new KubeClient(kc);
-  await client.create('/api/v1/namespaces', { metadata: { name: NS } });
-  const parsed = parseConfig(
-    [
-      `--namespaces=${NS}`,
-      '--listen=127.0.0.1:0',
-      '--auth=kubernetes',
-      '--log-level=warn',
-      '--argocd-namespace=argocd',
-    ],
-    {},
-  );
-  if (!('config' in parsed)) throw new Error('bad config');
-  const op = await startOperator(
-    parsed.config,
-    createLogger('warn', new Writable({ write: (_c, _e, cb) => cb() })),
-    kc,
-  );
-  stops.push(() => op.stop());
   await apply(cp.info(), [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'argocd' } }]);
   const plugin = await pluginServiceAccount(cp.info(), {
     factsNamespace: NS,
@@ -78,20 +49,13 @@ try {
   argocd = await startArgoCd({
     info: cp.info(),
     binDir: built.binDir,
-    pluginEnv: { FLAGOPS_URL: op.url, FLAGOPS_NAMESPACE: NS, FLAGOPS_TOKEN_FILE: plugin.tokenFile },
+    pluginEnv: { FLAGOPS_URL: journey.url, FLAGOPS_NAMESPACE: NS, FLAGOPS_TOKEN_FILE: plugin.tokenFile },
     selfHealBackoff: { timeoutSeconds: backoffTimeout, factor: backoffFactor },
   });
   const repo = gitRepository();
   stops.push(() => rmSync(repo.dir, { recursive: true, force: true }));
 
-  const put = async (fact: string, value: string | number) => {
-    const res = await fetch(`${op.url}/api/v1/namespaces/${NS}/identities/${ID}/facts/${fact}`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${cp.adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ value }),
-    });
-    if (res.status !== 200) throw new Error(`PUT ${fact}: HTTP ${res.status} ${await res.text()}`);
-  };
+  const put = (fact: string, value: string | number) => journey.put(NS, ID, fact, value);
   await put('tier', 'gold');
   await put('max-replicas', 1);
   await apply(cp.info(), [
@@ -116,61 +80,22 @@ try {
   }
   const appEvents: Seen[] = [];
   const deploymentEvents: { t: number; replicas: number }[] = [];
-  // client-node's Watch ends a watch after 30 s without events; follow() resumes it from the last
-  // resourceVersion, so no event is lost or repeated.
-  let following = true;
-  // biome-ignore lint/suspicious/noExplicitAny: watch events are plain JSON
-  const follow = async (path: string, fieldSelector: string, onEvent: (obj: any) => void) => {
-    const watch = new Watch(kc);
-    let resourceVersion: string | undefined;
-    let current: AbortController | undefined;
-    stops.push(() => current?.abort());
-    const start = async (): Promise<void> => {
-      current = await watch.watch(
-        path,
-        { fieldSelector, ...(resourceVersion ? { resourceVersion } : {}) },
-        (type, obj) => {
-          if (type === 'ERROR') {
-            resourceVersion = undefined; // 410 Gone: list afresh (an ADDED event for the current state)
-            return;
-          }
-          resourceVersion = obj.metadata?.resourceVersion;
-          if (type !== 'BOOKMARK') onEvent(obj);
-        },
-        () => {
-          if (following) setTimeout(() => void start(), 10);
-        },
-      );
-    };
-    await start();
-  };
   await follow('/apis/argoproj.io/v1alpha1/namespaces/argocd/applications', `metadata.name=${ID}`, (obj) =>
     appEvents.push({ t: performance.now(), obj }),
   );
   await follow(`/apis/apps/v1/namespaces/${ID}/deployments`, 'metadata.name=web', (obj) =>
     deploymentEvents.push({ t: performance.now(), replicas: obj.spec.replicas }),
   );
-  stops.push(() => {
-    following = false; // first of the stops (they run in reverse): no watch restarts while aborting
-  });
   const synced = (o: AppObject) =>
     o.status?.sync?.status === 'Synced' && o.status.operationState?.phase === 'Succeeded';
-  const waitUntil = async (
-    check: () => boolean,
-    timeoutMs = Number(process.env.BENCH_TIMEOUT_MS ?? 600_000),
-  ) => {
-    const deadline = performance.now() + timeoutMs;
-    while (!check()) {
-      if (performance.now() > deadline) {
-        const skips = readFileSync(join(argocd!.dir, 'argocd-application-controller.log'), 'utf8')
-          .split('\n')
-          .filter((l) => /auto-sync|Sync operation/i.test(l))
-          .slice(-8);
-        throw new Error(`timed out; the controller said:\n${skips.join('\n')}`);
-      }
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  };
+  const timeoutMs = Number(process.env.BENCH_TIMEOUT_MS ?? 600_000);
+  const controllerSaid = () =>
+    `the controller said:\n${readFileSync(join(argocd!.dir, 'argocd-application-controller.log'), 'utf8')
+      .split('\n')
+      .filter((l) => /auto-sync|Sync operation/i.test(l))
+      .slice(-8)
+      .join('\n')}`;
+  const waitUntil = (check: () => boolean) => waitFor(check, timeoutMs, controllerSaid);
   await waitUntil(() => appEvents.length > 0 && synced(appEvents.at(-1)!.obj));
 
   const steps: Record<string, number[]> = {
@@ -221,11 +146,7 @@ try {
     .map((l) => JSON.parse(l) as Record<string, unknown>)
     .filter((r) => r['comparison-level'] === 3); // a hard refresh: manifests generated again
 
-  const pct = (xs: number[], p: number) => {
-    const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
-    return s.length === 0 ? Number.NaN : s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-  };
-  const fmt = (ms: number) => (Number.isNaN(ms) ? '   n/a' : `${Math.round(ms).toString().padStart(5)} ms`);
+  const fmt = fmtMs;
   console.log(
     `argocd-journey: Argo CD ${ARGOCD_VERSION}, ${CHANGES} changes of max-replicas, ${PAUSE_MS} ms apart, self-heal backoff ${backoffTimeout}s ×${backoffFactor}, node ${process.version}`,
   );
@@ -244,8 +165,7 @@ try {
     if (xs.length > 0) console.log(`  ${k.padEnd(44)} p50 ${fmt(pct(xs, 50))}   p99 ${fmt(pct(xs, 99))}`);
   }
 } finally {
-  for (const stop of stops.reverse()) await stop();
   await argocd?.stop();
-  await cp.stop();
+  await journey.stop();
   rmSync(dir, { recursive: true, force: true });
 }

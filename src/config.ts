@@ -65,7 +65,7 @@ export interface Config {
   /** Keep ConfigMaps of the facts of DeploymentFacts labelled flagops.io/project-configmap=true. */
   configMapProjections: boolean;
   /** Which Applications follow an identity: named like it, and/or annotated flagops.io/identity=<ns>/<name>. */
-  argocdApplicationMapping: ('name' | 'annotation')[];
+  argocdApplicationMapping: ('name' | 'annotation' | 'tracking')[];
   /** More namespaces searched for annotated Applications (Argo CD apps in any namespace). */
   argocdApplicationNamespaces: string[];
 }
@@ -177,8 +177,8 @@ const FLAGS = {
     '50',
   ),
   'argocd-application-mapping': flag(
-    someOf(['name', 'annotation'], (v) => `"${v}" is not name or annotation`),
-    'which Applications a fact change refreshes: name (named like the identity, in --argocd-namespace, and in its own namespace if that is an application namespace), annotation (annotated flagops.io/identity=<namespace>/<name> or <namespace>_<name>), or name,annotation',
+    someOf(['name', 'annotation', 'tracking'], (v) => `"${v}" is not name, annotation or tracking`),
+    'which Applications a fact change refreshes, one or more of: name (named like the identity, in --argocd-namespace, and in its own namespace if that is an application namespace), annotation (annotated flagops.io/identity=<namespace>/<name> or <namespace>_<name>), tracking (the Application that deployed the DeploymentFacts, by its argocd.argoproj.io/tracking-id annotation or instance label)',
     'name',
   ),
   'status-burst': flag(count, 'status writes allowed at once before --status-qps applies', '100'),
@@ -324,9 +324,13 @@ function crossCheck(config: Config): string | undefined {
     return 'leader election needs retry-period < renew-deadline < lease-duration';
   if (
     config.argocdApplicationNamespaces.length > 0 &&
-    !(config.argocdNamespace && config.argocdApplicationMapping.includes('annotation'))
+    !(
+      config.argocdNamespace &&
+      (config.argocdApplicationMapping.includes('annotation') ||
+        config.argocdApplicationMapping.includes('tracking'))
+    )
   )
-    return '--argocd-application-namespaces needs --argocd-namespace and --argocd-application-mapping with annotation';
+    return '--argocd-application-namespaces needs --argocd-namespace and --argocd-application-mapping with annotation or tracking';
   if (config.http.headersTimeoutMs > config.http.requestTimeoutMs)
     return '--http-headers-timeout must not be longer than --http-request-timeout';
   if (config.tls && (!config.tls.certFile || !config.tls.keyFile))

@@ -5,6 +5,7 @@ import {
   applicationsFor,
   IDENTITY_ANNOTATION,
   parseIdentityAnnotation,
+  trackingApplication,
 } from './argocd-refresh.js';
 
 const app = (namespace: string, name: string, follows?: string): ApplicationMeta => ({
@@ -123,5 +124,51 @@ describe('applicationsFor with Argo CD apps in other namespaces', () => {
     ['team-b/web', undefined, ['argocd/web']],
   ])('%s', (identity, list, expected) => {
     expect(inAny(identity, list)).toEqual(expected);
+  });
+});
+
+describe('trackingApplication', () => {
+  const identity = { namespace: 'customers', name: 'customer-42' };
+  const opts = { argocdNamespace: 'argocd', applicationNamespaces: ['team-a'] };
+  const id = (v: string) => ({ annotations: { 'argocd.argoproj.io/tracking-id': v } });
+  const found = (meta: Parameters<typeof trackingApplication>[1]) => {
+    const r = trackingApplication(identity, meta, opts);
+    return r && `${r.namespace}/${r.name}`;
+  };
+  it.each<[string, Parameters<typeof trackingApplication>[1], string | undefined]>([
+    ['annotation tracking', id('shop:flagops.io/DeploymentFacts:customers/customer-42'), 'argocd/shop'],
+    [
+      'an app in an application namespace',
+      id('team-a_shop:flagops.io/DeploymentFacts:customers/customer-42'),
+      'team-a/shop',
+    ],
+    [
+      'an app in a namespace Argo CD has no apps in',
+      id('team-b_shop:flagops.io/DeploymentFacts:customers/customer-42'),
+      undefined,
+    ],
+    [
+      'a tracking-id copied from another object',
+      id('shop:flagops.io/DeploymentFacts:customers/customer-7'),
+      undefined,
+    ],
+    ['a tracking-id of another kind', id('shop:apps/Deployment:customers/customer-42'), undefined],
+    ['a malformed tracking-id', id('shop'), undefined],
+    ['label tracking', { labels: { 'app.kubernetes.io/instance': 'shop' } }, 'argocd/shop'],
+    [
+      'the argocd.argoproj.io/instance label',
+      { labels: { 'argocd.argoproj.io/instance': 'team-a_shop' } },
+      'team-a/shop',
+    ],
+    // a tracking-id present decides, even when it is a copy: Argo CD tracks by it, not by the label
+    [
+      'a copied tracking-id and a label',
+      { ...id('shop:flagops.io/DeploymentFacts:x/y'), labels: { 'app.kubernetes.io/instance': 'shop' } },
+      undefined,
+    ],
+    ['no tracking', { labels: { other: 'x' } }, undefined],
+    ['a label that is no object name', { labels: { 'app.kubernetes.io/instance': 'Shop!' } }, undefined],
+  ])('%s', (_what, meta, expected) => {
+    expect(found(meta)).toBe(expected);
   });
 });

@@ -12,22 +12,35 @@
  * - `annotation` mapping: every Application, in the Argo CD namespace or in --argocd-application-namespaces,
  *   annotated `flagops.io/identity: <namespace>/<name>` (or Argo CD's instance form `<namespace>_<name>`). An
  *   annotated Application follows that identity only, even when the `name` mapping is on too.
+ * - `tracking` mapping: the Application that deployed the identity's DeploymentFacts (GitOps-managed fact
+ *   manifests), by Argo CD's own resource tracking on that object: the annotation
+ *   `argocd.argoproj.io/tracking-id: <app>:flagops.io/DeploymentFacts:<namespace>/<name>` (annotation tracking,
+ *   Argo CD 3's default), else the label `app.kubernetes.io/instance` or `argocd.argoproj.io/instance` (label
+ *   tracking). `<app>` is `<name>` in the Argo CD namespace or `<namespace>_<name>` in one of
+ *   --argocd-application-namespaces; a tracking-id copied from another object (its resource part names another
+ *   one) is ignored, as Argo CD ignores it.
  *
  * Only the leader asks; changes seen while the caches first fill are not changes, and a burst for one identity
  * becomes one refresh (trailing debounce per identity). Identities whose debounce ends together are handled as
  * one batch: one metadata-only list of Applications per namespace, whatever the batch size.
  */
 import type { Logger } from 'pino';
+import { FACTS_KIND, GROUP } from '../api/group.js';
 import type { KubeClient } from '../kube/client.js';
 import { errorSummary, KubeApiError } from '../kube/errors.js';
+import { factsPath } from '../kube/paths.js';
 import type { StoreReader } from '../store/store.js';
 import type { LeaderOnly } from './leader.js';
 
 export const REFRESH_ANNOTATION = 'argocd.argoproj.io/refresh';
 export const IDENTITY_ANNOTATION = 'flagops.io/identity';
 
-export type ApplicationMapping = 'name' | 'annotation';
-export const APPLICATION_MAPPINGS: readonly ApplicationMapping[] = ['name', 'annotation'];
+export const TRACKING_ID_ANNOTATION = 'argocd.argoproj.io/tracking-id';
+/** Argo CD's default tracking label, and the key many installs configure instead. */
+export const TRACKING_LABELS = ['app.kubernetes.io/instance', 'argocd.argoproj.io/instance'] as const;
+
+export type ApplicationMapping = 'name' | 'annotation' | 'tracking';
+export const APPLICATION_MAPPINGS: readonly ApplicationMapping[] = ['name', 'annotation', 'tracking'];
 
 export interface IdentityRef {
   readonly namespace: string;
@@ -54,6 +67,38 @@ export function parseIdentityAnnotation(value: string): IdentityRef | undefined 
   if (parts.length !== 2) return undefined;
   const [namespace, name] = parts as [string, string];
   return DNS_LABEL.test(namespace) && OBJECT_NAME.test(name) ? { namespace, name } : undefined;
+}
+
+/**
+ * The Application that tracks the DeploymentFacts `identity` (Argo CD's resource tracking on its metadata), or
+ * undefined. Pure. Only Applications where Argo CD may have them count: its namespace, or an application namespace.
+ */
+export function trackingApplication(
+  identity: IdentityRef,
+  meta: { labels?: Readonly<Record<string, string>>; annotations?: Readonly<Record<string, string>> },
+  opts: { argocdNamespace: string; applicationNamespaces?: readonly string[] },
+): IdentityRef | undefined {
+  let app: string | undefined;
+  const id = meta.annotations?.[TRACKING_ID_ANNOTATION];
+  if (id !== undefined) {
+    // <app>:<group>/<kind>:<namespace>/<name>; the resource part must be this very object.
+    const parts = id.split(':');
+    if (
+      parts.length === 3 &&
+      parts[1] === `${GROUP}/${FACTS_KIND}` &&
+      parts[2] === `${identity.namespace}/${identity.name}`
+    )
+      app = parts[0];
+  } else {
+    for (const l of TRACKING_LABELS) {
+      app ??= meta.labels?.[l];
+    }
+  }
+  if (!app) return undefined;
+  const at = app.indexOf('_');
+  if (at < 0) return OBJECT_NAME.test(app) ? { namespace: opts.argocdNamespace, name: app } : undefined;
+  const ref = parseIdentityAnnotation(app);
+  return ref && opts.applicationNamespaces?.includes(ref.namespace) ? ref : undefined;
 }
 
 /**
@@ -125,6 +170,7 @@ const PATCH_CONCURRENCY = 4;
 const LIST_PAGE = 500;
 /** Application metadata only: annotations are all the mapping reads, and status can be large. */
 const METADATA_ONLY = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+const METADATA_ONLY_OBJECT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
 
 /**
  * Changes count only while leading: the elector switches it with `setLeading`, and only once the store has synced
@@ -194,6 +240,26 @@ export function startArgoRefresh(opts: ArgoRefreshOptions): LeaderOnly & { stop(
     }
   }
 
+  /** The Application tracking the identity's DeploymentFacts: one metadata-only GET (the store keeps no labels). */
+  async function trackedBy(identity: IdentityRef): Promise<IdentityRef | undefined> {
+    try {
+      const o = await opts.client.get<{
+        metadata: { labels?: Record<string, string>; annotations?: Record<string, string> };
+      }>(factsPath(identity.namespace, identity.name), { headers: { accept: METADATA_ONLY_OBJECT } });
+      return trackingApplication(identity, o.metadata, {
+        argocdNamespace: opts.namespace,
+        applicationNamespaces: opts.applicationNamespaces,
+      });
+    } catch (err) {
+      if (!(err instanceof KubeApiError && err.errorClass === 'notFound'))
+        opts.log.warn(
+          { namespace: identity.namespace, name: identity.name, err: errorSummary(err) },
+          'deploymentfacts tracking read failed',
+        );
+      return undefined;
+    }
+  }
+
   async function refreshBatch(batch: IdentityRef[]): Promise<void> {
     let listed: ApplicationMeta[] | undefined;
     if (mapping.includes('annotation')) {
@@ -208,27 +274,32 @@ export function startArgoRefresh(opts: ArgoRefreshOptions): LeaderOnly & { stop(
         opts.onRefresh?.('error');
       }
     }
-    const jobs: { app: IdentityRef; identity: IdentityRef }[] = [];
+    const jobs: { app: IdentityRef; identity: IdentityRef; mayBeMissing: boolean }[] = [];
     for (const identity of batch) {
       const apps = applicationsFor(
         identity,
         { mapping, argocdNamespace: opts.namespace, applicationNamespaces: opts.applicationNamespaces },
         listed,
       );
-      if (apps.length === 0 && listed) {
+      // The tracked Application may be gone while its label stays: a 404 then means no Application.
+      let tracked = mapping.includes('tracking') ? await trackedBy(identity) : undefined;
+      if (tracked && apps.some((a) => a.namespace === tracked!.namespace && a.name === tracked!.name))
+        tracked = undefined;
+      if (tracked) jobs.push({ app: tracked, identity, mayBeMissing: true });
+      if (apps.length === 0 && !tracked) {
         opts.log.debug(
           { namespace: identity.namespace, name: identity.name },
           'no argo cd application for identity',
         );
         opts.onRefresh?.('no_application');
       }
-      for (const app of apps) jobs.push({ app, identity });
+      for (const app of apps) jobs.push({ app, identity, mayBeMissing: listed === undefined });
     }
     // A few patches at a time: a large batch neither floods the API server nor runs one by one. Without a list,
     // a missing Application shows as a 404 on the patch.
     for (let i = 0; i < jobs.length; i += PATCH_CONCURRENCY) {
       const results = await Promise.all(
-        jobs.slice(i, i + PATCH_CONCURRENCY).map((j) => patch(j.app, j.identity, listed === undefined)),
+        jobs.slice(i, i + PATCH_CONCURRENCY).map((j) => patch(j.app, j.identity, j.mayBeMissing)),
       );
       for (const r of results) opts.onRefresh?.(r);
     }

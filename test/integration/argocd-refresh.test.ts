@@ -1,7 +1,8 @@
 /**
  * --argocd-namespace: a fact change asks Argo CD to hard-refresh the Applications that follow the identity — by
  * default the one named like it; with --argocd-application-mapping=annotation also those annotated
- * flagops.io/identity=<namespace>/<name>, in the Argo CD namespace or in --argocd-application-namespaces. (The
+ * flagops.io/identity=<namespace>/<name>, in the Argo CD namespace or in --argocd-application-namespaces; with
+ * =tracking the one that deployed the DeploymentFacts (Argo CD's tracking-id annotation or instance label). (The
  * real Argo CD acting on these requests is tested in test/argocd/.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +25,8 @@ let argocd: string;
 let mapped: TestOperator;
 let mappedNs: string;
 let teamNs: string;
+let tracking: TestOperator;
+let trackedNs: string;
 const client = adminClient();
 const app = (name: string, namespace = argocd) =>
   `/apis/argoproj.io/v1alpha1/namespaces/${namespace}/applications/${name}`;
@@ -91,6 +94,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await op?.stop();
   await mapped?.stop();
+  await tracking?.stop();
 });
 
 describe('Argo CD hard refresh', () => {
@@ -162,5 +166,78 @@ describe('Argo CD hard refresh with --argocd-application-mapping=name,annotation
     // A missing Application is known from the list: no failed patch, no error.
     expect(await metric(mapped.url, 'flagops_argocd_refresh_total', 'result="error"')).toBeUndefined();
     expect(await metric(mapped.url, 'flagops_argocd_refresh_total', 'result="requested"')).toBe(3);
+  });
+});
+
+describe('Argo CD hard refresh with --argocd-application-mapping=tracking', () => {
+  // GitOps-managed fact manifests: the Application that deployed the DeploymentFacts carries Argo CD's tracking on
+  // it, and is the one to refresh, whatever its name.
+  beforeAll(async () => {
+    trackedNs = await newNamespace('argo-tracked');
+    const facts = (name: string, metadata: Record<string, unknown>) =>
+      client.create(factsPath(trackedNs), {
+        apiVersion: 'flagops.io/v1alpha1',
+        kind: 'DeploymentFacts',
+        metadata: { name, ...metadata },
+        spec: { facts: { tier: 'bronze' } },
+      });
+    await createApp(argocd, 'fleet-eu');
+    await createApp(teamNs, 'fleet-team');
+    await createApp(argocd, 'victim');
+    await facts('customer-1', {
+      annotations: {
+        'argocd.argoproj.io/tracking-id': `fleet-eu:flagops.io/DeploymentFacts:${trackedNs}/customer-1`,
+      },
+    });
+    await facts('customer-2', { labels: { 'app.kubernetes.io/instance': `${teamNs}_fleet-team` } });
+    // copied from customer-1's manifest: Argo CD does not track this object by it, nor does the refresh
+    await facts('customer-3', {
+      annotations: {
+        'argocd.argoproj.io/tracking-id': `victim:flagops.io/DeploymentFacts:${trackedNs}/customer-1`,
+      },
+    });
+    await facts('customer-4', { labels: { 'app.kubernetes.io/instance': 'gone' } });
+    tracking = await startTestOperator({
+      namespaces: [trackedNs],
+      auth: 'none',
+      extraArgs: [
+        `--argocd-namespace=${argocd}`,
+        '--argocd-application-mapping=tracking',
+        `--argocd-application-namespaces=${teamNs}`,
+      ],
+    });
+  });
+
+  it('refreshes the Application whose tracking-id annotation or instance label is on the DeploymentFacts', async () => {
+    for (const id of ['customer-1', 'customer-2']) {
+      const r = await call(tracking, 'PUT', `/api/v1/namespaces/${trackedNs}/identities/${id}/facts/region`, {
+        body: { value: 'eu' }, // tier is kubectl's (created above)
+      });
+      expect(r.status).toBe(200);
+    }
+    await eventually(
+      async () => {
+        expect((await annotations('fleet-eu'))[HARD]).toBe('hard');
+        expect((await annotations('fleet-team', teamNs))[HARD]).toBe('hard');
+      },
+      5000,
+      100,
+    );
+  });
+
+  it('ignores a copied tracking-id, and counts a tracked Application that is gone as none', async () => {
+    for (const id of ['customer-3', 'customer-4']) {
+      await call(tracking, 'PUT', `/api/v1/namespaces/${trackedNs}/identities/${id}/facts/region`, {
+        body: { value: 'gold' },
+      });
+    }
+    await eventually(
+      async () =>
+        expect(await metric(tracking.url, 'flagops_argocd_refresh_total', 'result="no_application"')).toBe(2),
+      5000,
+      100,
+    );
+    expect((await annotations('victim'))[HARD]).toBeUndefined();
+    expect(await metric(tracking.url, 'flagops_argocd_refresh_total', 'result="error"')).toBeUndefined();
   });
 });

@@ -164,6 +164,40 @@ describe('layered facts', () => {
     );
   });
 
+  it("moves the facts ETag when a profile changes the served facts, though the identity's generation stays", async () => {
+    const gold = `etag-gold-${RUN}`;
+    await deploymentFacts(fx.ns, 'c-etag', { tier: 'etag' }, { customer: 'erin' });
+    await clusterProfile(gold, { selector: tierSelector('etag'), facts: { support: 'email' } });
+    const read = (headers: Record<string, string> = {}) =>
+      call(fx.op, 'GET', `/api/v1/namespaces/${fx.ns}/identities/c-etag/facts`, {
+        token: fx.tokens.factsReader,
+        headers,
+      });
+    let first: Awaited<ReturnType<typeof read>> | undefined;
+    await eventually(async () => {
+      first = await read();
+      expect(first.body).toMatchObject({ support: 'email' });
+    });
+    const etag = first!.headers.get('etag')!;
+    expect(etag).toMatch(/^"1\.[0-9a-f]{12}"$/);
+    expect((await read({ 'if-none-match': etag })).status).toBe(304);
+    await client().mergePatch(clusterProfilesPath(undefined, gold), {
+      spec: { facts: { support: 'phone' } },
+    });
+    await eventually(async () => expect((await read()).body).toMatchObject({ support: 'phone' }));
+    const after = await read({ 'if-none-match': etag });
+    expect(after.status).toBe(200);
+    expect(after.headers.get('etag')).not.toBe(etag);
+    expect(after.headers.get('etag')).toMatch(/^"1\./);
+    // If-Match stays a precondition on the identity's own generation: the profile change does not fail a write.
+    const put = await call(fx.op, 'PUT', `/api/v1/namespaces/${fx.ns}/identities/c-etag/facts/note`, {
+      token: fx.tokens.factsEditor,
+      headers: { 'if-match': etag },
+      body: { value: 'x' },
+    });
+    expect(put.status, put.text).toBeLessThan(300);
+  });
+
   it('keeps a FactProfile to its own namespace', async () => {
     // Labelled like the identities that `defaults` (a FactProfile of the first namespace) selects there.
     await deploymentFacts(other(), 'c-other', { tier: 'free' }, { customer: 'dan' });

@@ -33,6 +33,7 @@ import { createApp } from './server/app.js';
 import { TokenReviewAuthenticator } from './server/auth/authenticator.js';
 import { allowAll, SubjectAccessReviewAuthorizer } from './server/auth/authorizer.js';
 import { type Auth, noAuth } from './server/auth/middleware.js';
+import { MIN_TICKET_SECRET_BYTES } from './server/routes/stream-ticket.js';
 import { reloadTlsOnChange } from './server/tls-reload.js';
 import { loadWebhooksConfig } from './server/webhooks/config.js';
 import { SourcesController } from './sources/controller.js';
@@ -193,6 +194,7 @@ export async function startOperator(
       streams,
       maxStreams: config.maxStreams,
       maxStreamsPerCaller: config.maxStreamsPerCaller,
+      streamTicketKey: readStreamTicketKey(config.streamTicketKeyFile, log),
       corsAllowedOrigins: config.corsAllowedOrigins,
       watches: (namespace) => config.namespaces.length === 0 || config.namespaces.includes(namespace),
       webhooks: {
@@ -353,4 +355,29 @@ export function slowClientLimits(http: Config['http']) {
     keepAliveTimeout: http.keepAliveTimeoutMs,
     connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(http.headersTimeoutMs / 2))),
   };
+}
+
+/**
+ * The replicas' shared event-stream ticket secret. An absent file (an optional Secret volume not created yet) falls
+ * back to a key of this process, said once; a file too short to be a key stops the start.
+ */
+function readStreamTicketKey(path: string | undefined, log: Logger): Buffer | undefined {
+  if (!path) return undefined;
+  let key: Buffer;
+  try {
+    key = readFileSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    log.warn(
+      { path },
+      'stream ticket key file absent: OFREP event-stream URLs open only on the replica that issued them',
+    );
+    return undefined;
+  }
+  const trimmed = Buffer.from(key.toString('utf8').trim(), 'utf8');
+  if (trimmed.length < MIN_TICKET_SECRET_BYTES)
+    throw new Error(
+      `--stream-ticket-key-file ${path} holds ${trimmed.length} bytes; it needs at least ${MIN_TICKET_SECRET_BYTES} (e.g. openssl rand -hex 32)`,
+    );
+  return trimmed;
 }

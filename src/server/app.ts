@@ -41,6 +41,7 @@ import {
   type ServerContext,
 } from './route.js';
 import { OfrepError, ofrepError } from './routes/ofrep.js';
+import { ticketCodec } from './routes/stream-ticket.js';
 import { DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_CALLER } from './routes/watch.js';
 import { ROUTES } from './routes.js';
 import { loadUi } from './ui/assets.js';
@@ -80,6 +81,8 @@ export interface ServerDeps {
   /** Where the web UI's files are (default: next to the UI module). */
   uiAssetsDir?: string;
   heartbeatMs?: number;
+  /** The secret the replicas share for OFREP event-stream tickets; absent: a random key of this process. */
+  streamTicketKey?: Buffer;
   /** The route table (tests only; default: every route). */
   routes?: readonly AnyRoute[];
 }
@@ -143,6 +146,7 @@ export function createApp(deps: ServerDeps, opts: AppOptions = {}): FastifyInsta
       maxPerCaller: deps.maxStreamsPerCaller ?? DEFAULT_MAX_STREAMS_PER_CALLER,
     },
     heartbeatMs: deps.heartbeatMs ?? 15_000,
+    tickets: ticketCodec(deps.streamTicketKey),
     webhooks: deps.webhooks?.configs.length
       ? webhookRuntime({
           webhooks: deps.webhooks.configs,

@@ -100,7 +100,12 @@ export async function startOperator(
     store,
     namespaces: config.namespaces,
     status: new KubeStatusWriter(client, log.child({ controller: 'status' }), canWrite),
-    events: new KubeEventRecorder(client, log.child({ controller: 'events' }), identity),
+    events: new KubeEventRecorder(
+      client,
+      log.child({ controller: 'events' }),
+      identity,
+      config.leaderElection.namespace,
+    ),
     canWrite,
     healthyAfterMs: tuning.healthyAfterMs,
     statusQps: config.statusQps,
@@ -253,7 +258,12 @@ export async function startOperator(
 
   await controllers.start();
   // Leader only, from here on the store has synced: the parts below start and stop as leadership moves.
-  const events = new KubeEventRecorder(client, log.child({ controller: 'events' }), identity);
+  const events = new KubeEventRecorder(
+    client,
+    log.child({ controller: 'events' }),
+    identity,
+    config.leaderElection.namespace,
+  );
   const informerHooks = {
     onRestart: (resource: string) => metrics.watchRestarts.inc({ resource }),
     onList: (resource: string, initial: boolean) => {

@@ -282,8 +282,8 @@ export class ControllerManager {
                 resourceVersion: r.resourceVersion,
                 current: r.status,
                 desired: d.status,
-                // Events go to the object's namespace: a cluster-scoped profile reports by condition alone.
-                warning: r.namespace === undefined ? undefined : d.warning,
+                // A cluster-scoped profile's Events go to the operator's namespace (events.ts).
+                warning: d.warning,
               },
         );
       }

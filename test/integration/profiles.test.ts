@@ -292,4 +292,23 @@ describe('layered facts', () => {
     }, 15_000);
     expect(cond(await statusOf('broken'), 'Ready')?.message).toContain('In needs at least one value');
   });
+
+  it('records Warning Events for a ClusterFactProfile too, which kubectl describe finds', async () => {
+    const name = `broken-cluster-${RUN}`;
+    await clusterProfile(name, {
+      selector: { matchExpressions: [{ key: 'run', operator: 'In', values: [] }] },
+      facts: { a: 1 },
+    });
+    type EventList = {
+      items: { reason: string; involvedObject: { kind: string; name: string; namespace?: string } }[];
+    };
+    await eventually(async () => {
+      // Across all namespaces, by the object, as `kubectl describe clusterfactprofile` searches.
+      const events = await client().get<EventList>('/api/v1/events', {
+        query: { fieldSelector: `involvedObject.kind=ClusterFactProfile,involvedObject.name=${name}` },
+      });
+      expect(events.items.map((e) => e.reason)).toContain('InvalidSpec');
+      expect(events.items[0]!.involvedObject.namespace).toBeUndefined();
+    }, 15_000);
+  });
 });

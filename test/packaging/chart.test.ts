@@ -143,6 +143,8 @@ describe('helm chart', () => {
         `ClusterRoleBinding//${full}`,
         `Role/${ns}/${full}-leader-election`,
         `RoleBinding/${ns}/${full}-leader-election`,
+        `Role/${ns}/${full}-events`,
+        `RoleBinding/${ns}/${full}-events`,
         `Secret/${ns}/${full}-stream-ticket`,
         'ClusterRole//flagops-facts-reader',
         'ClusterRole//flagops-facts-editor',
@@ -204,6 +206,8 @@ describe('helm chart', () => {
         `poddisruptionbudget.policy/${full}`,
         `role.rbac.authorization.k8s.io/${full}-leader-election`,
         `rolebinding.rbac.authorization.k8s.io/${full}-leader-election`,
+        `role.rbac.authorization.k8s.io/${full}-events`,
+        `rolebinding.rbac.authorization.k8s.io/${full}-events`,
       ].sort(),
     );
   });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeploymentFacts } from '../../src/api/types.js';
-import { factsPath } from '../../src/kube/paths.js';
+import { factsPath, profilesPath } from '../../src/kube/paths.js';
 import { kubectl } from '../control-plane/kubectl.js';
 import { ROLES } from '../support/api.js';
 import {
@@ -108,6 +108,8 @@ const listNames = async (page: Page) => (await rowsOf(page, '#list-body')).map((
 const factRows = async (page: Page) =>
   Object.fromEntries((await rowsOf(page, '#facts-body')).map((r) => [r[0], { value: r[1], type: r[2] }]));
 const setBy = async (page: Page) =>
+  Object.fromEntries((await rowsOf(page, '#facts-body')).map((r) => [r[0], r[4]]));
+const fromLayer = async (page: Page) =>
   Object.fromEntries((await rowsOf(page, '#facts-body')).map((r) => [r[0], r[3]]));
 const textOf = async (page: Page, selector: string) => ((await page.textContent(selector)) ?? '').trim();
 
@@ -530,6 +532,29 @@ describe('the web UI with --auth=none', () => {
       expect(await factRows(t.page)).toEqual({ debug: { value: 'on', type: 'string' } }),
     );
     expect(await t.page.evaluate(() => document.activeElement?.id)).toBe('detail-title');
+    expect(t.consoleErrors).toEqual([]);
+  });
+
+  it('says per fact whether it comes from the identity or a profile, and what it overrode', async () => {
+    await adminClient().create(profilesPath(localNs), {
+      apiVersion: 'flagops.io/v1alpha1',
+      kind: 'FactProfile',
+      metadata: { name: 'defaults' },
+      spec: { selector: {}, facts: { debug: 'off', region: 'eu-1' } },
+    });
+    const t = await openPage();
+    await t.page.goto(`${local.url}/ui/#/identity/${localNs}/dev`);
+    await eventually(async () =>
+      expect(await fromLayer(t.page)).toEqual({
+        debug: `this identity overrides FactProfile ${localNs}/defaults = "off"`,
+        region: `FactProfile ${localNs}/defaults`,
+      }),
+    );
+    // A profile's fact can be overridden for this identity, not deleted: it has none of its own.
+    const region = t.page.locator('#facts-body tr[data-fact="region"]');
+    expect(await region.getByRole('button').allTextContents()).toEqual(['Override']);
+    const debug = t.page.locator('#facts-body tr[data-fact="debug"]');
+    expect(await debug.getByRole('button').allTextContents()).toEqual(['Edit', 'Delete']);
     expect(t.consoleErrors).toEqual([]);
   });
 });

@@ -99,7 +99,8 @@ export function listIdentities(q) {
 
 /** @param {string} ns @param {string} id */
 export function getIdentity(ns, id) {
-  return request('GET', identityPath(ns, id));
+  // explain: where each fact comes from (the identity itself or a profile) and what it overrode.
+  return request('GET', `${identityPath(ns, id)}?explain=true`);
 }
 
 /** @param {string} ns @param {string} id @param {string} name @param {FactValue} value */

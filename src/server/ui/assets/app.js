@@ -511,7 +511,9 @@ function renderDetail() {
     active instanceof HTMLButtonElement && el.factsBody.contains(active)
       ? { fact: active.closest('tr')?.dataset.fact, action: active.dataset.action }
       : undefined;
-  el.factsBody.replaceChildren(...names.map((name) => factRow(name, d.facts[name], d.provenance?.[name])));
+  el.factsBody.replaceChildren(
+    ...names.map((name) => factRow(name, d.facts[name], d.provenance?.[name], d.explain?.[name])),
+  );
   if (focused?.fact && focused.action) focusFactButton(focused.fact, focused.action);
   el.factsEmpty.hidden = names.length > 0;
   state.highlight.clear();
@@ -548,6 +550,35 @@ function provenanceCell(p) {
 }
 
 /**
+ * @typedef {{ kind: string, namespace?: string, name: string }} LayerRef
+ * @typedef {{ value: import('./api.js').FactValue, from: LayerRef, overrode: { from: LayerRef, value: import('./api.js').FactValue }[] }} Explanation
+ */
+
+/** @param {LayerRef} ref */
+const layerName = (ref) =>
+  ref.kind === 'DeploymentFacts'
+    ? 'this identity'
+    : `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`;
+
+/**
+ * Which layer the served value comes from (the identity itself, or a profile), and what it overrode.
+ * @param {Explanation | undefined} x
+ */
+function fromCell(x) {
+  if (!x) return h('td', { class: 'muted' }, '—');
+  const own = x.from.kind === 'DeploymentFacts';
+  const overrode = x.overrode.map((o) => `${layerName(o.from)} = ${JSON.stringify(o.value)}`);
+  return h(
+    'td',
+    { class: own ? undefined : 'from-profile', 'data-from': x.from.kind },
+    own ? 'this identity' : h('code', {}, layerName(x.from)),
+    ...(overrode.length > 0
+      ? [' ', h('br'), h('span', { class: 'muted overrode' }, `overrides ${overrode.join(', ')}`)]
+      : []),
+  );
+}
+
+/**
  * When the fact was last changed, as the API server or the API writer recorded it.
  * @param {{ at?: string } | undefined} p
  */
@@ -568,8 +599,11 @@ function changedCell(p) {
 /**
  * @param {string} name @param {import('./api.js').FactValue} value
  * @param {{ path: string, by: string, at?: string, manager: string } | undefined} provenance
+ * @param {Explanation | undefined} [explained]
  */
-function factRow(name, value, provenance) {
+function factRow(name, value, provenance, explained) {
+  // A fact a profile supplies can be overridden for this identity (Edit), not deleted: there is nothing of its own.
+  const fromProfile = explained !== undefined && explained.from.kind !== 'DeploymentFacts';
   const type = valueType(value);
   const flash = state.highlight.has(`fact:${name}`);
   let valueCell;
@@ -634,24 +668,28 @@ function factRow(name, value, provenance) {
           {
             type: 'button',
             'data-action': 'edit',
-            'aria-label': `Edit ${name}`,
+            'aria-label': fromProfile ? `Override ${name} for this identity` : `Edit ${name}`,
             disabled: state.busy,
             onclick: () => startEdit(name),
           },
-          'Edit',
+          fromProfile ? 'Override' : 'Edit',
         ),
-        h(
-          'button',
-          {
-            type: 'button',
-            class: 'secondary',
-            'data-action': 'delete',
-            'aria-label': `Delete ${name}`,
-            disabled: state.busy,
-            onclick: () => askDelete(name),
-          },
-          'Delete',
-        ),
+        ...(fromProfile
+          ? []
+          : [
+              h(
+                'button',
+                {
+                  type: 'button',
+                  class: 'secondary',
+                  'data-action': 'delete',
+                  'aria-label': `Delete ${name}`,
+                  disabled: state.busy,
+                  onclick: () => askDelete(name),
+                },
+                'Delete',
+              ),
+            ]),
       ];
     }
   }
@@ -661,7 +699,8 @@ function factRow(name, value, provenance) {
     h('th', { scope: 'row' }, h('code', {}, name)),
     valueCell,
     h('td', {}, type),
-    provenanceCell(provenance),
+    fromCell(explained),
+    fromProfile ? h('td', { class: 'muted' }, '—') : provenanceCell(provenance),
     changedCell(provenance),
     h('td', { class: 'actions' }, ...actions),
   );

@@ -393,13 +393,22 @@ const labelSelector: Schema = {
   },
 };
 
-const profileSpec = (scope: string): Schema => ({
+const profileSpec = (scope: string, clusterScoped: boolean): Schema => ({
   type: 'object',
   description: `Facts shared by the DeploymentFacts the selector picks ${scope}; an identity's own facts win over them (docs/profiles.md).`,
   required: ['selector'],
   properties: {
     facts: factsSchema,
     selector: labelSelector,
+    ...(clusterScoped
+      ? {
+          namespaceSelector: {
+            ...labelSelector,
+            description:
+              'Which namespaces this profile reaches, by their labels; absent: every namespace the operator watches. Both selectors must match.',
+          },
+        }
+      : {}),
     priority: {
       type: 'integer',
       description: `Profiles apply in ascending priority, so a higher one wins a fact both set (default ${DEFAULT_PRIORITY}); at equal priority the name that sorts last wins, and both report PriorityConflict.`,
@@ -455,7 +464,7 @@ export const factProfileCrd = crd(
   PROFILE_KIND,
   PROFILE_PLURAL,
   'fprof',
-  profileSpec('in its namespace'),
+  profileSpec('in its namespace', false),
   profileStatus,
   profileColumns,
 );
@@ -464,7 +473,7 @@ export const clusterFactProfileCrd = crd(
   CLUSTER_PROFILE_KIND,
   CLUSTER_PROFILE_PLURAL,
   'cfprof',
-  profileSpec('in every namespace'),
+  profileSpec('in every namespace (or those the namespaceSelector picks)', true),
   profileStatus,
   profileColumns,
   'Cluster',

@@ -60,6 +60,8 @@ export type LabelSelector = z.infer<typeof LabelSelector>;
 export const FactProfileSpec = z.object({
   facts: FactMap.optional(),
   selector: LabelSelector,
+  /** ClusterFactProfile only: the namespaces it reaches, by their labels (absent: every watched namespace). */
+  namespaceSelector: LabelSelector.optional(),
   priority: z.number().int().min(MIN_PRIORITY).max(MAX_PRIORITY).optional(),
 });
 export type FactProfileSpec = z.infer<typeof FactProfileSpec>;

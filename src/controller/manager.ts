@@ -77,12 +77,22 @@ export function errorPolicy(err: unknown): 'retry' | 'requeue' | 'drop' {
   return 'retry';
 }
 
+interface NamespaceObject {
+  metadata: { name: string; resourceVersion?: string; labels?: Record<string, string> };
+}
+interface NamespaceLabels {
+  name: string;
+  labels: Record<string, string> | undefined;
+}
+
 export class ControllerManager {
   readonly facts: ResourceCache<DeploymentFacts, FactsRecord>;
   readonly deploymentSecrets: ResourceCache<DeploymentSecrets, SecretsRecord>;
   readonly secrets: ResourceCache<SecretObject>;
   readonly profiles: ResourceCache<FactProfile, ProfileRecord>;
   readonly clusterProfiles: ResourceCache<FactProfile, ProfileRecord>;
+  /** Namespace labels, for ClusterFactProfiles' namespaceSelector: nothing else of a Namespace is kept. */
+  readonly namespaces: ResourceCache<NamespaceObject, NamespaceLabels>;
   /** The precomputed merged view of profiles and own facts that the store serves. */
   readonly layers: LayeredFacts;
   readonly factsStatus: StatusSync;
@@ -202,6 +212,17 @@ export class ControllerManager {
       target(CLUSTER_PROFILE_KIND),
     );
     this.layers = new LayeredFacts(opts.store);
+    this.namespaces = new ResourceCache({
+      ...common,
+      namespaces: [],
+      resource: 'namespaces',
+      path: () => corePath('namespaces'),
+      keep: (o: NamespaceObject) => ({ name: o.metadata.name, labels: o.metadata.labels }),
+      log,
+    });
+    this.namespaces.on('add', (n) => this.layers.setNamespaceLabels(n.name, n.labels));
+    this.namespaces.on('update', (n) => this.layers.setNamespaceLabels(n.name, n.labels));
+    this.namespaces.on('delete', (n) => this.layers.deleteNamespace(n.name));
     const profiles = profilesHandler({ layers: this.layers });
     for (const cache of [this.profiles, this.clusterProfiles]) {
       cache.on('add', (r) => {
@@ -293,6 +314,7 @@ export class ControllerManager {
   /** True once the store holds every object of the initial lists, with its Secrets resolved. */
   get synced(): boolean {
     return (
+      this.namespaces.synced &&
       this.profiles.synced &&
       this.clusterProfiles.synced &&
       this.facts.synced &&
@@ -306,9 +328,12 @@ export class ControllerManager {
     this.secretsStatus.run();
     this.profilesStatus.run();
     this.clusterProfilesStatus.run();
-    // Profiles before DeploymentFacts: each identity is then merged once, instead of again for every profile.
+    // Namespaces and profiles before DeploymentFacts: each identity is then merged once, instead of again for
+    // every profile.
     await Promise.all([
-      Promise.all([this.profiles.start(), this.clusterProfiles.start()]).then(() => this.facts.start()),
+      Promise.all([this.namespaces.start(), this.profiles.start(), this.clusterProfiles.start()]).then(() =>
+        this.facts.start(),
+      ),
       this.secrets.start().then(() => this.deploymentSecrets.start()),
     ]);
     this.#opts.log.info(
@@ -339,6 +364,7 @@ export class ControllerManager {
       this.secrets.stop(),
       this.profiles.stop(),
       this.clusterProfiles.stop(),
+      this.namespaces.stop(),
     ]);
     this.#limiter.release();
     await Promise.all(this.#queues.map((q) => q.stop()));

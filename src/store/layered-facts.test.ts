@@ -206,3 +206,32 @@ describe('a profile change that reaches more identities than one chunk', () => {
     expect(store.get('a', `c-${n - 2}`)?.facts?.values).toEqual({ i: n - 2, max: 1 });
   });
 });
+
+describe("a ClusterFactProfile's namespaceSelector", () => {
+  it('reaches the identities of the namespaces whose labels it selects, following label changes', async () => {
+    const { layers, store } = setup();
+    const served = (ns: string, n: string) => store.get(ns, n)?.facts?.values;
+    layers.setNamespaceLabels('a', { env: 'prod' });
+    layers.setNamespaceLabels('b', { env: 'dev' });
+    layers.setOwn('a', 'web', undefined, own({ x: 1 }));
+    layers.setOwn('b', 'web', undefined, own({ x: 2 }));
+    layers.setProfile({
+      ...cluster('prod', 0, { replicas: 5 }),
+      namespaceSelector: { matchLabels: { env: 'prod' } },
+    });
+    expect(served('a', 'web')).toEqual({ x: 1, replicas: 5 });
+    expect(served('b', 'web')).toEqual({ x: 2 });
+    expect(layers.selectedCount({ selector: {}, namespaceSelector: { matchLabels: { env: 'prod' } } })).toBe(
+      1,
+    );
+    // b is relabelled prod, a loses its label: the profile follows the namespaces.
+    layers.setNamespaceLabels('b', { env: 'prod' });
+    layers.setNamespaceLabels('a', {});
+    expect(served('a', 'web')).toEqual({ x: 1 });
+    expect(served('b', 'web')).toEqual({ x: 2, replicas: 5 });
+    // Labels that did not change recompute nothing.
+    const revision = store.revision;
+    layers.setNamespaceLabels('b', { env: 'prod' });
+    expect(store.revision).toBe(revision);
+  });
+});

@@ -39,6 +39,8 @@ export class LayeredFacts {
   #ordered: readonly ProfileLayer[] = NO_LAYERS;
   /** Identities selected by the same profiles share one frozen list (reset when the profiles change). */
   #shared = new Map<string, readonly ProfileLayer[]>();
+  /** Labels of the namespaces, for ClusterFactProfiles with a namespaceSelector. */
+  readonly #namespaceLabels = new Map<string, Labels | undefined>();
   /** Identities a profile change reaches, not recomputed yet (#drain), by key. */
   readonly #pending = new Map<string, [namespace: string, name: string]>();
   #draining = false;
@@ -65,6 +67,26 @@ export class LayeredFacts {
   }
 
   /**
+   * A namespace's labels (from the Namespace informer). Only profiles with a namespaceSelector read them, so a
+   * change recomputes that namespace's identities only when one exists.
+   */
+  setNamespaceLabels(namespace: string, labels: Labels | undefined): void {
+    const prev = this.#namespaceLabels.get(namespace);
+    if (this.#namespaceLabels.has(namespace) && sameLabels(prev, labels)) return;
+    this.#namespaceLabels.set(namespace, labels);
+    this.#shared = new Map();
+    if (!this.#ordered.some((p) => p.namespaceSelector !== undefined)) return;
+    for (const name of this.#labels.get(namespace)?.keys() ?? [])
+      this.#pending.set(objectKeyOf(namespace, name), [namespace, name]);
+    this.#drain();
+  }
+
+  deleteNamespace(namespace: string): void {
+    this.setNamespaceLabels(namespace, undefined);
+    this.#namespaceLabels.delete(namespace);
+  }
+
+  /**
    * A valid profile was added or changed. Returns how many identities it reaches; the first FANOUT_CHUNK are
    * recomputed before it returns, the rest in later turns of the event loop (`pending`).
    */
@@ -86,11 +108,12 @@ export class LayeredFacts {
   }
 
   /** Identities a profile (valid or not) would select now: the status's selectedCount. */
-  selectedCount(profile: Pick<ProfileLayer, 'namespace' | 'selector'>): number {
+  selectedCount(profile: Pick<ProfileLayer, 'namespace' | 'selector' | 'namespaceSelector'>): number {
     let n = 0;
     const probe = profile as ProfileLayer;
     for (const [namespace, names] of this.#scope(profile.namespace))
-      for (const labels of names.values()) if (applies(probe, namespace, labels)) n++;
+      for (const labels of names.values())
+        if (applies(probe, namespace, labels, this.#namespaceLabels.get(namespace))) n++;
     return n;
   }
 
@@ -142,9 +165,10 @@ export class LayeredFacts {
     const namespace = (next ?? prev)!.namespace;
     let affected = 0;
     for (const [ns, names] of this.#scope(namespace)) {
+      const nsLabels = this.#namespaceLabels.get(ns);
       for (const [name, labels] of names) {
-        const was = prev !== undefined && applies(prev, ns, labels);
-        const is = next !== undefined && applies(next, ns, labels);
+        const was = prev !== undefined && applies(prev, ns, labels, nsLabels);
+        const is = next !== undefined && applies(next, ns, labels, nsLabels);
         if (!was && !is) continue;
         this.#pending.set(objectKeyOf(ns, name), [ns, name]);
         affected++;
@@ -194,9 +218,10 @@ export class LayeredFacts {
     if (this.#ordered.length === 0) return NO_LAYERS;
     let key = '';
     const picked: ProfileLayer[] = [];
+    const nsLabels = this.#namespaceLabels.get(namespace);
     for (let i = 0; i < this.#ordered.length; i++) {
       const p = this.#ordered[i]!;
-      if (applies(p, namespace, labels)) {
+      if (applies(p, namespace, labels, nsLabels)) {
         picked.push(p);
         key += `${i},`;
       }
@@ -230,8 +255,18 @@ export class LayeredFacts {
   }
 }
 
+function sameLabels(a: Labels | undefined, b: Labels | undefined): boolean {
+  const ak = Object.keys(a ?? {});
+  return ak.length === Object.keys(b ?? {}).length && ak.every((k) => b?.[k] === a?.[k]);
+}
+
 function sameLayer(a: ProfileLayer, b: ProfileLayer): boolean {
-  if (a.priority !== b.priority || JSON.stringify(a.selector) !== JSON.stringify(b.selector)) return false;
+  if (
+    a.priority !== b.priority ||
+    JSON.stringify(a.selector) !== JSON.stringify(b.selector) ||
+    JSON.stringify(a.namespaceSelector) !== JSON.stringify(b.namespaceSelector)
+  )
+    return false;
   const ak = Object.keys(a.facts);
   return (
     ak.length === Object.keys(b.facts).length &&

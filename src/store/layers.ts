@@ -19,6 +19,8 @@ export interface ProfileLayer {
   readonly name: string;
   readonly priority: number;
   readonly selector: LabelSelector;
+  /** A ClusterFactProfile's: the namespaces whose identities it reaches, by their labels (absent: all). */
+  readonly namespaceSelector?: LabelSelector;
   readonly facts: Readonly<FactMap>;
 }
 
@@ -64,9 +66,16 @@ export function selects(selector: LabelSelector, labels: Labels | undefined): bo
   return true;
 }
 
-/** Whether a profile applies to an identity of `namespace` with these labels. */
-export const applies = (p: ProfileLayer, namespace: string, labels: Labels | undefined): boolean =>
-  (p.namespace === undefined || p.namespace === namespace) && selects(p.selector, labels);
+/** Whether a profile applies to an identity of `namespace` with these labels (and its namespace with those). */
+export const applies = (
+  p: ProfileLayer,
+  namespace: string,
+  labels: Labels | undefined,
+  namespaceLabels: Labels | undefined,
+): boolean =>
+  (p.namespace === undefined || p.namespace === namespace) &&
+  selects(p.selector, labels) &&
+  (p.namespaceSelector === undefined || selects(p.namespaceSelector, namespaceLabels));
 
 /** The served facts: the layers in order (`layers` sorted by compareLayers), then `own` on top. */
 export function mergeLayers(layers: readonly ProfileLayer[], own: Readonly<FactMap>): Readonly<FactMap> {

@@ -293,6 +293,31 @@ describe('layered facts', () => {
     expect(cond(await statusOf('broken'), 'Ready')?.message).toContain('In needs at least one value');
   });
 
+  it("reaches the namespaces a ClusterFactProfile's namespaceSelector picks, following their labels", async () => {
+    const name = `ns-selected-${RUN}`;
+    await deploymentFacts(fx.ns, 'c-nssel', { tier: 'nssel' }, { customer: 'nina' });
+    await clusterProfile(name, {
+      selector: tierSelector('nssel'),
+      namespaceSelector: { matchLabels: { [`env-${RUN}`]: 'prod' } },
+      facts: { replicas: 7 },
+    });
+    await eventually(async () => expect(await factsOf(fx.ns, 'c-nssel')).not.toHaveProperty('replicas'));
+    await client().mergePatch(`/api/v1/namespaces/${fx.ns}`, {
+      metadata: { labels: { [`env-${RUN}`]: 'prod' } },
+    });
+    await eventually(
+      async () => expect(await factsOf(fx.ns, 'c-nssel')).toMatchObject({ replicas: 7 }),
+      10_000,
+    );
+    await client().mergePatch(`/api/v1/namespaces/${fx.ns}`, {
+      metadata: { labels: { [`env-${RUN}`]: null } },
+    });
+    await eventually(
+      async () => expect(await factsOf(fx.ns, 'c-nssel')).not.toHaveProperty('replicas'),
+      10_000,
+    );
+  });
+
   it('records Warning Events for a ClusterFactProfile too, which kubectl describe finds', async () => {
     const name = `broken-cluster-${RUN}`;
     await clusterProfile(name, {

@@ -245,6 +245,7 @@ describe('helm chart', () => {
     expect(clusterRole.rules.flatMap((r) => r.resources).sort()).toEqual([
       'clusterfactprofiles',
       'clusterfactprofiles/status',
+      'namespaces',
       'subjectaccessreviews',
       'tokenreviews',
     ]);

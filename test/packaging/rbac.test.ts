@@ -199,6 +199,10 @@ spec:
       // Cluster-scoped profiles are read in every mode.
       ['watch', 'clusterfactprofiles.flagops.io'],
       ['patch', 'clusterfactprofiles.flagops.io', '--subresource=status'],
+      // Namespace labels for a ClusterFactProfile's namespaceSelector.
+      ['watch', 'namespaces'],
+      // A ClusterFactProfile's Events, in the release namespace.
+      ['create', 'events', '-n', sys],
       ['create', 'leases.coordination.k8s.io', '-n', sys],
       ['update', `leases.coordination.k8s.io/${inst.lease}`, '-n', sys],
       // The webhook key Secret, by name, in the unwatched release namespace.
@@ -228,6 +232,7 @@ spec:
       ['patch', 'clusterfactprofiles.flagops.io'],
       ['delete', 'namespaces'],
       ['create', 'namespaces'],
+      ['patch', 'namespaces'],
       ['update', 'leases.coordination.k8s.io/some-other-lease', '-n', sys],
       ['create', 'leases.coordination.k8s.io', '-n', watched[0]!],
       ['create', 'clusterrolebindings.rbac.authorization.k8s.io'],

@@ -157,4 +157,8 @@ Roles (namespaced mode only): a dict namespace -> list of Secret names.
 - apiGroups: ["flagops.io"]
   resources: ["clusterfactprofiles/status"]
   verbs: ["get", "patch"]
+# Namespace labels, for a ClusterFactProfile's namespaceSelector (only the labels are kept).
+- apiGroups: [""]
+  resources: ["namespaces"]
+  verbs: ["get", "list", "watch"]
 {{- end }}

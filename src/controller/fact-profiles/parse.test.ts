@@ -50,3 +50,18 @@ describe('parseProfile', () => {
     expect(!r.ok && r.message).toContain(message);
   });
 });
+
+describe('namespaceSelector', () => {
+  it('is a ClusterFactProfile field: a FactProfile with one is invalid, saying so', () => {
+    const obj = {
+      metadata: { name: 'p', namespace: 'a' },
+      spec: { selector: {}, namespaceSelector: { matchLabels: { env: 'prod' } }, facts: { x: 1 } },
+    } as never;
+    expect(parseProfile(obj, 'FactProfile')).toEqual({
+      ok: false,
+      message: expect.stringContaining('only a ClusterFactProfile selects namespaces'),
+    });
+    const parsed = parseProfile(obj, 'ClusterFactProfile');
+    expect(parsed.ok && parsed.layer.namespaceSelector).toEqual({ matchLabels: { env: 'prod' } });
+  });
+});

@@ -19,6 +19,13 @@ export function parseProfile(obj: FactProfile, kind: ProfileKind): ParsedProfile
     return { ok: false, message };
   }
   const spec = parsed.data;
+  // The FactProfile CRD has no such field (the API server prunes or refuses it); said here too, in case.
+  if (kind === 'FactProfile' && spec.namespaceSelector !== undefined)
+    return {
+      ok: false,
+      message:
+        'invalid spec: spec.namespaceSelector: only a ClusterFactProfile selects namespaces; a FactProfile reaches its own',
+    };
   return {
     ok: true,
     layer: {
@@ -27,6 +34,7 @@ export function parseProfile(obj: FactProfile, kind: ProfileKind): ParsedProfile
       name: obj.metadata.name,
       priority: spec.priority ?? DEFAULT_PRIORITY,
       selector: spec.selector,
+      ...(spec.namespaceSelector !== undefined ? { namespaceSelector: spec.namespaceSelector } : {}),
       // zod copies; the fast check keeps the object when it is plainly valid.
       facts: plainlyValidFacts(obj.spec ?? {}) ?? spec.facts ?? {},
     },

@@ -23,7 +23,7 @@ import type { Logger } from 'pino';
 import type { SecretObject } from '../api/types.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { StoreReader } from '../store/store.js';
-import type { IdentityWriter } from '../writes/identity-writer.js';
+import type { Writer } from '../writes/writer.js';
 import { ANONYMOUS, type User } from './auth/authenticator.js';
 import type { Permission } from './auth/authorizer.js';
 import { type Auth, authenticate, authorize } from './auth/middleware.js';
@@ -51,7 +51,7 @@ import { webhookRuntime } from './webhooks/runtime.js';
 export interface ServerDeps {
   reader: StoreReader;
   /** The one path by which requests write to Kubernetes. */
-  writer: IdentityWriter;
+  writer: Writer;
   auth: Auth;
   /** True once every informer has synced. */
   ready: () => boolean;

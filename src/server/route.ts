@@ -26,7 +26,7 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Metrics } from '../metrics/metrics.js';
 import type { StoreReader } from '../store/store.js';
-import type { IdentityWriter } from '../writes/identity-writer.js';
+import type { Writer } from '../writes/writer.js';
 import type { User } from './auth/authenticator.js';
 import type { Permission } from './auth/authorizer.js';
 import type { Auth } from './auth/middleware.js';
@@ -72,7 +72,7 @@ export interface ServerContext {
   readonly reader: StoreReader;
   readonly auth: Auth;
   /** The one path by which requests write to Kubernetes. */
-  readonly writer: IdentityWriter;
+  readonly writer: Writer;
   readonly defaultNamespace: string;
   readonly ready: () => boolean;
   readonly log: Logger;

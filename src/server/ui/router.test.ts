@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Store } from '../../store/store.js';
-import type { IdentityWriter } from '../../writes/identity-writer.js';
+import type { Writer } from '../../writes/writer.js';
 import { createApp } from '../app.js';
 import { allowAll } from '../auth/authorizer.js';
 import { noAuth } from '../auth/middleware.js';
@@ -32,7 +32,7 @@ async function listen(app: ReturnType<typeof createApp>): Promise<string> {
 const appWith = (uiAssetsDir: string) =>
   createApp({
     reader: new Store(),
-    writer: {} as IdentityWriter,
+    writer: {} as Writer,
     auth: { authenticator: noAuth, authorizer: allowAll },
     ready: () => true,
     log: pino({ level: 'silent' }),
@@ -46,7 +46,7 @@ beforeAll(async () => {
   url = await listen(
     createApp({
       reader: new Store(),
-      writer: {} as IdentityWriter,
+      writer: {} as Writer,
       auth: {
         authenticator: {
           authenticate: async () => {

@@ -11,8 +11,8 @@ import type { User } from './auth/authenticator.js';
 import { type Authorizer, allowAll, type Permission } from './auth/authorizer.js';
 import { noAuth } from './auth/middleware.js';
 import { openApiDocument } from './openapi.js';
-import { type AnyRoute, checkRouteTable, route } from './route.js';
-import { ROUTES } from './routes.js';
+import { type AnyRoute, checkRouteTable, route } from './route-spec.js';
+import { ROUTES } from './route-table.js';
 
 const closers: (() => Promise<unknown>)[] = [];
 afterAll(async () => {

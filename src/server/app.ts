@@ -1,7 +1,7 @@
 /**
- * The HTTP server, on Fastify, built from the one route table (`routes.ts`). Reads come from the store only;
+ * The HTTP server, on Fastify, built from the one route table (`route-table.ts`). Reads come from the store only;
  * writes go to the API server through the writer. The framework, not the handlers, authenticates and authorises
- * each non-public route from the permission it declares (see `route.ts` and `plugins/route-handler.ts`).
+ * each non-public route from the permission it declares (see `route-spec.ts` and `plugins/route-handler.ts`).
  *
  * One plugin per concern, registered in this order: lazy request bodies, telemetry (request id, metrics, request
  * log), error answers, the route table (its handlers, the 405 + Allow table and CORS preflights).
@@ -16,10 +16,10 @@ import { type ServerDeps, serverContext } from './context.js';
 import { corsPolicy } from './plugins/cors.js';
 import { errorHandlers, errorSender } from './plugins/errors.js';
 import { lazyBodies } from './plugins/lazy-bodies.js';
-import { routeTable } from './plugins/route-table.js';
+import { registerRoutes } from './plugins/register-routes.js';
 import { telemetry } from './plugins/telemetry.js';
-import { checkRouteTable } from './route.js';
-import { ROUTES } from './routes.js';
+import { checkRouteTable } from './route-spec.js';
+import { ROUTES } from './route-table.js';
 
 export type { ServerDeps } from './context.js';
 
@@ -51,7 +51,7 @@ export function createApp(deps: ServerDeps, opts: AppOptions = {}): FastifyInsta
   app.register(lazyBodies);
   app.register(telemetry, { log: deps.log, metrics: deps.metrics });
   app.register(errorHandlers, { sendError });
-  app.register(routeTable, {
+  app.register(registerRoutes, {
     routes,
     ctx,
     limit: deps.maxBodyBytes ?? 1024 * 1024,

@@ -10,7 +10,7 @@ import type { StoreReader } from '../store/store.js';
 import type { Writer } from '../writes/writer.js';
 import type { Auth } from './auth/middleware.js';
 import { openApiDocument } from './openapi.js';
-import type { AnyRoute, ServerContext } from './route.js';
+import type { AnyRoute, ServerContext } from './route-spec.js';
 import { DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_CALLER } from './routes/watch.js';
 import { loadUi } from './ui/assets.js';
 import type { WebhookConfig } from './webhooks/config.js';

@@ -6,7 +6,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { errorBody, HttpError, notFound, reasonPhrase, toHttpError } from '../errors.js';
-import type { AnyRoute } from '../route.js';
+import type { AnyRoute } from '../route-spec.js';
 import { OfrepError, ofrepError } from '../routes/ofrep.js';
 import { appWide } from './app-wide.js';
 

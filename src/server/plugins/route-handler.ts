@@ -3,7 +3,7 @@
  * field); the caller is authenticated and the declared permission checked (401/403/503); a namespace outside
  * --namespaces is a 404 (only now, so that callers who may not ask learn nothing); the body is read (413 over
  * --max-body-bytes), parsed and validated (400); a body-dependent permission is checked; the handler answers.
- * Authorisation is the framework's, never the handler's to remember (see route.ts).
+ * Authorisation is the framework's, never the handler's to remember (see route-spec.ts).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ANONYMOUS, type User } from '../auth/authenticator.js';
@@ -17,7 +17,7 @@ import {
   type RouteContext,
   resolvePermission,
   type ServerContext,
-} from '../route.js';
+} from '../route-spec.js';
 import { parse } from '../validate.js';
 import type { CorsPolicy } from './cors.js';
 import type { SendError } from './errors.js';

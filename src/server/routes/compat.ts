@@ -14,7 +14,7 @@ import { FactValue, factsAsText } from '../../api/facts.js';
 import type { StoreReader } from '../../store/store.js';
 import { WriteError } from '../../writes/errors.js';
 import { conflict, notFound } from '../errors.js';
-import { type PermissionSpec, route } from '../route.js';
+import { type PermissionSpec, route } from '../route-spec.js';
 import {
   FactValueBody,
   factKeyed,

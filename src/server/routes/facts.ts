@@ -2,7 +2,7 @@
 import { FactMap, type FactValue } from '../../api/facts.js';
 import type { FactsChange } from '../../writes/writer.js';
 import { notFound } from '../errors.js';
-import { type RouteContext, route } from '../route.js';
+import { type RouteContext, route } from '../route-spec.js';
 import {
   FactsPatchBody,
   FactValueBody,

@@ -1,6 +1,6 @@
 /**
  * The configured webhooks with what serving them needs: each webhook's key (read from its Secret, cached
- * briefly) and the replay memory. One per server; the webhook route (route.ts) uses it.
+ * briefly) and the replay memory. One per server; the webhook delivery route (delivery.ts) uses it.
  */
 import type { Logger } from 'pino';
 import type { SecretObject } from '../../api/types.js';

@@ -11,7 +11,7 @@ import { allowAll } from '../auth/authorizer.js';
 import { noAuth } from '../auth/middleware.js';
 import { unauthorized } from '../errors.js';
 import { defaultAssetsDir } from './assets.js';
-import { UI_CSP } from './router.js';
+import { UI_CSP } from './file-routes.js';
 
 const servers: { close(): void }[] = [];
 afterAll(() => {
@@ -128,7 +128,12 @@ describe('the UI router', () => {
   });
 
   it('answers 404 for an unknown file (never a file outside the assets) and 405 for other methods', async () => {
-    for (const path of ['/ui/nope.js', '/ui/..%2Frouter.ts', '/ui/%2e%2e%2f%2e%2e%2fapp.ts', '/ui/a/b']) {
+    for (const path of [
+      '/ui/nope.js',
+      '/ui/..%2Ffile-routes.ts',
+      '/ui/%2e%2e%2f%2e%2e%2fapp.ts',
+      '/ui/a/b',
+    ]) {
       const res = await get(path);
       expect(res.status, path).toBe(404);
       expect(await res.text()).not.toContain('import');

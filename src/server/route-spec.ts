@@ -1,7 +1,7 @@
 /**
  * The one route table's types. Each route is declared once (method, path, the permission it needs or `public`,
  * its params/query/body schemas, its responses, its handler), and everything else derives from the list in
- * `routes.ts`: the Fastify registration, the 405 + `Allow` table, metric and log route labels (the templates),
+ * `route-table.ts`: the Fastify registration, the 405 + `Allow` table, metric and log route labels (the templates),
  * CORS preflights and the OpenAPI document.
  *
  * **Authorisation is the framework's** (`app.ts`), never the handler's to remember. A route declares exactly one

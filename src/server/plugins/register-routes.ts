@@ -4,14 +4,14 @@
  * serves other origins.
  */
 import { methodNotAllowed } from '../errors.js';
-import { type AnyRoute, METHODS } from '../route.js';
+import { type AnyRoute, METHODS } from '../route-spec.js';
 import { appWide } from './app-wide.js';
 import { type RouteHandlerEnv, routeHandler } from './route-handler.js';
 
 /** Methods answered 405 (with Allow) on a known path that does not declare them. */
 const ALL_METHODS = [...METHODS, 'HEAD', 'OPTIONS'] as const;
 
-export const routeTable = appWide<RouteHandlerEnv & { routes: readonly AnyRoute[] }>((app, env, done) => {
+export const registerRoutes = appWide<RouteHandlerEnv & { routes: readonly AnyRoute[] }>((app, env, done) => {
   const { routes, cors, sendError } = env;
   const byPath = new Map<string, AnyRoute[]>();
   for (const r of routes) {

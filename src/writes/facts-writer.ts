@@ -15,7 +15,7 @@ import { reached, type StoreReader } from '../store/store.js';
 import { WriteError } from './errors.js';
 import { ABSENT_RESOURCE_VERSION, applyGuarded, readOrAbsent, withObject, writeOrStale } from './kube-io.js';
 import { checkFactsChange } from './limits.js';
-import { type FactsChange, nextOrigins, planFactsApply } from './plan-facts.js';
+import { type FactsChange, type FactsPlan, nextOrigins, planFactsApply } from './plan-facts.js';
 import { retryStale } from './retry.js';
 import { type FactsWriteResult, ORIGIN_ANNOTATION } from './writer.js';
 
@@ -35,6 +35,40 @@ function served(raw: Record<string, unknown> | undefined): FactMap {
 
 /** The seconds-precision timestamp of a fact's origin record. */
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+
+/** The apply of a facts plan: the API's whole spec.facts, who asked, and the preconditions. */
+function factsApplyBody(
+  namespace: string,
+  name: string,
+  obj: DeploymentFacts | undefined,
+  plan: Extract<FactsPlan, { op: 'apply' }>,
+  change: FactsChange,
+) {
+  return {
+    apiVersion: API_VERSION,
+    kind: FACTS_KIND,
+    metadata: {
+      name,
+      namespace,
+      annotations: {
+        [ORIGIN_ANNOTATION]: change.origin,
+        [FACT_ORIGINS_ANNOTATION]: nextOrigins(
+          obj?.metadata.annotations?.[FACT_ORIGINS_ANNOTATION],
+          plan.desired,
+          change.set ?? {},
+          change.origin,
+          now(),
+        ),
+      },
+      // Both preconditions on an existing object: a resourceVersion alone does not stop an apply from re-creating
+      // an object deleted meanwhile; the uid does. A new one: see ABSENT_RESOURCE_VERSION.
+      ...(plan.create
+        ? { resourceVersion: ABSENT_RESOURCE_VERSION }
+        : { resourceVersion: obj!.metadata.resourceVersion, uid: obj!.metadata.uid }),
+    },
+    spec: { facts: plan.desired },
+  };
+}
 
 export class FactsWriter {
   constructor(
@@ -70,30 +104,7 @@ export class FactsWriter {
       let written = await applyGuarded<DeploymentFacts>(
         this.client,
         path,
-        {
-          apiVersion: API_VERSION,
-          kind: FACTS_KIND,
-          metadata: {
-            name,
-            namespace,
-            annotations: {
-              [ORIGIN_ANNOTATION]: change.origin,
-              [FACT_ORIGINS_ANNOTATION]: nextOrigins(
-                obj?.metadata.annotations?.[FACT_ORIGINS_ANNOTATION],
-                plan.desired,
-                change.set ?? {},
-                change.origin,
-                now(),
-              ),
-            },
-            // Both preconditions on an existing object: a resourceVersion alone does not stop an apply from
-            // re-creating an object deleted meanwhile; the uid does. A new one: see ABSENT_RESOURCE_VERSION.
-            ...(plan.create
-              ? { resourceVersion: ABSENT_RESOURCE_VERSION }
-              : { resourceVersion: obj!.metadata.resourceVersion, uid: obj!.metadata.uid }),
-          },
-          spec: { facts: plan.desired },
-        },
+        factsApplyBody(namespace, name, obj, plan, change),
         plan.force,
         what,
       );

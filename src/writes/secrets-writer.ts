@@ -36,6 +36,29 @@ import { dataKeyInUse, planSecretPut, planSecretRemove } from './plan-secrets.js
 import { retryStale } from './retry.js';
 import { ORIGIN_ANNOTATION, type SecretWriteOptions } from './writer.js';
 
+/** The managed Secret's labels, annotation and owner: exposed to its own identity only, owned by its DeploymentSecrets. */
+function managedSecretMetadata(identity: string, ownerUid: string) {
+  return {
+    labels: {
+      [MANAGED_BY_LABEL]: MANAGED_BY,
+      [IDENTITY_LABEL]: labelValue(identity),
+      [EXPOSE_LABEL]: 'true',
+    },
+    // No other DeploymentSecrets of the namespace can reference it.
+    annotations: { [EXPOSE_TO_ANNOTATION]: identity },
+    ownerReferences: [
+      {
+        apiVersion: API_VERSION,
+        kind: SECRETS_KIND,
+        name: identity,
+        uid: ownerUid,
+        controller: true,
+        blockOwnerDeletion: false,
+      },
+    ],
+  };
+}
+
 export class SecretsWriter {
   constructor(
     private readonly client: KubeClient,
@@ -78,25 +101,7 @@ export class SecretsWriter {
       if (plan instanceof WriteError) throw withObject(plan, what);
       // The value goes into the Secret before the DeploymentSecrets references it, so that no reader ever sees
       // a reference to a key that is not there yet. A merge patch of one data key cannot drop another key.
-      const metadata = {
-        labels: {
-          [MANAGED_BY_LABEL]: MANAGED_BY,
-          [IDENTITY_LABEL]: labelValue(name),
-          [EXPOSE_LABEL]: 'true',
-        },
-        // Exposed to its own identity only: no other DeploymentSecrets of the namespace can reference it.
-        annotations: { [EXPOSE_TO_ANNOTATION]: name },
-        ownerReferences: [
-          {
-            apiVersion: API_VERSION,
-            kind: SECRETS_KIND,
-            name,
-            uid: ds.metadata.uid!,
-            controller: true,
-            blockOwnerDeletion: false,
-          },
-        ],
-      };
+      const metadata = managedSecretMetadata(name, ds.metadata.uid!);
       const data = { [key]: Buffer.from(value, 'utf8').toString('base64') };
       if (plan.secret === 'patch') {
         await writeOrStale(

@@ -44,6 +44,8 @@ export interface Config {
   maxStreams: number;
   maxStreamsPerCaller: number;
   tls?: { certFile: string; keyFile: string };
+  /** The replicas' shared secret for OFREP event-stream tickets. */
+  streamTicketKeyFile?: string;
   leaderElection: {
     enabled: boolean;
     namespace: string;
@@ -143,6 +145,10 @@ const FLAGS = {
     'change-feed streams one caller (one user; anonymous callers are one) may hold open; more get 429',
     '100',
   ),
+  'stream-ticket-key-file': flag(
+    optionalString,
+    'a secret of at least 32 bytes that every replica shares (the chart mounts one from a Secret): an OFREP event-stream URL then opens on any replica; without it, or while the file is absent, a random key of this process',
+  ),
   'tls-cert-file': flag(optionalString, 'serve HTTPS with this PEM certificate (with --tls-key-file)'),
   'tls-key-file': flag(optionalString, 'PEM private key for --tls-cert-file'),
   'leader-elect': boolFlag(
@@ -228,6 +234,7 @@ function toConfig(v: Values): Config {
     namespaces: v.namespaces,
     defaultNamespace: v['default-namespace'],
     listen: v.listen,
+    streamTicketKeyFile: v['stream-ticket-key-file'],
     auth: v.auth,
     logLevel: v['log-level'],
     webhooksConfig: v['webhooks-config'],

@@ -33,6 +33,7 @@ import { createApp } from './server/app.js';
 import { TokenReviewAuthenticator } from './server/auth/authenticator.js';
 import { allowAll, SubjectAccessReviewAuthorizer } from './server/auth/authorizer.js';
 import { type Auth, noAuth } from './server/auth/middleware.js';
+import { MIN_TICKET_SECRET_BYTES } from './server/routes/stream-ticket.js';
 import { reloadTlsOnChange } from './server/tls-reload.js';
 import { loadWebhooksConfig, type WebhookConfig } from './server/webhooks/config.js';
 import { SourcesController } from './sources/controller.js';
@@ -163,7 +164,12 @@ function controllerManager(
     store,
     namespaces: config.namespaces,
     status: new KubeStatusWriter(client, log.child({ controller: 'status' }), canWrite),
-    events: new KubeEventRecorder(client, log.child({ controller: 'events' }), identity),
+    events: new KubeEventRecorder(
+      client,
+      log.child({ controller: 'events' }),
+      identity,
+      config.leaderElection.namespace,
+    ),
     canWrite,
     healthyAfterMs: tuning.healthyAfterMs,
     statusQps: config.statusQps,
@@ -288,6 +294,7 @@ async function startHttp(
       streams,
       maxStreams: config.maxStreams,
       maxStreamsPerCaller: config.maxStreamsPerCaller,
+      streamTicketKey: readStreamTicketKey(config.streamTicketKeyFile, log),
       corsAllowedOrigins: config.corsAllowedOrigins,
       watches: (namespace) => config.namespaces.length === 0 || config.namespaces.includes(namespace),
       webhooks: {
@@ -368,7 +375,12 @@ function startLeaderOnlyParts(
   { config, log, client, store, metrics, identity }: Base,
   canWrite: () => boolean,
 ) {
-  const events = new KubeEventRecorder(client, log.child({ controller: 'events' }), identity);
+  const events = new KubeEventRecorder(
+    client,
+    log.child({ controller: 'events' }),
+    identity,
+    config.leaderElection.namespace,
+  );
   const informerHooks = {
     onRestart: (resource: string) => metrics.watchRestarts.inc({ resource }),
     onList: (resource: string, initial: boolean) => {
@@ -428,4 +440,29 @@ export function slowClientLimits(http: Config['http']) {
     keepAliveTimeout: http.keepAliveTimeoutMs,
     connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(http.headersTimeoutMs / 2))),
   };
+}
+
+/**
+ * The replicas' shared event-stream ticket secret. An absent file (an optional Secret volume not created yet) falls
+ * back to a key of this process, said once; a file too short to be a key stops the start.
+ */
+function readStreamTicketKey(path: string | undefined, log: Logger): Buffer | undefined {
+  if (!path) return undefined;
+  let key: Buffer;
+  try {
+    key = readFileSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    log.warn(
+      { path },
+      'stream ticket key file absent: OFREP event-stream URLs open only on the replica that issued them',
+    );
+    return undefined;
+  }
+  const trimmed = Buffer.from(key.toString('utf8').trim(), 'utf8');
+  if (trimmed.length < MIN_TICKET_SECRET_BYTES)
+    throw new Error(
+      `--stream-ticket-key-file ${path} holds ${trimmed.length} bytes; it needs at least ${MIN_TICKET_SECRET_BYTES} (e.g. openssl rand -hex 32)`,
+    );
+  return trimmed;
 }

@@ -25,6 +25,8 @@ export interface CacheOptions<R, T> {
   /** Characters of JSON a list page is meant to hold (LIST_PAGE_CHARS); fewer objects a page when they are large. */
   pageChars?: number;
   healthyAfterMs?: number;
+  /** A CRD that may be missing: see InformerOptions.absentCrdHint. */
+  absentCrdHint?: string;
 }
 
 export class ResourceCache<R extends CachedObject, T = R> {
@@ -56,6 +58,7 @@ export class ResourceCache<R extends CachedObject, T = R> {
           log: opts.log.child({ namespace: ns || '*' }),
           hooks: opts.hooks,
           healthyAfterMs: opts.healthyAfterMs,
+          absentCrdHint: opts.absentCrdHint,
         }),
       );
     }

@@ -25,6 +25,12 @@ export class KubeEventRecorder implements EventRecorder {
     private readonly client: KubeClient,
     private readonly log: Logger,
     private readonly reportingInstance: string,
+    /**
+     * Where the Events of cluster-scoped objects (ClusterFactProfiles) go: an Event lives in a namespace, and
+     * `kubectl describe` of a cluster-scoped object finds it in any. The operator's own namespace, where its RBAC
+     * grants Events whatever it watches.
+     */
+    private readonly clusterScopedNamespace = 'default',
   ) {}
 
   async record(
@@ -35,16 +41,17 @@ export class KubeEventRecorder implements EventRecorder {
   ): Promise<void> {
     const now = new Date().toISOString();
     const { name, namespace, uid, resourceVersion } = target.metadata;
+    const eventNamespace = namespace || this.clusterScopedNamespace;
     try {
-      await this.client.create(corePath('events', namespace), {
+      await this.client.create(corePath('events', eventNamespace), {
         apiVersion: 'v1',
         kind: 'Event',
-        metadata: { generateName: `${name}.`, namespace },
+        metadata: { generateName: `${name}.`, namespace: eventNamespace },
         involvedObject: {
           apiVersion: target.apiVersion,
           kind: target.kind,
           name,
-          namespace,
+          ...(namespace ? { namespace } : {}),
           uid,
           resourceVersion,
         },

@@ -195,3 +195,39 @@ describe('Informer', () => {
     await t.informer.stop();
   });
 });
+
+describe('a resource whose CRD may be missing (absentCrdHint)', () => {
+  it('is synced as empty while the list is 404, says so once, and fills once the resource is served', async () => {
+    const warnings: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (l: string) => warnings.push(JSON.parse(l).msg) });
+    let served = false;
+    const watch = new FakeWatch();
+    const informer = new Informer<Obj, Obj>({
+      resource: 'factprofiles',
+      path: '/x',
+      watch,
+      listPage: async () => {
+        if (!served)
+          throw Object.assign(new Error('the server could not find the requested resource'), {
+            statusCode: 404,
+          });
+        return { items: [obj('gold', '7')], metadata: { resourceVersion: '7' } };
+      },
+      log,
+      absentRetryMs: 5,
+      absentCrdHint: 'CRD factprofiles.flagops.io is not installed',
+    });
+    await informer.start(); // resolves: readiness does not wait for a CRD that is not there
+    expect(informer.synced).toBe(true);
+    expect(informer.absent).toBe(true);
+    expect(informer.list()).toEqual([]);
+    await tick(30); // retried several times, said once
+    expect(warnings).toEqual(['CRD factprofiles.flagops.io is not installed']);
+    served = true;
+    await tick(30);
+    expect(informer.absent).toBe(false);
+    expect(informer.list().map((o) => o.metadata.name)).toEqual(['gold']);
+    expect(watch.calls.length).toBe(1); // watching from the list's version
+    await informer.stop();
+  });
+});

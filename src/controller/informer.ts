@@ -53,6 +53,14 @@ export interface InformerOptions<R extends CachedObject, T> {
   watchTimeoutSeconds?: number;
   random?: () => number;
   now?: () => number;
+  /**
+   * For a resource whose CRD may be missing (added by a later version, and `helm upgrade` never installs new
+   * CRDs): a 404 on the list counts as an empty, synced list, said once with this hint, so that readiness does not
+   * wait for it forever; the list is retried (at the longest backoff) and the objects come in once it is served.
+   */
+  absentCrdHint?: string;
+  /** How often a resource found not served is listed again (default 10 s: a 404 costs the API server little). */
+  absentRetryMs?: number;
 }
 
 /** `value` is what `keep` returned; `raw` is the object as received (absent for deletes found by a relist). */
@@ -73,6 +81,7 @@ export class Informer<R extends CachedObject, T = R> {
   readonly #handlers: Record<Verb, Handler<R, T>[]> = { add: [], update: [], delete: [] };
   readonly #syncWaiters: (() => void)[] = [];
   #synced = false;
+  #absent = false;
   #stopped = true;
   #failures = 0;
   #lists = 0;
@@ -195,8 +204,17 @@ export class Informer<R extends CachedObject, T = R> {
         rv = page.metadata?.resourceVersion;
       }
     } catch (err) {
-      if (run === this.#run) this.#scheduleRestart(run, err, 'list');
+      if (run !== this.#run) return;
+      if (this.#opts.absentCrdHint && (err as { statusCode?: number }).statusCode === 404) {
+        this.#crdAbsent(run);
+        return;
+      }
+      this.#scheduleRestart(run, err, 'list');
       return;
+    }
+    if (this.#absent) {
+      this.#absent = false;
+      this.#opts.log.info({ resource: this.#opts.resource }, 'resource served now');
     }
     // Deletes are known only once the whole list is in.
     for (const key of [...this.#items.keys()]) if (!seen.has(key)) this.#delete(key, undefined);
@@ -276,6 +294,27 @@ export class Informer<R extends CachedObject, T = R> {
     } catch (err) {
       done(err);
     }
+  }
+
+  /** The resource is not served: nothing to cache, synced as empty; listed again later. */
+  #crdAbsent(run: number) {
+    if (!this.#absent) {
+      this.#absent = true;
+      this.#opts.log.warn({ resource: this.#opts.resource }, this.#opts.absentCrdHint!);
+    }
+    for (const key of [...this.#items.keys()]) this.#delete(key, undefined);
+    this.#markSynced();
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (run === this.#run && !this.#stopped) void this.#list(run);
+    }, this.#opts.absentRetryMs ?? 10_000);
+    this.#timer.unref?.();
+  }
+
+  /** Whether the last list found the resource not served (absentCrdHint). */
+  get absent(): boolean {
+    return this.#absent;
   }
 
   #markSynced() {

@@ -131,11 +131,16 @@ export class ControllerManager {
       log,
     });
 
+    // Profiles came in 0.2: an operator upgraded without its new CRDs (helm upgrade never installs them) still
+    // serves, without profiles, and says what to do.
+    const absentCrdHint = (plural: string) =>
+      `CRD ${plural}.flagops.io is not installed: serving without profiles until it is. Install the CRDs of this version (helm upgrade does not): kubectl apply --server-side -f crds/`;
     this.profiles = new ResourceCache({
       ...common,
       resource: PROFILE_PLURAL,
       path: profilesPath,
       keep: keepProfile(PROFILE_KIND),
+      absentCrdHint: absentCrdHint(PROFILE_PLURAL),
       log,
     });
     // Cluster-scoped: one informer whatever namespaces are watched; its profiles reach only watched identities.
@@ -145,6 +150,7 @@ export class ControllerManager {
       resource: CLUSTER_PROFILE_PLURAL,
       path: clusterProfilesPath,
       keep: keepProfile(CLUSTER_PROFILE_KIND),
+      absentCrdHint: absentCrdHint(CLUSTER_PROFILE_PLURAL),
       log,
     });
 
@@ -276,8 +282,8 @@ export class ControllerManager {
                 resourceVersion: r.resourceVersion,
                 current: r.status,
                 desired: d.status,
-                // Events go to the object's namespace: a cluster-scoped profile reports by condition alone.
-                warning: r.namespace === undefined ? undefined : d.warning,
+                // A cluster-scoped profile's Events go to the operator's namespace (events.ts).
+                warning: d.warning,
               },
         );
       }

@@ -11,6 +11,7 @@ import type { Writer } from '../writes/writer.js';
 import type { Auth } from './auth/middleware.js';
 import { openApiDocument } from './openapi.js';
 import type { AnyRoute, ServerContext } from './route-spec.js';
+import { ticketCodec } from './routes/stream-ticket.js';
 import { DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_CALLER } from './routes/watch.js';
 import { loadUi } from './ui/assets.js';
 import type { WebhookConfig } from './webhooks/config.js';
@@ -47,6 +48,8 @@ export interface ServerDeps {
   /** Where the web UI's files are (default: next to the UI module). */
   uiAssetsDir?: string;
   heartbeatMs?: number;
+  /** The secret the replicas share for OFREP event-stream tickets; absent: a random key of this process. */
+  streamTicketKey?: Buffer;
   /** The route table (tests only; default: every route). */
   routes?: readonly AnyRoute[];
 }
@@ -68,6 +71,7 @@ export function serverContext(deps: ServerDeps, routes: readonly AnyRoute[]): Se
       maxPerCaller: deps.maxStreamsPerCaller ?? DEFAULT_MAX_STREAMS_PER_CALLER,
     },
     heartbeatMs: deps.heartbeatMs ?? 15_000,
+    tickets: ticketCodec(deps.streamTicketKey),
     webhooks: deps.webhooks?.configs.length
       ? webhookRuntime({
           webhooks: deps.webhooks.configs,

@@ -30,6 +30,7 @@ import type { Writer } from '../writes/writer.js';
 import type { User } from './auth/authenticator.js';
 import type { Permission } from './auth/authorizer.js';
 import type { Auth } from './auth/middleware.js';
+import type { TicketCodec } from './routes/stream-ticket.js';
 import type { UiAssets } from './ui/assets.js';
 import type { WebhookRuntime } from './webhooks/runtime.js';
 
@@ -79,6 +80,8 @@ export interface ServerContext {
   readonly metrics?: Metrics;
   readonly streams: StreamSlots;
   readonly heartbeatMs: number;
+  /** Seals and opens the tickets of OFREP event-stream URLs (stream-ticket.ts). */
+  readonly tickets: TicketCodec;
   readonly webhooks?: WebhookRuntime;
   readonly ui: UiAssets | undefined;
   readonly openapi: () => unknown;

@@ -143,7 +143,8 @@ export function parseFactKey(key: string, field = 'body'): string {
  */
 export function parseIfMatch(header: string | undefined): number | undefined {
   if (!header) return undefined;
-  const m = /^(?:W\/)?"?(\d{1,15})"?$/.exec(header.trim());
+  // "3", or "3.<hash>" when profiles supply facts: the precondition is on the DeploymentFacts' own generation.
+  const m = /^(?:W\/)?"?(\d{1,15})(?:\.[0-9a-f]{1,64})?"?$/.exec(header.trim());
   if (!m) throw badRequest('If-Match must be an ETag from a facts read, such as "3"', 'If-Match');
   return Number(m[1]);
 }
@@ -198,6 +199,17 @@ export const ExplainQuery = z
   })
   .strict();
 export type ExplainQuery = z.output<typeof ExplainQuery>;
+
+export const IF_NONE_MATCH_HEADER = {
+  name: 'If-None-Match',
+  in: 'header',
+  schema: { type: 'string' },
+  description: 'an ETag of an earlier answer: 304 while it still holds',
+};
+
+/** Whether an If-None-Match header names `etag` (weakly compared, as RFC 9110 says for If-None-Match), or is `*`. */
+export const etagMatches = (inm: string | undefined, etag: string) =>
+  inm?.split(',').some((t) => t.trim() === etag || t.trim() === `W/${etag}` || t.trim() === '*') ?? false;
 
 export const IF_MATCH_HEADER = {
   name: 'If-Match',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LayeredFacts } from './layered-facts.js';
+import { FANOUT_CHUNK, LayeredFacts } from './layered-facts.js';
 import { compareLayers, explainLayers, type ProfileLayer, selects, tiesOf } from './layers.js';
 import { type ChangeEvent, Store } from './store.js';
 
@@ -170,5 +170,39 @@ describe('LayeredFacts.summarize', () => {
     expect(s.get('ClusterFactProfile/c')).toEqual({ selected: 3, ties: new Map() });
     // The same profile again (as a status write brings it back) recomputes nothing.
     expect(layers.setProfile(cluster('c', 2, { x: 3 }))).toBe(0);
+  });
+});
+
+describe('a profile change that reaches more identities than one chunk', () => {
+  const settle = async (layers: LayeredFacts) => {
+    while (layers.pending > 0) await new Promise((r) => setImmediate(r));
+  };
+
+  it('recomputes FANOUT_CHUNK at once and the rest in later turns, the latest profiles winning', async () => {
+    const { store, layers, served } = setup();
+    const n = FANOUT_CHUNK * 2 + 10;
+    for (let i = 0; i < n; i++) layers.setOwn('a', `c-${i}`, { tier: 'gold' }, own({ i }));
+    expect(layers.setProfile(cluster('gold', 0, { max: 1 }, { matchLabels: { tier: 'gold' } }))).toBe(n);
+    expect(layers.pending).toBe(n - FANOUT_CHUNK); // the event loop is free in between
+    expect(served('c-0')).toEqual({ i: 0, max: 1 });
+    expect(served(`c-${n - 1}`)).toEqual({ i: n - 1 });
+    // A second change before the first has reached everyone: nobody ends with the first's value.
+    layers.setProfile(cluster('gold', 0, { max: 2 }, { matchLabels: { tier: 'gold' } }));
+    // An identity written meanwhile is written with the current profiles at once.
+    layers.setOwn('a', `c-${n - 1}`, { tier: 'gold' }, own({ i: 'new' }));
+    expect(served(`c-${n - 1}`)).toEqual({ i: 'new', max: 2 });
+    await settle(layers);
+    for (let i = 0; i < n - 1; i++) expect(store.get('a', `c-${i}`)?.facts?.values.max).toBe(2);
+  });
+
+  it('forgets an identity deleted while it waits', async () => {
+    const { store, layers } = setup();
+    const n = FANOUT_CHUNK + 5;
+    for (let i = 0; i < n; i++) layers.setOwn('a', `c-${i}`, undefined, own({ i }));
+    layers.setProfile(cluster('all', 0, { max: 1 }));
+    layers.deleteOwn('a', `c-${n - 1}`);
+    await settle(layers);
+    expect(store.get('a', `c-${n - 1}`)).toBeUndefined();
+    expect(store.get('a', `c-${n - 2}`)?.facts?.values).toEqual({ i: n - 2, max: 1 });
   });
 });

@@ -5,6 +5,7 @@
  * identities it selected before or selects now; the store emits a change for each whose served facts changed.
  */
 import type { FactMap } from '../api/facts.js';
+import { objectKeyOf } from './intern.js';
 import {
   applies,
   compareLayers,
@@ -15,6 +16,9 @@ import {
   tiesOf,
 } from './layers.js';
 import type { FactsEntry, StoreReader, StoreWriter } from './store.js';
+
+/** Identities recomputed per turn of the event loop after a profile change (about 15 ms of work). */
+export const FANOUT_CHUNK = 1000;
 
 /** What the DeploymentFacts handler knows of an identity's own facts. */
 export type OwnFacts = Omit<FactsEntry, 'own' | 'layers'>;
@@ -35,6 +39,9 @@ export class LayeredFacts {
   #ordered: readonly ProfileLayer[] = NO_LAYERS;
   /** Identities selected by the same profiles share one frozen list (reset when the profiles change). */
   #shared = new Map<string, readonly ProfileLayer[]>();
+  /** Identities a profile change reaches, not recomputed yet (#drain), by key. */
+  readonly #pending = new Map<string, [namespace: string, name: string]>();
+  #draining = false;
 
   constructor(private readonly store: StoreWriter & Pick<StoreReader, 'get'>) {}
 
@@ -46,16 +53,21 @@ export class LayeredFacts {
       this.#labels.set(namespace, names);
     }
     names.set(name, labels);
+    this.#pending.delete(objectKeyOf(namespace, name)); // written with the current profiles now
     this.#write(namespace, name, own.values, this.#layersFor(namespace, labels), own);
   }
 
   deleteOwn(namespace: string, name: string): void {
     const names = this.#labels.get(namespace);
     if (names?.delete(name) && names.size === 0) this.#labels.delete(namespace);
+    this.#pending.delete(objectKeyOf(namespace, name));
     this.store.deleteFacts(namespace, name);
   }
 
-  /** A valid profile was added or changed. Returns how many identities were recomputed. */
+  /**
+   * A valid profile was added or changed. Returns how many identities it reaches; the first FANOUT_CHUNK are
+   * recomputed before it returns, the rest in later turns of the event loop (`pending`).
+   */
   setProfile(profile: ProfileLayer): number {
     const key = profileKey(profile);
     const prev = this.#profiles.get(key);
@@ -128,19 +140,46 @@ export class LayeredFacts {
     this.#shared = new Map();
     // Only identities in reach of the old or the new version can change.
     const namespace = (next ?? prev)!.namespace;
-    let recomputed = 0;
+    let affected = 0;
     for (const [ns, names] of this.#scope(namespace)) {
       for (const [name, labels] of names) {
         const was = prev !== undefined && applies(prev, ns, labels);
         const is = next !== undefined && applies(next, ns, labels);
         if (!was && !is) continue;
-        const entry = this.store.get(ns, name)?.facts;
-        if (!entry) continue;
-        this.#write(ns, name, entry.own ?? entry.values, this.#layersFor(ns, labels), entry);
-        recomputed++;
+        this.#pending.set(objectKeyOf(ns, name), [ns, name]);
+        affected++;
       }
     }
-    return recomputed;
+    this.#drain();
+    return affected;
+  }
+
+  /**
+   * Recomputes pending identities, FANOUT_CHUNK at a time: a profile that touches tens of thousands of identities
+   * then holds the event loop (and every read, stream and change listener behind it) a few milliseconds at a time,
+   * not for the whole fleet at once. Each chunk uses the profiles as they are by then, so a later change is never
+   * undone by an earlier one's tail. Small changes complete before setProfile returns.
+   */
+  #drain = (): void => {
+    this.#draining = false;
+    let n = 0;
+    for (const [key, [ns, name]] of this.#pending) {
+      if (n++ === FANOUT_CHUNK) break;
+      this.#pending.delete(key);
+      const names = this.#labels.get(ns);
+      const entry = names?.has(name) ? this.store.get(ns, name)?.facts : undefined;
+      if (entry)
+        this.#write(ns, name, entry.own ?? entry.values, this.#layersFor(ns, names!.get(name)), entry);
+    }
+    if (this.#pending.size > 0 && !this.#draining) {
+      this.#draining = true;
+      setImmediate(this.#drain);
+    }
+  };
+
+  /** Identities whose recompute after a profile change is still to come (bench and tests). */
+  get pending(): number {
+    return this.#pending.size;
   }
 
   *#scope(namespace: string | undefined): Iterable<[string, Map<string, Labels | undefined>]> {

@@ -37,13 +37,15 @@ export function compareLayers(a: ProfileLayer, b: ProfileLayer): number {
 }
 
 /** Whether a label selector picks an object with these labels ({} picks every object). */
+// On every identity × profile of a profile change: no closure per call.
+const hasLabel = (labels: Labels | undefined, k: string) => labels !== undefined && Object.hasOwn(labels, k);
+
 export function selects(selector: LabelSelector, labels: Labels | undefined): boolean {
-  const has = (k: string) => labels !== undefined && Object.hasOwn(labels, k);
   for (const k in selector.matchLabels) {
-    if (!has(k) || labels![k] !== selector.matchLabels[k]) return false;
+    if (!hasLabel(labels, k) || labels![k] !== selector.matchLabels[k]) return false;
   }
   for (const r of selector.matchExpressions ?? []) {
-    const present = has(r.key);
+    const present = hasLabel(labels, r.key);
     switch (r.operator) {
       case 'In':
         if (!present || !r.values?.includes(labels![r.key]!)) return false;

@@ -5,12 +5,23 @@
  * stream's scoping and RBAC; and the bulk ETag, which moves with the served facts even where the generation
  * does not (an object deleted and created again) and stays put for metadata-only changes.
  */
+
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { OFREPWebProvider } from '@openfeature/ofrep-web-provider';
 import { OpenFeature, ProviderEvents } from '@openfeature/web-sdk';
 import { EventSource } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useApi } from '../support/api.js';
-import { adminClient, call, eventually, serviceAccountWithRole } from '../support/cluster.js';
+import {
+  adminClient,
+  call,
+  eventually,
+  serviceAccountWithRole,
+  startTestOperator,
+  type TestOperator,
+} from '../support/cluster.js';
 import { applyFacts } from '../support/gitops.js';
 import { followSse } from '../support/sse.js';
 
@@ -122,6 +133,62 @@ describe('the event stream', () => {
     );
     expect(refetch.body.flags).toEqual([expect.objectContaining({ key: 'tier', value: 'silver' })]);
     await stream.close();
+  });
+});
+
+describe('replicas behind one Service', () => {
+  // Two replicas that share --stream-ticket-key-file (the chart's Secret), and one with a key of its own.
+  const replicas: TestOperator[] = [];
+  afterAll(async () => {
+    for (const r of replicas) await r.stop();
+  });
+
+  it('open an event-stream URL that another replica issued, and refetch at once (its revisions do not compare)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ticket-key-'));
+    const keyFile = join(dir, 'key');
+    writeFileSync(keyFile, `${'k'.repeat(64)}\n`);
+    for (const extraArgs of [
+      [`--stream-ticket-key-file=${keyFile}`],
+      [`--stream-ticket-key-file=${keyFile}`],
+      [],
+    ])
+      replicas.push(await startTestOperator({ namespaces: [fx.ns], extraArgs }));
+    const [a, b, alone] = replicas as [TestOperator, TestOperator, TestOperator];
+    await applyFacts(fx.ns, 'rep-1', { tier: 'gold' }, false);
+    await eventually(async () =>
+      expect(
+        (
+          await call(a, 'POST', '/ofrep/v1/evaluate/flags', {
+            token: fx.tokens.factsReader,
+            body: ctx('rep-1'),
+          })
+        ).body.flags,
+      ).toHaveLength(1),
+    );
+    const issued = await call(a, 'POST', '/ofrep/v1/evaluate/flags', {
+      token: fx.tokens.factsReader,
+      body: ctx('rep-1'),
+    });
+    const uri = issued.body.eventStreams[0].endpoint.requestUri as string;
+
+    const onB = await followSse(b.url + uri);
+    expect(onB.res.status).toBe(200);
+    await eventually(() => expect(onB.events).toHaveLength(1), 10_000); // the refetch a foreign ticket gets
+    await applyFacts(fx.ns, 'rep-1', { tier: 'silver' }, false);
+    await eventually(() => expect(onB.events).toHaveLength(2), 10_000);
+    await onB.close();
+
+    const onAlone = await followSse(alone.url + uri);
+    expect(onAlone.res.status).toBe(401);
+    expect(await onAlone.res.text()).toContain('issued with another key');
+  });
+
+  it('refuses to start with a key too short to be one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ticket-key-'));
+    writeFileSync(join(dir, 'key'), 'short\n');
+    await expect(
+      startTestOperator({ namespaces: [fx.ns], extraArgs: [`--stream-ticket-key-file=${join(dir, 'key')}`] }),
+    ).rejects.toThrow('holds 5 bytes; it needs at least 32');
   });
 });
 

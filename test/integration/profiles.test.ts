@@ -164,6 +164,40 @@ describe('layered facts', () => {
     );
   });
 
+  it("moves the facts ETag when a profile changes the served facts, though the identity's generation stays", async () => {
+    const gold = `etag-gold-${RUN}`;
+    await deploymentFacts(fx.ns, 'c-etag', { tier: 'etag' }, { customer: 'erin' });
+    await clusterProfile(gold, { selector: tierSelector('etag'), facts: { support: 'email' } });
+    const read = (headers: Record<string, string> = {}) =>
+      call(fx.op, 'GET', `/api/v1/namespaces/${fx.ns}/identities/c-etag/facts`, {
+        token: fx.tokens.factsReader,
+        headers,
+      });
+    let first: Awaited<ReturnType<typeof read>> | undefined;
+    await eventually(async () => {
+      first = await read();
+      expect(first.body).toMatchObject({ support: 'email' });
+    });
+    const etag = first!.headers.get('etag')!;
+    expect(etag).toMatch(/^"1\.[0-9a-f]{12}"$/);
+    expect((await read({ 'if-none-match': etag })).status).toBe(304);
+    await client().mergePatch(clusterProfilesPath(undefined, gold), {
+      spec: { facts: { support: 'phone' } },
+    });
+    await eventually(async () => expect((await read()).body).toMatchObject({ support: 'phone' }));
+    const after = await read({ 'if-none-match': etag });
+    expect(after.status).toBe(200);
+    expect(after.headers.get('etag')).not.toBe(etag);
+    expect(after.headers.get('etag')).toMatch(/^"1\./);
+    // If-Match stays a precondition on the identity's own generation: the profile change does not fail a write.
+    const put = await call(fx.op, 'PUT', `/api/v1/namespaces/${fx.ns}/identities/c-etag/facts/note`, {
+      token: fx.tokens.factsEditor,
+      headers: { 'if-match': etag },
+      body: { value: 'x' },
+    });
+    expect(put.status, put.text).toBeLessThan(300);
+  });
+
   it('keeps a FactProfile to its own namespace', async () => {
     // Labelled like the identities that `defaults` (a FactProfile of the first namespace) selects there.
     await deploymentFacts(other(), 'c-other', { tier: 'free' }, { customer: 'dan' });
@@ -257,5 +291,24 @@ describe('layered facts', () => {
       });
     }, 15_000);
     expect(cond(await statusOf('broken'), 'Ready')?.message).toContain('In needs at least one value');
+  });
+
+  it('records Warning Events for a ClusterFactProfile too, which kubectl describe finds', async () => {
+    const name = `broken-cluster-${RUN}`;
+    await clusterProfile(name, {
+      selector: { matchExpressions: [{ key: 'run', operator: 'In', values: [] }] },
+      facts: { a: 1 },
+    });
+    type EventList = {
+      items: { reason: string; involvedObject: { kind: string; name: string; namespace?: string } }[];
+    };
+    await eventually(async () => {
+      // Across all namespaces, by the object, as `kubectl describe clusterfactprofile` searches.
+      const events = await client().get<EventList>('/api/v1/events', {
+        query: { fieldSelector: `involvedObject.kind=ClusterFactProfile,involvedObject.name=${name}` },
+      });
+      expect(events.items.map((e) => e.reason)).toContain('InvalidSpec');
+      expect(events.items[0]!.involvedObject.namespace).toBeUndefined();
+    }, 15_000);
   });
 });

@@ -143,6 +143,9 @@ describe('helm chart', () => {
         `ClusterRoleBinding//${full}`,
         `Role/${ns}/${full}-leader-election`,
         `RoleBinding/${ns}/${full}-leader-election`,
+        `Role/${ns}/${full}-events`,
+        `RoleBinding/${ns}/${full}-events`,
+        `Secret/${ns}/${full}-stream-ticket`,
         'ClusterRole//flagops-facts-reader',
         'ClusterRole//flagops-facts-editor',
         'ClusterRole//flagops-secrets-reader',
@@ -172,6 +175,15 @@ describe('helm chart', () => {
       name: 'FLAGOPS_LEADER_ELECTION_NAMESPACE',
       valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } },
     });
+    // The replicas share one OFREP event-stream key: a Secret of a random 64-character key, mounted optionally.
+    expect(c.args).toContain('--stream-ticket-key-file=/etc/flagops/stream-ticket/key');
+    expect((d.spec.template.spec as { volumes?: unknown[] }).volumes).toContainEqual({
+      name: 'stream-ticket',
+      secret: { secretName: `${full}-stream-ticket`, optional: true },
+    });
+    const key = objects.find((o) => o.kind === 'Secret' && o.metadata.name === `${full}-stream-ticket`);
+    const data = key?.data as { key?: string } | undefined;
+    expect(Buffer.from(data?.key ?? '', 'base64').toString()).toMatch(/^[A-Za-z0-9]{64}$/);
 
     await createNamespaces(ns);
     await applyServerSide(cp, yaml, 'packaging-test');
@@ -194,6 +206,8 @@ describe('helm chart', () => {
         `poddisruptionbudget.policy/${full}`,
         `role.rbac.authorization.k8s.io/${full}-leader-election`,
         `rolebinding.rbac.authorization.k8s.io/${full}-leader-election`,
+        `role.rbac.authorization.k8s.io/${full}-events`,
+        `rolebinding.rbac.authorization.k8s.io/${full}-events`,
       ].sort(),
     );
   });

@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { KubeConfig } from '@kubernetes/client-node';
 import { inject } from 'vitest';
 import { parseConfig } from '../../src/config.js';
-import { loadKubeAccess } from '../../src/kube/access.js';
+import { type KubeAccess, loadKubeAccess } from '../../src/kube/access.js';
 import { KubeClient } from '../../src/kube/client.js';
 import { KubeApiError } from '../../src/kube/errors.js';
 import { createLogger } from '../../src/logger.js';
@@ -80,7 +80,7 @@ export async function startTestOperator(opts: {
   namespaces: string[];
   auth?: 'kubernetes' | 'none';
   defaultNamespace?: string;
-  kc?: KubeConfig;
+  kc?: KubeConfig | KubeAccess;
   extraArgs?: string[];
   tlsReloadIntervalMs?: number;
   healthyAfterMs?: number;

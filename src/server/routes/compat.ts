@@ -8,14 +8,14 @@
  * as an identity without facts), with the message also in the status line, which is what its writes report.
  * As the prototype did, a JSON body is read whatever its Content-Type (its provider sends none).
  */
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { FactValue, factsAsText } from '../../api/facts.js';
-import type { StoreReader } from '../../store/store.js';
+import { JSON_UTF8, prototypeFacts } from '../../store/serialized.js';
 import { WriteError } from '../../writes/errors.js';
 import { conflict, notFound } from '../errors.js';
 import { type PermissionSpec, route } from '../route-spec.js';
 import {
+  etagMatches,
   FactValueBody,
   factKeyed,
   NAME_PARAM,
@@ -49,18 +49,6 @@ interface Ids {
 
 /** Says, on `GET /api/fact/{id}`, that the identity has no DeploymentFacts (the body is `{}`, as the prototype's). */
 export const IDENTITY_HEADER = 'x-flagops-identity';
-
-/** The ETag of an identity's facts on this replica: moves with every change of the identity. */
-export function factsEtag(reader: StoreReader, namespace: string, name: string): string {
-  const identity = reader.get(namespace, name);
-  return `"${createHash('sha256')
-    .update(`proto/${reader.epoch}/${namespace}/${name}@${identity?.revision ?? 0}`)
-    .digest('hex')
-    .slice(0, 20)}"`;
-}
-
-const matches = (inm: string | undefined, etag: string) =>
-  inm?.split(',').some((t) => t.trim() === etag || t.trim() === `W/${etag}` || t.trim() === '*') ?? false;
 
 /** A facts read of an identity whose DeploymentFacts is not Ready: the prototype's clients cannot see status. */
 function notReady(ns: string, id: string, reason: string | undefined) {
@@ -146,11 +134,11 @@ export const compatRoutes = [
       const { ns, id } = params as unknown as Ids;
       const identity = deps.reader.get(ns, id);
       if (identity?.facts && !identity.facts.ready) throw notReady(ns, id, identity.facts.reason);
-      const etag = factsEtag(deps.reader, ns, id);
-      reply.header('etag', etag);
+      const served = prototypeFacts(deps.reader.epoch, identity, ns, id);
+      reply.header('etag', served.etag);
       if (!identity?.facts) reply.header(IDENTITY_HEADER, 'not-found');
-      if (matches(request.headers['if-none-match'], etag)) return reply.code(304).send();
-      return factsAsText(identity?.facts?.values ?? {});
+      if (etagMatches(request.headers['if-none-match'], served.etag)) return reply.code(304).send();
+      return reply.type(JSON_UTF8).send(served.body);
     },
   }),
   route({

@@ -1,13 +1,16 @@
 /** Facts of one identity: read from the store, written through the API server with server-side apply. */
 import { FactMap, type FactValue } from '../../api/facts.js';
+import { JSON_UTF8, servedFacts } from '../../store/serialized.js';
 import type { FactsChange } from '../../writes/writer.js';
 import { notFound } from '../errors.js';
 import { type RouteContext, route } from '../route-spec.js';
 import {
+  etagMatches,
   FactsPatchBody,
   FactValueBody,
   ID_PARAM,
   IF_MATCH_HEADER,
+  IF_NONE_MATCH_HEADER,
   NAME_PARAM,
   NS_PARAM,
   parseIfMatch,
@@ -47,18 +50,23 @@ export const factsRoutes = [
     method: 'GET',
     path: BASE,
     tags,
-    summary: 'All facts as a flat map; ETag is the generation (it moves only when facts change)',
+    summary:
+      'All served facts as a flat map; ETag is the generation (with profiles, `"<generation>.<hash>"`); If-None-Match gives 304',
     params: ids,
     permission: get,
     watchedNamespace: true,
     cors: true,
-    responses: ok(),
+    docParameters: [IF_NONE_MATCH_HEADER],
+    responses: { ...ok(), 304: { description: 'not modified' } },
     errors: [400, 401, 403, 404],
-    handler: ({ params: { ns, id }, deps, reply }) => {
+    handler: ({ params: { ns, id }, deps, request, reply }) => {
       const facts = deps.reader.get(ns, id)?.facts;
       if (!facts) throw notFound(`identity ${ns}/${id} has no facts`);
-      reply.header('etag', `"${facts.generation}"`);
-      return facts.values;
+      // Serialized once per change (store/serialized.ts): the read is a lookup.
+      const served = servedFacts(facts);
+      reply.header('etag', served.etag);
+      if (etagMatches(request.headers['if-none-match'], served.etag)) return reply.code(304).send();
+      return reply.type(JSON_UTF8).send(served.body);
     },
   }),
   route({
@@ -100,7 +108,7 @@ export const factsRoutes = [
       const facts = deps.reader.get(ns, id)?.facts;
       if (!facts || !Object.hasOwn(facts.values, name))
         throw notFound(`fact ${name} not found in ${ns}/${id}`);
-      reply.header('etag', `"${facts.generation}"`);
+      reply.header('etag', servedFacts(facts).etag);
       return { [name]: facts.values[name] };
     },
   }),

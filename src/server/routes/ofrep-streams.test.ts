@@ -13,7 +13,7 @@ import type { Writer } from '../../writes/writer.js';
 import { createApp } from '../app.js';
 import { ANONYMOUS, type Authenticator, type User } from '../auth/authenticator.js';
 import type { Authorizer, Permission } from '../auth/authorizer.js';
-import { issueTicket, openTicket, TICKET_WINDOW_MS } from './stream-ticket.js';
+import { TICKET_WINDOW_MS, ticketCodec } from './stream-ticket.js';
 
 const facts = (values: Record<string, string | number>, rv: string): FactsEntry => ({
   values,
@@ -90,7 +90,11 @@ describe('the stream ticket', () => {
     namespace: 'apps',
     name: 'customer-1',
     revision: 4,
+    epoch: 'e1',
   };
+  const codec = ticketCodec();
+  const issueTicket = codec.issue;
+  const openTicket = codec.open;
 
   it('round-trips, says nothing in the clear, and is the same within its window', () => {
     const now = 10 * TICKET_WINDOW_MS + 1000;
@@ -110,6 +114,18 @@ describe('the stream ticket', () => {
     raw[raw.length - 1]! ^= 1;
     expect(openTicket(raw.toString('base64url'), now)).toBeUndefined();
     expect(openTicket('not-a-ticket', now)).toBeUndefined();
+  });
+
+  it('opens on every replica that shares the key, and on no other', () => {
+    const secret = Buffer.alloc(32, 7);
+    const a = ticketCodec(secret);
+    const b = ticketCodec(Buffer.from(secret));
+    const now = 10 * TICKET_WINDOW_MS;
+    const ticket = a.issue(t, now);
+    expect(b.open(ticket, now)).toEqual(t);
+    expect(ticketCodec(Buffer.alloc(32, 8)).open(ticket, now)).toBeUndefined();
+    expect(openTicket(ticket, now)).toBeUndefined(); // a random key of its own
+    expect(() => ticketCodec(Buffer.alloc(16))).toThrow('at least 32 bytes, not 16');
   });
 });
 

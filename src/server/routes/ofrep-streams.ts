@@ -21,7 +21,6 @@ import { authorize } from '../auth/middleware.js';
 import { unauthorized } from '../errors.js';
 import { route, type ServerContext } from '../route-spec.js';
 import { openSseStream, resumableRevision, SSE_HEADERS } from '../sse.js';
-import { issueTicket, openTicket } from './stream-ticket.js';
 
 export const OFREP_STREAM_PATH = '/ofrep/v1/event-stream';
 
@@ -57,11 +56,12 @@ export async function eventStreamsFor(
     .allowed(user, watchPermission(namespace, name))
     .catch(() => false);
   if (!allowed) return undefined;
-  const ticket = issueTicket({
+  const ticket = deps.tickets.issue({
     user,
     namespace,
     name,
     revision: deps.reader.get(namespace, name)?.revision ?? 0,
+    epoch: deps.reader.epoch,
   });
   // No origin: the provider takes its configured base URL's, which is how it reached this server.
   return [{ type: 'sse', endpoint: { requestUri: `${OFREP_STREAM_PATH}?ticket=${ticket}` } }];
@@ -116,10 +116,10 @@ export const ofrepStreamRoutes = [
     errors: [400, 401, 403, 429],
     handler: async (ctx) => {
       const { deps, request, reply } = ctx;
-      const ticket = openTicket(ctx.query.ticket);
+      const ticket = deps.tickets.open(ctx.query.ticket);
       if (!ticket)
         throw unauthorized(
-          'this event-stream URL is not valid on this server (expired, altered, or from another replica or process): evaluate the flags again for a new one',
+          'this event-stream URL is not valid on this server (expired, altered, or issued with another key: replicas share one only with --stream-ticket-key-file): evaluate the flags again for a new one',
         );
       const { namespace, name } = ticket;
       await authorize(deps.auth, ticket.user, watchPermission(namespace, name));
@@ -166,8 +166,12 @@ export const ofrepStreamRoutes = [
           const last = missed.filter(concerns).at(-1);
           if (last) refetch(last.revision);
         }
-      } else if ((reader.get(namespace, name)?.revision ?? 0) !== ticket.revision) {
-        // The identity changed between the evaluation that issued the URL and this connection.
+      } else if (
+        ticket.epoch !== reader.epoch ||
+        (reader.get(namespace, name)?.revision ?? 0) !== ticket.revision
+      ) {
+        // The identity changed between the evaluation that issued the URL and this connection, or another
+        // replica issued it (its revisions do not compare with this one's): one refetch to be sure.
         refetch(reader.revision);
       }
       replayedUpTo = reader.revision;

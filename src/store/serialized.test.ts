@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { prototypeFacts, servedFacts } from './serialized.js';
+import type { FactsEntry, Identity } from './store.js';
+
+const entry = (values: Record<string, string | number>, layered = false): FactsEntry => ({
+  values,
+  generation: 3,
+  resourceVersion: '10',
+  ready: true,
+  reason: 'Indexed',
+  ...(layered
+    ? {
+        own: {},
+        layers: [{ kind: 'ClusterFactProfile', name: 'gold', priority: 1, selector: {}, facts: values }],
+      }
+    : {}),
+});
+
+describe('servedFacts', () => {
+  it('is the JSON of the served values with the generation as ETag, made once per entry', () => {
+    const e = entry({ tier: 'gold', 'max-replicas': 3 });
+    const s = servedFacts(e);
+    expect(s).toEqual({ body: '{"tier":"gold","max-replicas":3}', etag: '"3"' });
+    expect(servedFacts(e)).toBe(s);
+  });
+
+  it('names the merged values in the ETag when profiles supply facts, so a profile change moves it', () => {
+    const a = servedFacts(entry({ support: 'email' }, true));
+    const b = servedFacts(entry({ support: 'phone' }, true));
+    expect(a.etag).toMatch(/^"3\.[0-9a-f]{12}"$/);
+    expect(b.etag).toMatch(/^"3\./);
+    expect(a.etag).not.toBe(b.etag);
+    expect(servedFacts(entry({ support: 'email' }, true)).etag).toBe(a.etag); // the same on every replica
+  });
+});
+
+describe('prototypeFacts', () => {
+  it('is the values as strings, with an ETag of the identity revision, made once per identity', () => {
+    const identity: Identity = {
+      namespace: 'a',
+      name: 'web',
+      facts: entry({ n: 1 }),
+      secrets: undefined,
+      revision: 7,
+    };
+    const s = prototypeFacts('ep', identity, 'a', 'web');
+    expect(s.body).toBe('{"n":"1"}');
+    expect(prototypeFacts('ep', identity, 'a', 'web')).toBe(s);
+    expect(prototypeFacts('ep', { ...identity, revision: 8 }, 'a', 'web').etag).not.toBe(s.etag);
+    expect(prototypeFacts('ep', undefined, 'a', 'web').body).toBe('{}');
+  });
+});

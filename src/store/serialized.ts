@@ -1,0 +1,64 @@
+/**
+ * Each identity's served facts serialized once per change, so that a read is a lookup and a write: the JSON body
+ * and its ETag, kept beside the immutable store entries they were made from (a WeakMap, so they go with them).
+ * The store replaces an entry on every change, so a cached body can never be stale.
+ */
+import { createHash } from 'node:crypto';
+import { factsAsText } from '../api/facts.js';
+import type { FactsEntry, Identity } from './store.js';
+
+/** The content type the bodies are sent with, as Fastify sends JSON it serialises itself. */
+export const JSON_UTF8 = 'application/json; charset=utf-8';
+
+export interface Serialized {
+  /** The body, as sent. */
+  readonly body: string;
+  /** A strong ETag, quoted. */
+  readonly etag: string;
+}
+
+const facts = new WeakMap<FactsEntry, Serialized>();
+const prototype = new WeakMap<Identity, Serialized>();
+
+const shortHash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 20);
+
+/**
+ * `GET …/identities/{id}/facts`: the served facts as JSON. The ETag is the generation (`"3"`), which `If-Match`
+ * on writes compares; when profiles supply facts, it also names the merged values (`"3.<hash>"`), so that it
+ * moves when a profile changes what is served while the identity's own generation stays.
+ */
+export function servedFacts(entry: FactsEntry): Serialized {
+  let s = facts.get(entry);
+  if (!s) {
+    const body = JSON.stringify(entry.values);
+    const layered = entry.layers !== undefined && entry.layers.length > 0;
+    s = {
+      body,
+      etag: layered ? `"${entry.generation}.${shortHash(body).slice(0, 12)}"` : `"${entry.generation}"`,
+    };
+    facts.set(entry, s);
+  }
+  return s;
+}
+
+/**
+ * The prototype's `GET /api/fact/{id}`: values as strings, and an ETag of this replica's store revision (as the
+ * prototype's provider caches it).
+ */
+export function prototypeFacts(
+  epoch: string,
+  identity: Identity | undefined,
+  namespace: string,
+  name: string,
+): Serialized {
+  if (identity) {
+    const cached = prototype.get(identity);
+    if (cached) return cached;
+  }
+  const s = {
+    body: JSON.stringify(factsAsText(identity?.facts?.values ?? {})),
+    etag: `"${shortHash(`proto/${epoch}/${namespace}/${name}@${identity?.revision ?? 0}`)}"`,
+  };
+  if (identity) prototype.set(identity, s);
+  return s;
+}

@@ -28,7 +28,7 @@ import { createApp } from '../src/server/app.js';
 import { allowAll } from '../src/server/auth/authorizer.js';
 import { noAuth } from '../src/server/auth/middleware.js';
 import { Store } from '../src/store/store.js';
-import type { IdentityWriter } from '../src/writes/identity-writer.js';
+import type { Writer } from '../src/writes/writer.js';
 
 const IDENTITIES = Number(process.env.BENCH_IDENTITIES ?? 5000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -86,7 +86,7 @@ async function serve(kind: string) {
 async function serveOperator(store: Store): Promise<number> {
   const app = createApp({
     reader: store,
-    writer: {} as IdentityWriter,
+    writer: {} as Writer,
     auth: { authenticator: noAuth, authorizer: allowAll },
     ready: () => true,
     log: pino({ level: 'info' }),

@@ -25,7 +25,7 @@ import { createApp } from '../src/server/app.js';
 import { allowAll } from '../src/server/auth/authorizer.js';
 import { noAuth } from '../src/server/auth/middleware.js';
 import { Store } from '../src/store/store.js';
-import type { IdentityWriter } from '../src/writes/identity-writer.js';
+import type { Writer } from '../src/writes/writer.js';
 
 const EVALUATIONS = Number(process.env.BENCH_EVALUATIONS ?? 8);
 const RENDERS = Number(process.env.BENCH_RENDERS ?? 15);
@@ -54,7 +54,7 @@ store.setFacts('apps', 'web', {
 });
 const app = createApp({
   reader: store,
-  writer: {} as IdentityWriter,
+  writer: {} as Writer,
   auth: { authenticator: noAuth, authorizer: allowAll },
   ready: () => true,
   log: pino({ level: 'silent' }),

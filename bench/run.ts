@@ -11,7 +11,7 @@ import { allowAll } from '../src/server/auth/authorizer.js';
 import { noAuth } from '../src/server/auth/middleware.js';
 import { SecretValue } from '../src/store/secret-value.js';
 import { Store } from '../src/store/store.js';
-import type { IdentityWriter } from '../src/writes/identity-writer.js';
+import type { Writer } from '../src/writes/writer.js';
 
 const IDENTITIES = Number(process.env.BENCH_IDENTITIES ?? 10_000);
 const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 5) * 1000;
@@ -80,7 +80,7 @@ async function benchHttp() {
   fill(store, IDENTITIES);
   const app = createApp({
     reader: store,
-    writer: {} as IdentityWriter,
+    writer: {} as Writer,
     auth: { authenticator: noAuth, authorizer: allowAll },
     ready: () => true,
     log: pino({ level: 'silent' }),

@@ -35,7 +35,7 @@ import { allowAll, SubjectAccessReviewAuthorizer } from './server/auth/authorize
 import { type Auth, noAuth } from './server/auth/middleware.js';
 import { MIN_TICKET_SECRET_BYTES } from './server/routes/stream-ticket.js';
 import { reloadTlsOnChange } from './server/tls-reload.js';
-import { loadWebhooksConfig } from './server/webhooks/config.js';
+import { loadWebhooksConfig, type WebhookConfig } from './server/webhooks/config.js';
 import { SourcesController } from './sources/controller.js';
 import { Store } from './store/store.js';
 import { IdentityWriter } from './writes/identity-writer.js';
@@ -85,6 +85,7 @@ export async function startOperator(
   const store = new Store();
   const metrics = new Metrics(store);
   const identity = `${hostname()}_${process.pid}_${randomBytes(3).toString('hex')}`;
+  const base: Base = { config, log, client, store, metrics, identity };
   // Read before anything starts, so that a bad file stops the process with a clear message.
   const webhooks = config.webhooksConfig ? loadWebhooksConfig(config.webhooksConfig, config.namespaces) : [];
 
@@ -95,6 +96,69 @@ export async function startOperator(
   const setLeading = (leading: boolean) => {
     for (const part of leaderOnly) part.setLeading(leading);
   };
+  const controllers = controllerManager(base, canWrite, tuning);
+  elector = leaderElector(base, controllers, setLeading);
+
+  const http = await startHttp(base, {
+    auth: serverAuth(base),
+    ready: () => controllers.synced,
+    webhooks,
+    tlsReloadIntervalMs,
+  });
+
+  await controllers.start();
+  // Leader only, from here on the store has synced: the parts below start and stop as leadership moves.
+  const { sources, projector, argoRefresh } = startLeaderOnlyParts(base, canWrite);
+  leaderOnly.push(sources, ...(projector ? [projector] : []), ...(argoRefresh ? [argoRefresh] : []));
+  if (elector) elector.start();
+  else setLeading(true);
+
+  let stopping: Promise<void> | undefined;
+  return {
+    store,
+    controllers,
+    sources,
+    projector,
+    client,
+    metrics,
+    address: http.address,
+    url: http.url,
+    get isLeader() {
+      return canWrite();
+    },
+    stop() {
+      stopping ??= (async () => {
+        // Stop accepting and drain the HTTP server, then release the lease so that a standby takes over at once.
+        await http.drain();
+        argoRefresh?.stop();
+        // Before the lease goes: a runner must not write after a standby may have taken over.
+        await Promise.all([sources.stop(), projector?.stop()]);
+        await elector?.stop();
+        await controllers.stop();
+        log.info({}, 'stopped');
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** What every start-up step is given. */
+interface Base {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly client: KubeClient;
+  readonly store: Store;
+  readonly metrics: Metrics;
+  /** This replica's name for the lease and its Events. */
+  readonly identity: string;
+}
+
+/** The informers, handlers and status queues (not started), with their metrics. */
+function controllerManager(
+  { config, log, client, store, metrics, identity }: Base,
+  canWrite: () => boolean,
+  tuning: OperatorTuning,
+): ControllerManager {
   const controllers = new ControllerManager({
     client,
     store,
@@ -131,46 +195,77 @@ export async function startOperator(
     deploymentfacts: controllers.factsStatus.pending,
     deploymentsecrets: controllers.secretsStatus.pending,
   });
-  if (config.leaderElection.enabled) {
-    const le = config.leaderElection;
-    elector = new LeaderElector({
-      client,
-      namespace: le.namespace,
-      name: le.id,
-      identity,
-      leaseDurationMs: le.leaseDurationMs,
-      renewDeadlineMs: le.renewDeadlineMs,
-      retryPeriodMs: le.retryPeriodMs,
-      log: log.child({ controller: 'leader-election' }),
-      // A new leader catches up on status that changed while it was a standby.
-      onStartedLeading: () => {
-        metrics.leader.set(1);
-        controllers.resyncAll();
-        setLeading(true);
-      },
-      onStoppedLeading: () => {
-        metrics.leader.set(0);
-        setLeading(false);
-      },
-    });
-  } else {
-    metrics.leader.set(1);
-  }
+  return controllers;
+}
 
-  const auth: Auth =
-    config.auth === 'none'
-      ? { authenticator: noAuth, authorizer: allowAll }
-      : {
-          authenticator: new TokenReviewAuthenticator(client, config.tokenAudiences),
-          authorizer: new SubjectAccessReviewAuthorizer(client, undefined, undefined, {
-            onReview: (result, scope) => metrics.authReviews.inc({ scope, result }),
-          }),
-        };
+/** The lease's elector (not started), or none without --leader-election: this replica then leads for good. */
+function leaderElector(
+  { config, log, client, metrics, identity }: Base,
+  controllers: ControllerManager,
+  setLeading: (leading: boolean) => void,
+): LeaderElector | undefined {
+  if (!config.leaderElection.enabled) {
+    metrics.leader.set(1);
+    return undefined;
+  }
+  const le = config.leaderElection;
+  return new LeaderElector({
+    client,
+    namespace: le.namespace,
+    name: le.id,
+    identity,
+    leaseDurationMs: le.leaseDurationMs,
+    renewDeadlineMs: le.renewDeadlineMs,
+    retryPeriodMs: le.retryPeriodMs,
+    log: log.child({ controller: 'leader-election' }),
+    // A new leader catches up on status that changed while it was a standby.
+    onStartedLeading: () => {
+      metrics.leader.set(1);
+      controllers.resyncAll();
+      setLeading(true);
+    },
+    onStoppedLeading: () => {
+      metrics.leader.set(0);
+      setLeading(false);
+    },
+  });
+}
+
+/** The HTTP API's authentication and authorisation: Kubernetes' TokenReview and SubjectAccessReview, or none. */
+function serverAuth({ config, client, metrics }: Base): Auth {
+  return config.auth === 'none'
+    ? { authenticator: noAuth, authorizer: allowAll }
+    : {
+        authenticator: new TokenReviewAuthenticator(client, config.tokenAudiences),
+        authorizer: new SubjectAccessReviewAuthorizer(client, undefined, undefined, {
+          onReview: (result, scope) => metrics.authReviews.inc({ scope, result }),
+        }),
+      };
+}
+
+interface HttpServer {
+  /** The address the server listens on (port resolved when 0 was asked for). */
+  readonly address: { host: string; port: number };
+  readonly url: string;
+  /** Stops accepting, ends the change-feed streams, lets in-flight requests finish within the bound. */
+  drain(): Promise<void>;
+}
+
+/** The HTTP server, listening: /healthz and /readyz from the start; /readyz turns 200 once `ready`. */
+async function startHttp(
+  { config, log, client, store, metrics }: Base,
+  opts: {
+    auth: Auth;
+    ready: () => boolean;
+    webhooks: readonly WebhookConfig[];
+    tlsReloadIntervalMs: number;
+  },
+): Promise<HttpServer> {
   const streams = new Set<ServerResponse>();
   const writer = new IdentityWriter(client, store);
   let stopTlsReload: (() => void) | undefined;
   let server: Server | undefined;
-  let draining = false; // set on stop(): responses then close their connections
+  let draining = false; // set on drain(): responses then close their connections
   // While stopping, every response closes its connection: keep-alive clients (a Service keeps their connections
   // on this pod) then reconnect to a replica that stays, instead of holding the drain open until the shutdown
   // timeout cuts their requests off. Decided when the headers go out, so requests already under way are marked
@@ -190,8 +285,8 @@ export async function startOperator(
     {
       reader: store,
       writer,
-      auth,
-      ready: () => controllers.synced,
+      auth: opts.auth,
+      ready: opts.ready,
       log: log.child({ controller: 'http' }),
       defaultNamespace: config.defaultNamespace,
       maxBodyBytes: config.maxBodyBytes,
@@ -203,7 +298,7 @@ export async function startOperator(
       corsAllowedOrigins: config.corsAllowedOrigins,
       watches: (namespace) => config.namespaces.length === 0 || config.namespaces.includes(namespace),
       webhooks: {
-        configs: webhooks,
+        configs: opts.webhooks,
         readSecret: (namespace, name) =>
           client.get<SecretObject>(corePath('secrets', namespace, name)).catch((err: unknown) => {
             if (isNotFound(err)) return undefined;
@@ -226,7 +321,7 @@ export async function startOperator(
             tlsServer,
             config.tls,
             log.child({ controller: 'tls' }),
-            tlsReloadIntervalMs,
+            opts.tlsReloadIntervalMs,
           );
           server = tlsServer;
         } else {
@@ -237,7 +332,6 @@ export async function startOperator(
     },
   );
   await app.ready();
-  // Serve /healthz and /readyz from the start; /readyz turns 200 once the informers have synced.
   const http = server!;
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -255,9 +349,32 @@ export async function startOperator(
     { listen: `${address.host}:${address.port}`, auth: config.auth, tls: !!config.tls },
     'http server listening',
   );
+  return {
+    address,
+    url: `${config.tls ? 'https' : 'http'}://${hostForUrl}:${address.port}`,
+    async drain() {
+      // End change-feed streams (they never finish by themselves), let in-flight requests finish within the bound.
+      draining = true;
+      // net.Server's close, not http.Server's: that one also closes idle keep-alive connections at once, and a
+      // client sending its next request on one at that moment gets a reset instead of an answer. Instead each
+      // connection's next response closes it, and the ones that stay idle for the grace are closed after it.
+      const closed = new Promise<void>((resolve) => NetServer.prototype.close.call(http, () => resolve()));
+      for (const res of streams) res.end();
+      const idle = setTimeout(() => http.closeIdleConnections(), DRAIN_IDLE_GRACE_MS);
+      const timer = setTimeout(() => http.closeAllConnections(), config.shutdownTimeoutMs);
+      await closed;
+      clearTimeout(idle);
+      clearTimeout(timer);
+      stopTlsReload?.();
+    },
+  };
+}
 
-  await controllers.start();
-  // Leader only, from here on the store has synced: the parts below start and stop as leadership moves.
+/** FactSources, ConfigMap projections and Argo CD refreshes: started, each acting only while leading. */
+function startLeaderOnlyParts(
+  { config, log, client, store, metrics, identity }: Base,
+  canWrite: () => boolean,
+) {
   const events = new KubeEventRecorder(
     client,
     log.child({ controller: 'events' }),
@@ -302,49 +419,7 @@ export async function startOperator(
         onRefresh: (result) => metrics.argocdRefreshes.inc({ result }),
       })
     : undefined;
-  leaderOnly.push(sources, ...(projector ? [projector] : []), ...(argoRefresh ? [argoRefresh] : []));
-  if (elector) elector.start();
-  else setLeading(true);
-
-  let stopping: Promise<void> | undefined;
-  return {
-    store,
-    controllers,
-    sources,
-    projector,
-    client,
-    metrics,
-    address,
-    url: `${config.tls ? 'https' : 'http'}://${hostForUrl}:${address.port}`,
-    get isLeader() {
-      return canWrite();
-    },
-    stop() {
-      stopping ??= (async () => {
-        // Stop accepting, end change-feed streams (they never finish by themselves), let in-flight requests
-        // finish within the bound, then release the lease so that a standby takes over at once.
-        draining = true;
-        // net.Server's close, not http.Server's: that one also closes idle keep-alive connections at once, and a
-        // client sending its next request on one at that moment gets a reset instead of an answer. Instead each
-        // connection's next response closes it, and the ones that stay idle for the grace are closed after it.
-        const closed = new Promise<void>((resolve) => NetServer.prototype.close.call(http, () => resolve()));
-        for (const res of streams) res.end();
-        const idle = setTimeout(() => http.closeIdleConnections(), DRAIN_IDLE_GRACE_MS);
-        const timer = setTimeout(() => http.closeAllConnections(), config.shutdownTimeoutMs);
-        await closed;
-        clearTimeout(idle);
-        clearTimeout(timer);
-        stopTlsReload?.();
-        argoRefresh?.stop();
-        // Before the lease goes: a runner must not write after a standby may have taken over.
-        await Promise.all([sources.stop(), projector?.stop()]);
-        await elector?.stop();
-        await controllers.stop();
-        log.info({}, 'stopped');
-      })();
-      return stopping;
-    },
-  };
+  return { sources, projector, argoRefresh };
 }
 
 /**

@@ -5,14 +5,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { Metrics } from '../metrics/metrics.js';
 import { Store } from '../store/store.js';
-import type { IdentityWriter } from '../writes/identity-writer.js';
+import type { Writer } from '../writes/writer.js';
 import { createApp, type ServerDeps } from './app.js';
 import type { User } from './auth/authenticator.js';
 import { type Authorizer, allowAll, type Permission } from './auth/authorizer.js';
 import { noAuth } from './auth/middleware.js';
 import { openApiDocument } from './openapi.js';
-import { type AnyRoute, checkRouteTable, route } from './route.js';
-import { ROUTES } from './routes.js';
+import { type AnyRoute, checkRouteTable, route } from './route-spec.js';
+import { ROUTES } from './route-table.js';
 
 const closers: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
@@ -34,7 +34,7 @@ function store() {
 async function serve(extra: Partial<ServerDeps> = {}) {
   const app = createApp({
     reader: store(),
-    writer: {} as IdentityWriter,
+    writer: {} as Writer,
     auth: { authenticator: noAuth, authorizer: allowAll },
     ready: () => true,
     log: pino({ level: 'silent' }),
@@ -101,7 +101,7 @@ describe('the route table', () => {
     expect(() =>
       createApp({
         reader: new Store(),
-        writer: {} as IdentityWriter,
+        writer: {} as Writer,
         auth: { authenticator: noAuth, authorizer: allowAll },
         ready: () => true,
         log: pino({ level: 'silent' }),

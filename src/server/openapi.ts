@@ -5,7 +5,7 @@
  * routes or their validation.
  */
 import { z } from 'zod';
-import { type AnyRoute, describePermissionSpec } from './route.js';
+import { type AnyRoute, describePermissionSpec } from './route-spec.js';
 
 const json = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
 

@@ -7,7 +7,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { tooManyRequests } from './errors.js';
-import type { StreamSlots } from './route.js';
+import type { StreamSlots } from './route-spec.js';
 
 /** A client that lets this much pile up unread is cut off (it reconnects and resumes, or is told to re-read). */
 export const MAX_BUFFERED_BYTES = 1024 * 1024;

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { FactName, FactValue, MAX_FACTS, NAME_RULE } from '../api/facts.js';
 import { badRequest } from './errors.js';
-import type { ParamSpec } from './route.js';
+import type { ParamSpec } from './route-spec.js';
 
 export const NamespaceName = z
   .string()

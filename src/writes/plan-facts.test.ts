@@ -28,7 +28,24 @@ const run = (cur: CurrentFacts | undefined, c: FactsChange) => {
 
 describe('planFactsApply', () => {
   const cases: [string, CurrentFacts | undefined, FactsChange, unknown][] = [
-    ['a set on a missing identity creates it first', undefined, change({ set: { a: 1 } }), { op: 'create' }],
+    [
+      'a set on a missing identity creates it with the apply itself',
+      undefined,
+      change({ set: { a: 1 } }),
+      { op: 'apply', create: true, desired: { a: 1 }, force: false, forcedRemovals: [] },
+    ],
+    [
+      'a set on a missing identity that also removes a fact it cannot have is a 404, and creates nothing',
+      undefined,
+      change({ set: { a: 1 }, remove: ['b'] }),
+      err('NotFound'),
+    ],
+    [
+      'a webhook set on a missing identity ignores the missing removal',
+      undefined,
+      change({ set: { a: 1 }, remove: ['b'], ignoreMissing: true }),
+      { op: 'apply', create: true, desired: { a: 1 }, force: false, forcedRemovals: [] },
+    ],
     ['a removal from a missing identity is a 404', undefined, change({ remove: ['a'] }), err('NotFound')],
     [
       'a webhook removal from a missing identity is a no-op',
@@ -47,7 +64,7 @@ describe('planFactsApply', () => {
       'a new fact is applied with every fact the API owns, and none that GitOps owns',
       current({ mine: ['x', ['api']], theirs: ['y', ['gitops']] }),
       change({ set: { a: 1 } }),
-      { op: 'apply', desired: { mine: 'x', a: 1 }, force: false, forcedRemovals: [] },
+      { op: 'apply', create: false, desired: { mine: 'x', a: 1 }, force: false, forcedRemovals: [] },
     ],
     [
       'changing a GitOps-owned fact is a conflict naming it',
@@ -65,13 +82,13 @@ describe('planFactsApply', () => {
       'a same-value GitOps fact beside a real change stays out of the apply',
       current({ tier: ['gold', ['gitops']], mine: ['x', ['api']] }),
       change({ set: { tier: 'gold', mine: 'y' } }),
-      { op: 'apply', desired: { mine: 'y' }, force: false, forcedRemovals: [] },
+      { op: 'apply', create: false, desired: { mine: 'y' }, force: false, forcedRemovals: [] },
     ],
     [
       'a forced write takes a GitOps-owned fact over',
       current({ tier: ['silver', ['gitops']] }),
       change({ set: { tier: 'gold' }, force: true }),
-      { op: 'apply', desired: { tier: 'gold' }, force: true, forcedRemovals: [] },
+      { op: 'apply', create: false, desired: { tier: 'gold' }, force: true, forcedRemovals: [] },
     ],
     [
       'removing a GitOps-owned fact is a conflict',
@@ -83,13 +100,13 @@ describe('planFactsApply', () => {
       'a forced removal of a GitOps-owned fact is done by an update after the apply',
       current({ tier: ['silver', ['gitops']], mine: ['x', ['api']] }),
       change({ remove: ['tier'], force: true }),
-      { op: 'apply', desired: { mine: 'x' }, force: true, forcedRemovals: ['tier'] },
+      { op: 'apply', create: false, desired: { mine: 'x' }, force: true, forcedRemovals: ['tier'] },
     ],
     [
       'removing an API-owned fact leaves it out of the apply',
       current({ mine: ['x', ['api']], other: [1, ['api']] }),
       change({ remove: ['mine'] }),
-      { op: 'apply', desired: { other: 1 }, force: false, forcedRemovals: [] },
+      { op: 'apply', create: false, desired: { other: 1 }, force: false, forcedRemovals: [] },
     ],
     [
       'removing a missing fact is a 404',

@@ -5,7 +5,7 @@
  */
 import { type FactMap, type FactValue, MAX_FACTS } from '../api/facts.js';
 import type { Ownership } from '../kube/managed-fields.js';
-import { conflict, invalid, notFound, preconditionFailed, type WriteError } from './errors.js';
+import { conflict, invalid, notFound, preconditionFailed, WriteError } from './errors.js';
 
 export interface FactsChange {
   set?: Record<string, FactValue>;
@@ -29,10 +29,10 @@ export interface CurrentFacts {
 export type FactsPlan =
   /** Nothing to write: the result is the current state. */
   | { op: 'none'; facts: FactMap; generation: number }
-  /** The object does not exist: create it empty, then read and plan again. */
-  | { op: 'create' }
   | {
       op: 'apply';
+      /** The object does not exist: the apply creates it (guarded, so that a concurrent creator's object is re-read). */
+      create: boolean;
       /** Every fact the API owns after the write: the apply's whole spec.facts. */
       desired: FactMap;
       force: boolean;
@@ -67,6 +67,12 @@ export function nextOrigins(
   return JSON.stringify(out);
 }
 
+const NO_FACTS: CurrentFacts = {
+  facts: {},
+  generation: 0,
+  ownership: { ours: new Set(), others: new Map() },
+};
+
 const owned = (key: string, others: ReadonlyMap<string, string[]>) => others.get(key);
 
 export function planFactsApply(
@@ -80,7 +86,9 @@ export function planFactsApply(
     if (change.ifMatch !== undefined) return preconditionFailed('the DeploymentFacts does not exist');
     if (removeOnly && change.ignoreMissing) return { op: 'none', facts: {}, generation: 0 };
     if (removeOnly) return notFound('the identity has no facts');
-    return { op: 'create' };
+    // Planned as an empty object, so that a new identity gets the same checks (limits, missing removals).
+    const plan = planFactsApply(NO_FACTS, change);
+    return plan instanceof WriteError || plan.op !== 'apply' ? plan : { ...plan, create: true };
   }
   if (change.ifMatch !== undefined && current.generation !== change.ifMatch) {
     return preconditionFailed(
@@ -145,5 +153,5 @@ export function planFactsApply(
     remove.length === 0 &&
     !change.force;
   if (unchanged) return { op: 'none', facts, generation: current.generation };
-  return { op: 'apply', desired, force: change.force === true, forcedRemovals };
+  return { op: 'apply', create: false, desired, force: change.force === true, forcedRemovals };
 }

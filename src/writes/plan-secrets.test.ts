@@ -15,8 +15,13 @@ function current(entries: [ReturnType<typeof entry>, ('api' | 'gitops')[]][]): C
 const kind = (p: unknown) => (p instanceof WriteError ? p.kind : p);
 
 describe('planSecretPut', () => {
-  it('creates the DeploymentSecrets first when there is none', () => {
-    expect(planSecretPut(undefined, undefined, 'token', 'flagops-app', false)).toEqual({ op: 'create' });
+  it("puts the first entry into a new identity's empty DeploymentSecrets", () => {
+    expect(planSecretPut(current([]), undefined, 'token', 'flagops-app', false)).toEqual({
+      op: 'put',
+      entries: [entry('token', 'flagops-app')],
+      secret: 'create',
+      force: false,
+    });
   });
   it("adds the entry to the API's own, creating the managed Secret", () => {
     const cur = current([

@@ -23,18 +23,16 @@ export interface ManagedSecretState {
   ours: boolean;
 }
 
-export type SecretPutPlan =
-  | { op: 'create' }
-  | { op: 'put'; entries: SecretEntry[]; secret: 'create' | 'patch'; force: boolean };
+export type SecretPutPlan = { op: 'put'; entries: SecretEntry[]; secret: 'create' | 'patch'; force: boolean };
 
+/** `current`: the DeploymentSecrets as read, or as just created (empty) for a new identity. */
 export function planSecretPut(
-  current: CurrentSecrets | undefined,
+  current: CurrentSecrets,
   secret: ManagedSecretState | undefined,
   key: string,
   secretName: string,
   force: boolean,
 ): SecretPutPlan | WriteError {
-  if (!current) return { op: 'create' };
   const existing = current.entries.find((e) => e.name === key);
   const pointsHere = existing?.secretKeyRef.name === secretName && existing.secretKeyRef.key === key;
   const owners = current.ownership.others.get(key);

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DeploymentSecrets, SecretObject } from '../../src/api/types.js';
 import { corePath, secretsPath } from '../../src/kube/paths.js';
-import { managedSecretName } from '../../src/writes/identity-writer.js';
+import { managedSecretName } from '../../src/writes/managed-secret.js';
 import { kubectl } from '../control-plane/kubectl.js';
 import { useApi } from '../support/api.js';
 import { adminClient, call, controlPlane } from '../support/cluster.js';

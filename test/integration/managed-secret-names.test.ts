@@ -11,7 +11,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DeploymentSecrets, SecretObject } from '../../src/api/types.js';
 import { corePath, secretsPath } from '../../src/kube/paths.js';
-import { managedSecretName } from '../../src/writes/identity-writer.js';
+import { managedSecretName } from '../../src/writes/managed-secret.js';
 import { useApi } from '../support/api.js';
 import {
   adminClient,

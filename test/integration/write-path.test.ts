@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DeploymentFacts, DeploymentSecrets } from '../../src/api/types.js';
 import { corePath, factsPath, secretsPath } from '../../src/kube/paths.js';
-import { managedSecretName } from '../../src/writes/identity-writer.js';
+import { managedSecretName } from '../../src/writes/managed-secret.js';
 import { useApi } from '../support/api.js';
 import {
   adminClient,

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { FactMap, factsAsText } from '../../api/facts.js';
-import { route } from '../route.js';
+import { route } from '../route-spec.js';
 import { NamespaceName } from '../validate.js';
 
 export const GetParamsBody = z.object({

@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Store } from '../../store/store.js';
 import { conflict } from '../../writes/errors.js';
-import type { IdentityWriter } from '../../writes/identity-writer.js';
+import type { Writer } from '../../writes/writer.js';
 import { createApp } from '../app.js';
 import { ANONYMOUS, type Authenticator, type User } from '../auth/authenticator.js';
 import type { Authorizer, Permission } from '../auth/authorizer.js';
@@ -57,7 +57,7 @@ beforeAll(async () => {
         ['argocd-controller'],
       );
     },
-  } as unknown as IdentityWriter;
+  } as unknown as Writer;
   const app = createApp({
     reader: store,
     writer,

@@ -13,7 +13,7 @@ import { FactValue, factsAsText } from '../../api/facts.js';
 import { JSON_UTF8, prototypeFacts } from '../../store/serialized.js';
 import { WriteError } from '../../writes/errors.js';
 import { conflict, notFound } from '../errors.js';
-import { type PermissionSpec, route } from '../route.js';
+import { type PermissionSpec, route } from '../route-spec.js';
 import {
   etagMatches,
   FactValueBody,

@@ -1,9 +1,9 @@
 /** Facts of one identity: read from the store, written through the API server with server-side apply. */
 import { FactMap, type FactValue } from '../../api/facts.js';
 import { JSON_UTF8, servedFacts } from '../../store/serialized.js';
-import type { FactsChange } from '../../writes/identity-writer.js';
+import type { FactsChange } from '../../writes/writer.js';
 import { notFound } from '../errors.js';
-import { type RouteContext, route } from '../route.js';
+import { type RouteContext, route } from '../route-spec.js';
 import {
   etagMatches,
   FactsPatchBody,

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { FactMap } from '../../api/facts.js';
 import { WriteError } from '../../writes/errors.js';
 import { notFound } from '../errors.js';
-import { route } from '../route.js';
+import { route } from '../route-spec.js';
 import { ExplainQuery, ID_PARAM, NamespaceName, NS_PARAM } from '../validate.js';
 import { identityDetail, identitySummary } from '../views.js';
 

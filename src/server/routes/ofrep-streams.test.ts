@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { followSse } from '../../../test/support/sse.js';
 import { SecretValue } from '../../store/secret-value.js';
 import { type FactsEntry, Store } from '../../store/store.js';
-import type { IdentityWriter } from '../../writes/identity-writer.js';
+import type { Writer } from '../../writes/writer.js';
 import { createApp } from '../app.js';
 import { ANONYMOUS, type Authenticator, type User } from '../auth/authenticator.js';
 import type { Authorizer, Permission } from '../auth/authorizer.js';
@@ -49,7 +49,7 @@ afterEach(() => {
 async function serve(store: Store, maxStreamsPerCaller?: number) {
   const app = createApp({
     reader: store,
-    writer: {} as IdentityWriter,
+    writer: {} as Writer,
     auth: { authenticator, authorizer },
     ready: () => true,
     log: pino({ level: 'silent' }),

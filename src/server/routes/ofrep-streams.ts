@@ -19,7 +19,7 @@ import type { User } from '../auth/authenticator.js';
 import type { Permission } from '../auth/authorizer.js';
 import { authorize } from '../auth/middleware.js';
 import { unauthorized } from '../errors.js';
-import { route, type ServerContext } from '../route.js';
+import { route, type ServerContext } from '../route-spec.js';
 import { openSseStream, resumableRevision, SSE_HEADERS } from '../sse.js';
 
 export const OFREP_STREAM_PATH = '/ofrep/v1/event-stream';

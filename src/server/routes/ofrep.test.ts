@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ofrepViolations } from '../../../test/fixtures/ofrep/spec.js';
 import { Store } from '../../store/store.js';
-import type { IdentityWriter } from '../../writes/identity-writer.js';
+import type { Writer } from '../../writes/writer.js';
 import { createApp } from '../app.js';
 import { ANONYMOUS, type Authenticator, type User } from '../auth/authenticator.js';
 import type { Authorizer } from '../auth/authorizer.js';
@@ -49,7 +49,7 @@ beforeAll(async () => {
   });
   const app = createApp({
     reader: store,
-    writer: {} as IdentityWriter,
+    writer: {} as Writer,
     auth: { authenticator, authorizer },
     ready: () => true,
     log: pino({ level: 'silent' }),

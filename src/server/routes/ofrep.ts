@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { FactName, FactValue } from '../../api/facts.js';
 import { reached } from '../../store/store.js';
 import { errorBody, type HttpError } from '../errors.js';
-import { type ErrorFormat, route } from '../route.js';
+import { type ErrorFormat, route } from '../route-spec.js';
 import { NamespaceName, parseQualifiedIdentity, QualifiedIdentityName } from '../validate.js';
 import { EventStreamDoc, eventStreamsFor, parseFlagConfigEtag } from './ofrep-streams.js';
 

@@ -1,7 +1,7 @@
 /** Health, readiness, metrics and the OpenAPI document: public, for probes and scrapers. */
 import { z } from 'zod';
 import { notFound } from '../errors.js';
-import { route } from '../route.js';
+import { route } from '../route-spec.js';
 
 const tags = ['operations'];
 const Status = z.object({ status: z.string() });

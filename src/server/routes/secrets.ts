@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { revealAll } from '../../store/secret-value.js';
 import type { StoreReader } from '../../store/store.js';
 import { notFound } from '../errors.js';
-import { route } from '../route.js';
+import { route } from '../route-spec.js';
 import { ID_PARAM, NAME_PARAM, NS_PARAM, SecretValueBody, WriteQuery } from '../validate.js';
 
 /** `{name: value}` of an identity's resolved secrets, or undefined when it has none. Checks nothing: callers authorise. */

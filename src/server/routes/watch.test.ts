@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Store } from '../../store/store.js';
-import type { IdentityWriter } from '../../writes/identity-writer.js';
+import type { Writer } from '../../writes/writer.js';
 import { createApp } from '../app.js';
 import { ANONYMOUS, type Authenticator } from '../auth/authenticator.js';
 import { allowAll } from '../auth/authorizer.js';
@@ -36,7 +36,7 @@ async function serve(
     maxStreams,
     maxStreamsPerCaller,
     reader: store,
-    writer: {} as IdentityWriter,
+    writer: {} as Writer,
     auth: { authenticator, authorizer: allowAll },
     ready: () => true,
     log: pino({ level: 'silent' }),

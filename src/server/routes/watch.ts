@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import type { ChangeEvent } from '../../store/store.js';
-import { route, type StreamSlots } from '../route.js';
+import { route, type StreamSlots } from '../route-spec.js';
 import { openSseStream, resumableRevision, SSE_HEADERS } from '../sse.js';
 import { IdentityName, NamespaceName } from '../validate.js';
 

@@ -1,11 +1,11 @@
 /**
  * The configured webhooks with what serving them needs: each webhook's key (read from its Secret, cached
- * briefly) and the replay memory. One per server; the webhook route (route.ts) uses it.
+ * briefly) and the replay memory. One per server; the webhook delivery route (delivery.ts) uses it.
  */
 import type { Logger } from 'pino';
 import type { SecretObject } from '../../api/types.js';
 import { KubeApiError } from '../../kube/errors.js';
-import type { IdentityWriter } from '../../writes/identity-writer.js';
+import type { Writer } from '../../writes/writer.js';
 import { HttpError, unavailable } from '../errors.js';
 import type { WebhookConfig } from './config.js';
 import { ReplayGuard } from './signature.js';
@@ -14,7 +14,7 @@ export interface WebhookDeps {
   webhooks: readonly WebhookConfig[];
   /** Reads the Secret holding a webhook's key; undefined when it does not exist. */
   readSecret: (namespace: string, name: string) => Promise<SecretObject | undefined>;
-  writer: IdentityWriter;
+  writer: Writer;
   log: Logger;
   onDelivery?: (webhook: string, result: string) => void;
   nowSeconds?: () => number;

@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Store } from '../../store/store.js';
-import type { IdentityWriter } from '../../writes/identity-writer.js';
+import type { Writer } from '../../writes/writer.js';
 import { createApp } from '../app.js';
 import { allowAll } from '../auth/authorizer.js';
 import { noAuth } from '../auth/middleware.js';
 import { unauthorized } from '../errors.js';
 import { defaultAssetsDir } from './assets.js';
-import { UI_CSP } from './router.js';
+import { UI_CSP } from './file-routes.js';
 
 const servers: { close(): void }[] = [];
 afterAll(() => {
@@ -32,7 +32,7 @@ async function listen(app: ReturnType<typeof createApp>): Promise<string> {
 const appWith = (uiAssetsDir: string) =>
   createApp({
     reader: new Store(),
-    writer: {} as IdentityWriter,
+    writer: {} as Writer,
     auth: { authenticator: noAuth, authorizer: allowAll },
     ready: () => true,
     log: pino({ level: 'silent' }),
@@ -46,7 +46,7 @@ beforeAll(async () => {
   url = await listen(
     createApp({
       reader: new Store(),
-      writer: {} as IdentityWriter,
+      writer: {} as Writer,
       auth: {
         authenticator: {
           authenticate: async () => {
@@ -128,7 +128,12 @@ describe('the UI router', () => {
   });
 
   it('answers 404 for an unknown file (never a file outside the assets) and 405 for other methods', async () => {
-    for (const path of ['/ui/nope.js', '/ui/..%2Frouter.ts', '/ui/%2e%2e%2f%2e%2e%2fapp.ts', '/ui/a/b']) {
+    for (const path of [
+      '/ui/nope.js',
+      '/ui/..%2Ffile-routes.ts',
+      '/ui/%2e%2e%2f%2e%2e%2fapp.ts',
+      '/ui/a/b',
+    ]) {
       const res = await get(path);
       expect(res.status, path).toBe(404);
       expect(await res.text()).not.toContain('import');

@@ -1,7 +1,7 @@
 /**
  * The one route table's types. Each route is declared once (method, path, the permission it needs or `public`,
  * its params/query/body schemas, its responses, its handler), and everything else derives from the list in
- * `routes.ts`: the Fastify registration, the 405 + `Allow` table, metric and log route labels (the templates),
+ * `route-table.ts`: the Fastify registration, the 405 + `Allow` table, metric and log route labels (the templates),
  * CORS preflights and the OpenAPI document.
  *
  * **Authorisation is the framework's** (`app.ts`), never the handler's to remember. A route declares exactly one
@@ -26,7 +26,7 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Metrics } from '../metrics/metrics.js';
 import type { StoreReader } from '../store/store.js';
-import type { IdentityWriter } from '../writes/identity-writer.js';
+import type { Writer } from '../writes/writer.js';
 import type { User } from './auth/authenticator.js';
 import type { Permission } from './auth/authorizer.js';
 import type { Auth } from './auth/middleware.js';
@@ -73,7 +73,7 @@ export interface ServerContext {
   readonly reader: StoreReader;
   readonly auth: Auth;
   /** The one path by which requests write to Kubernetes. */
-  readonly writer: IdentityWriter;
+  readonly writer: Writer;
   readonly defaultNamespace: string;
   readonly ready: () => boolean;
   readonly log: Logger;

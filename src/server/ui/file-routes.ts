@@ -9,7 +9,7 @@
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { HttpError, notFound } from '../errors.js';
-import { route } from '../route.js';
+import { route } from '../route-spec.js';
 import type { UiAssets } from './assets.js';
 
 /** Everything from our own origin, nothing inline, no plugins, no framing, no form posts anywhere. */

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { FactMap, type FactValue } from '../../api/facts.js';
 import { WriteError } from '../../writes/errors.js';
 import { badRequest, forbidden, fromWriteError, HttpError, notFound, unavailable } from '../errors.js';
-import { route } from '../route.js';
+import { route } from '../route-spec.js';
 import { parse } from '../validate.js';
 import { WebhookBody } from './body.js';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verify } from './signature.js';

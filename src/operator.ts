@@ -20,6 +20,8 @@ import type { SecretObject } from './api/types.js';
 import { type Config, ConfigError } from './config.js';
 import { startArgoRefresh } from './controller/argocd-refresh.js';
 import { KubeEventRecorder } from './controller/events.js';
+import { FactHistoryRecorder } from './controller/fact-history/recorder.js';
+import { FactRevisions } from './controller/fact-history/revisions.js';
 import { LeaderElector, type LeaderOnly } from './controller/leader.js';
 import { ControllerManager } from './controller/manager.js';
 import { ConfigMapProjector } from './controller/projections/projector.js';
@@ -50,6 +52,8 @@ export interface Operator {
   readonly sources: SourcesController;
   /** ConfigMap projections, when --configmap-projections is on (leader only). */
   readonly projector: ConfigMapProjector | undefined;
+  /** FactRevisions of each change of served facts (leader only). */
+  readonly history: FactHistoryRecorder;
   readonly client: KubeClient;
   /** The address the HTTP server listens on (port resolved when 0 was asked for). */
   readonly address: { host: string; port: number };
@@ -202,6 +206,7 @@ export async function startOperator(
       streamTicketKey: readStreamTicketKey(config.streamTicketKeyFile, log),
       corsAllowedOrigins: config.corsAllowedOrigins,
       watches: (namespace) => config.namespaces.length === 0 || config.namespaces.includes(namespace),
+      history: new FactRevisions(client),
       webhooks: {
         configs: webhooks,
         readSecret: (namespace, name) =>
@@ -302,7 +307,15 @@ export async function startOperator(
         onRefresh: (result) => metrics.argocdRefreshes.inc({ result }),
       })
     : undefined;
-  leaderOnly.push(sources, ...(projector ? [projector] : []), ...(argoRefresh ? [argoRefresh] : []));
+  const history = new FactHistoryRecorder({
+    client,
+    reader: store,
+    namespaces: config.namespaces,
+    defaultLimit: config.revisionHistoryLimit,
+    log: log.child({ controller: 'fact-history' }),
+    onRevision: (result) => metrics.factRevisions.inc({ result }),
+  });
+  leaderOnly.push(history, sources, ...(projector ? [projector] : []), ...(argoRefresh ? [argoRefresh] : []));
   if (elector) elector.start();
   else setLeading(true);
 
@@ -312,6 +325,7 @@ export async function startOperator(
     controllers,
     sources,
     projector,
+    history,
     client,
     metrics,
     address,
@@ -336,6 +350,7 @@ export async function startOperator(
         clearTimeout(timer);
         stopTlsReload?.();
         argoRefresh?.stop();
+        history.setLeading(false);
         // Before the lease goes: a runner must not write after a standby may have taken over.
         await Promise.all([sources.stop(), projector?.stop()]);
         await elector?.stop();

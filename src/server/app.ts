@@ -11,6 +11,7 @@
  * The hot path is lean: the handler wrapper of each route is built once at registration, body reading is lazy,
  * one onRequest and one onResponse hook serve every route (request id; metrics and the request log).
  */
+
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, {
@@ -21,6 +22,7 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import type { SecretObject } from '../api/types.js';
+import type { FactRevisions } from '../controller/fact-history/revisions.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { StoreReader } from '../store/store.js';
 import type { IdentityWriter } from '../writes/identity-writer.js';
@@ -67,6 +69,8 @@ export interface ServerDeps {
   maxStreamsPerCaller?: number;
   /** Whether this operator watches a namespace (all, without --namespaces); other namespaces are 404. */
   watches?: (namespace: string) => boolean;
+  /** FactRevisions in the API server, for history, ?revision and ?asOf (absent: those answer 404). */
+  history?: FactRevisions;
   /** Signed webhooks (--webhooks-config); without any, a POST to a webhook is a 404. */
   webhooks?: {
     configs: readonly WebhookConfig[];
@@ -139,6 +143,7 @@ export function createApp(deps: ServerDeps, opts: AppOptions = {}): FastifyInsta
     ready: deps.ready,
     log,
     metrics: deps.metrics,
+    history: deps.history,
     streams: {
       open: deps.streams ?? new Set(),
       perCaller: new Map(),

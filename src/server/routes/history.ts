@@ -1,0 +1,173 @@
+/**
+ * Fact history: an identity's FactRevisions, and its facts as of a revision or a time. These reads go to the API
+ * server (history is not cached in the operator: docs/architecture.md#fact-history), authorised as reads of the
+ * identity's facts.
+ */
+import { z } from 'zod';
+import type { FactRevision } from '../../api/fact-revision.js';
+import type { FactMap } from '../../api/facts.js';
+import type { FactRevisions } from '../../controller/fact-history/revisions.js';
+import { badRequest, notFound } from '../errors.js';
+import { type RouteContext, route } from '../route.js';
+import { ID_PARAM, NS_PARAM } from '../validate.js';
+
+/** The response header naming the FactRevision whose facts a historical read served. */
+export const REVISION_HEADER = 'x-flagops-fact-revision';
+
+const ids = { ns: NS_PARAM, id: ID_PARAM };
+const get = {
+  verb: 'get',
+  resource: 'deploymentfacts',
+  namespace: { param: 'ns' },
+  name: { param: 'id' },
+} as const;
+
+export const HistoryQuery = z.object({
+  limit: z.coerce
+    .number({ error: 'must be a whole number from 1 to 100' })
+    .int('must be a whole number from 1 to 100')
+    .min(1, 'must be a whole number from 1 to 100')
+    .max(100, 'must be a whole number from 1 to 100')
+    .optional()
+    .describe('revisions per page (default 10)'),
+  continue: z.string().max(4096).optional().describe('the `continue` of the previous page'),
+});
+
+/** `?revision=N` or `?asOf=<RFC 3339>` on the facts read. */
+export const FactsAsOfQuery = z.object({
+  revision: z.coerce
+    .number({ error: 'must be a whole number of at least 1' })
+    .int('must be a whole number of at least 1')
+    .min(1, 'must be a whole number of at least 1')
+    .optional()
+    .describe('serve the facts of this FactRevision'),
+  asOf: z
+    .string()
+    .refine((s) => z.iso.datetime({ offset: true }).safeParse(s).success, 'must be an RFC 3339 time')
+    .optional()
+    .describe('serve the facts of the last FactRevision recorded at or before this RFC 3339 time'),
+});
+export type FactsAsOfQuery = z.output<typeof FactsAsOfQuery>;
+
+const Revision = z.object({
+  revision: z.number(),
+  recordedAt: z.string(),
+  facts: z.record(z.string(), z.unknown()),
+  diff: z.object({
+    added: z.record(z.string(), z.unknown()),
+    changed: z.record(z.string(), z.object({ from: z.unknown().optional(), to: z.unknown() })),
+    removed: z.record(z.string(), z.unknown()),
+    previousOmitted: z.boolean().optional(),
+  }),
+  writers: z.array(
+    z.object({
+      manager: z.string(),
+      path: z.string(),
+      by: z.string(),
+      at: z.string().optional(),
+      facts: z.array(z.string()),
+    }),
+  ),
+  resourceVersion: z.string(),
+  generation: z.number(),
+});
+const HistoryPage = z.object({ items: z.array(Revision), continue: z.string().optional() });
+
+/** A revision as the API shows it: the diff with old → new values. */
+export function revisionView(r: FactRevision) {
+  const { facts, diff } = r.spec;
+  const prev: FactMap = diff.previous ?? {};
+  const pick = (names: readonly string[], from: FactMap) =>
+    Object.fromEntries(names.filter((n) => Object.hasOwn(from, n)).map((n) => [n, from[n]]));
+  return {
+    revision: r.spec.revision,
+    recordedAt: r.spec.recordedAt,
+    facts,
+    diff: {
+      added: pick(diff.added, facts),
+      changed: Object.fromEntries(
+        diff.changed.map((n) => [
+          n,
+          Object.hasOwn(prev, n) ? { from: prev[n], to: facts[n] } : { to: facts[n] },
+        ]),
+      ),
+      removed: Object.fromEntries(diff.removed.map((n) => [n, Object.hasOwn(prev, n) ? prev[n] : null])),
+      ...(diff.previousOmitted ? { previousOmitted: true } : {}),
+    },
+    writers: r.spec.writers,
+    resourceVersion: r.spec.resourceVersion,
+    generation: r.spec.generation,
+  };
+}
+
+function historyOf(ctx: { deps: { history?: FactRevisions } }): FactRevisions {
+  if (!ctx.deps.history) throw notFound('fact history is not available on this server');
+  return ctx.deps.history;
+}
+
+async function uidOf(history: FactRevisions, ns: string, id: string): Promise<string> {
+  const uid = (await history.identity(ns, id))?.metadata.uid;
+  if (!uid) throw notFound(`identity ${ns}/${id} has no facts`);
+  return uid;
+}
+
+/**
+ * The facts of `?revision` or `?asOf`, with the revision in the response header; the facts route hands these
+ * reads over here. A revision no longer kept is a 404 that says so.
+ */
+export async function historicalFacts(
+  ctx: RouteContext<{ ns: string; id: string }, FactsAsOfQuery, unknown>,
+): Promise<FactMap> {
+  const { ns, id } = ctx.params;
+  const { revision, asOf } = ctx.query;
+  if (revision !== undefined && asOf !== undefined)
+    throw badRequest('give revision or asOf, not both', 'asOf');
+  const history = historyOf(ctx);
+  const uid = await uidOf(history, ns, id);
+  let found: FactRevision | undefined;
+  if (revision !== undefined) {
+    found = await history.get(ns, id, uid, revision);
+    if (!found) throw notFound(`revision ${revision} of ${ns}/${id} is not kept (see its history)`);
+  } else {
+    const at = Date.parse(asOf!);
+    // One identity keeps at most MAX_REVISION_HISTORY_LIMIT revisions: its metadata is one short list.
+    const refs = await history.refsOf(ns, uid);
+    const candidates: number[] = refs.map((r) => r.revision).reverse();
+    for (const n of candidates) {
+      const r = await history.get(ns, id, uid, n);
+      if (r && Date.parse(r.spec.recordedAt) <= at) {
+        found = r;
+        break;
+      }
+    }
+    if (!found) throw notFound(`no kept revision of ${ns}/${id} was recorded at or before ${asOf}`);
+  }
+  ctx.reply.header(REVISION_HEADER, String(found.spec.revision));
+  return found.spec.facts;
+}
+
+export const historyRoutes = [
+  route({
+    method: 'GET',
+    path: '/api/v1/namespaces/:ns/identities/:id/history',
+    tags: ['facts'],
+    summary:
+      'The kept FactRevisions of an identity, oldest first, paged: facts after each change, the diff, who and how',
+    params: ids,
+    query: HistoryQuery,
+    permission: get,
+    watchedNamespace: true,
+    responses: { 200: { description: 'one page of revisions', schema: HistoryPage } },
+    errors: [400, 401, 403, 404],
+    handler: async (ctx) => {
+      const { ns, id } = ctx.params;
+      const history = historyOf(ctx);
+      const uid = await uidOf(history, ns, id);
+      const page = await history.page(ns, uid, ctx.query.limit ?? 10, ctx.query.continue);
+      return {
+        items: page.items.map(revisionView),
+        ...(page.continue ? { continue: page.continue } : {}),
+      };
+    },
+  }),
+];

@@ -253,3 +253,86 @@ describe('fact history', () => {
     }
   }, 60_000);
 });
+
+describe('rollback', () => {
+  const rollback = (id: string, revision: unknown, token = fx.tokens.factsEditor, query = '') =>
+    call(fx.op, 'POST', `${base(fx.ns, id)}/rollback${query}`, { token, body: { revision } });
+
+  it('writes a revision back through the API writer, and the rollback is itself a revision', async () => {
+    const created = await client().create<DeploymentFacts>(factsPath(fx.ns), {
+      apiVersion: 'flagops.io/v1alpha1',
+      kind: 'DeploymentFacts',
+      metadata: { name: 'c-back', namespace: fx.ns },
+    });
+    await patchFacts(fx.op, fx.ns, 'c-back', { tier: 'gold', replicas: 3 });
+    await eventually(async () =>
+      expect((await history(fx.op, fx.ns, 'c-back')).items.at(-1)?.facts).toEqual({
+        tier: 'gold',
+        replicas: 3,
+      }),
+    );
+    const good = (await history(fx.op, fx.ns, 'c-back')).items.at(-1)!.revision;
+    await patchFacts(fx.op, fx.ns, 'c-back', { tier: 'bronze', replicas: null, broken: true });
+    await eventually(async () =>
+      expect((await history(fx.op, fx.ns, 'c-back')).items.at(-1)?.facts).toEqual({
+        tier: 'bronze',
+        broken: true,
+      }),
+    );
+
+    const r = await rollback('c-back', good);
+    expect([r.status, r.body]).toEqual([200, { rolledBackTo: good, facts: { tier: 'gold', replicas: 3 } }]);
+    const served = await call(fx.op, 'GET', `${base(fx.ns, 'c-back')}/facts`, {
+      token: fx.tokens.factsReader,
+    });
+    expect(served.body).toEqual({ tier: 'gold', replicas: 3 });
+    const h = await eventually(async () => {
+      const page = await history(fx.op, fx.ns, 'c-back');
+      expect(page.items.at(-1)?.facts).toEqual({ tier: 'gold', replicas: 3 });
+      return page;
+    });
+    const by = `user:system:serviceaccount:${fx.ns}:facts-editor`;
+    expect(h.items.at(-1)!.revision).toBeGreaterThan(good + 1);
+    expect(h.items.at(-1)!.writers).toEqual(
+      expect.arrayContaining([expect.objectContaining({ path: 'api', by, facts: ['replicas', 'tier'] })]),
+    );
+    expect(created.metadata.uid).toBeTruthy();
+    const metrics = (await call(fx.op, 'GET', '/metrics')).text;
+    expect(metrics).toMatch(/flagops_fact_rollbacks_total\{result="done"\} [1-9]/);
+  });
+
+  it('refuses to overwrite a fact that GitOps owns, naming it; refuses bad input and callers without patch', async () => {
+    await createFacts(fx.ns, 'c-gitops', { tier: 'gold' });
+    await eventually(async () => expect((await history(fx.op, fx.ns, 'c-gitops')).items).toHaveLength(1));
+    // Argo CD's field manager changes tier: the API must not take it back.
+    await client().apply(
+      factsPath(fx.ns, 'c-gitops'),
+      {
+        apiVersion: 'flagops.io/v1alpha1',
+        kind: 'DeploymentFacts',
+        metadata: { name: 'c-gitops' },
+        spec: { facts: { tier: 'silver' } },
+      },
+      'argocd-controller',
+      { force: true },
+    );
+    await eventually(async () => expect((await history(fx.op, fx.ns, 'c-gitops')).items).toHaveLength(2));
+
+    const refused = await rollback('c-gitops', 1);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatchObject({ code: 'Conflict', field: 'tier' });
+    expect(refused.body.error.message).toContain('argocd-controller');
+    expect(
+      (await call(fx.op, 'GET', `${base(fx.ns, 'c-gitops')}/facts`, { token: fx.tokens.factsReader })).body,
+    ).toEqual({
+      tier: 'silver',
+    });
+
+    expect((await rollback('c-gitops', 99)).status).toBe(404);
+    const bad = await rollback('c-gitops', 'one');
+    expect([bad.status, bad.body.error.field]).toEqual([400, 'body.revision']);
+    expect((await rollback('c-gitops', 1, fx.tokens.factsReader)).status).toBe(403);
+    const metrics = (await call(fx.op, 'GET', '/metrics')).text;
+    expect(metrics).toMatch(/flagops_fact_rollbacks_total\{result="conflict"\} [1-9]/);
+  });
+});

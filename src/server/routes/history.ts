@@ -7,9 +7,10 @@ import { z } from 'zod';
 import type { FactRevision } from '../../api/fact-revision.js';
 import type { FactMap } from '../../api/facts.js';
 import type { FactRevisions } from '../../controller/fact-history/revisions.js';
+import { WriteError } from '../../writes/errors.js';
 import { badRequest, notFound } from '../errors.js';
 import { type RouteContext, route } from '../route.js';
-import { ID_PARAM, NS_PARAM } from '../validate.js';
+import { ID_PARAM, IF_MATCH_HEADER, NS_PARAM, parseIfMatch, WriteQuery } from '../validate.js';
 
 /** The response header naming the FactRevision whose facts a historical read served. */
 export const REVISION_HEADER = 'x-flagops-fact-revision';
@@ -21,6 +22,14 @@ const get = {
   namespace: { param: 'ns' },
   name: { param: 'id' },
 } as const;
+
+export const RollbackBody = z.object({
+  revision: z
+    .number({ error: 'must be a whole number of at least 1' })
+    .int('must be a whole number of at least 1')
+    .min(1, 'must be a whole number of at least 1')
+    .describe('the FactRevision whose facts to write back'),
+});
 
 export const HistoryQuery = z.object({
   limit: z.coerce
@@ -105,6 +114,21 @@ function historyOf(ctx: { deps: { history?: FactRevisions } }): FactRevisions {
   return ctx.deps.history;
 }
 
+/**
+ * What writing `target` back changes: the facts whose served value differs (set as the identity's own), and the own
+ * facts it does not hold (removed). Facts a profile still serves with the same value are left alone.
+ */
+export function rollbackChange(
+  target: Readonly<FactMap>,
+  served: Readonly<FactMap>,
+  own: Readonly<FactMap>,
+): { set: FactMap; remove: string[] } {
+  const set: FactMap = {};
+  for (const [k, v] of Object.entries(target)) if (!Object.hasOwn(served, k) || served[k] !== v) set[k] = v;
+  const remove = Object.keys(own).filter((k) => !Object.hasOwn(target, k));
+  return { set, remove };
+}
+
 async function uidOf(history: FactRevisions, ns: string, id: string): Promise<string> {
   const uid = (await history.identity(ns, id))?.metadata.uid;
   if (!uid) throw notFound(`identity ${ns}/${id} has no facts`);
@@ -147,6 +171,53 @@ export async function historicalFacts(
 }
 
 export const historyRoutes = [
+  route({
+    method: 'POST',
+    path: '/api/v1/namespaces/:ns/identities/:id/rollback',
+    tags: ['facts'],
+    summary:
+      "Write a FactRevision's facts back through the one writer (server-side apply as flagops-data-store-api); a fact another field manager owns (GitOps) is a 409 naming it, unless ?force=true",
+    params: ids,
+    query: WriteQuery,
+    permission: { ...get, verb: 'patch' },
+    watchedNamespace: true,
+    body: RollbackBody,
+    docParameters: [IF_MATCH_HEADER],
+    responses: {
+      200: {
+        description: 'the facts after the rollback; 202 when not yet visible on this replica',
+        schema: z.object({ rolledBackTo: z.number(), facts: z.record(z.string(), z.unknown()) }),
+      },
+    },
+    errors: [400, 401, 403, 404, 409, 412, 413],
+    handler: async (ctx) => {
+      const { ns, id } = ctx.params;
+      const { revision } = ctx.body;
+      const history = historyOf(ctx);
+      const obj = await history.identity(ns, id);
+      if (!obj?.metadata.uid) throw notFound(`identity ${ns}/${id} has no facts`);
+      const target = await history.get(ns, id, obj.metadata.uid, revision);
+      if (!target) throw notFound(`revision ${revision} of ${ns}/${id} is not kept (see its history)`);
+      const served = ctx.deps.reader.get(ns, id)?.facts?.values ?? {};
+      const change = rollbackChange(target.spec.facts, served, obj.spec?.facts ?? {});
+      const count = (result: string) => ctx.deps.metrics?.rollbacks.inc({ result });
+      try {
+        const result = await ctx.deps.writer.writeFacts(ns, id, {
+          ...change,
+          force: ctx.query.force,
+          ifMatch: parseIfMatch(ctx.request.headers['if-match']),
+          origin: `user:${ctx.user.username}`,
+          ignoreMissing: true,
+        });
+        count('done');
+        ctx.reply.code(result.visible ? 200 : 202).header('etag', `"${result.generation}"`);
+        return { rolledBackTo: revision, facts: result.facts };
+      } catch (err) {
+        count(err instanceof WriteError && err.kind === 'Conflict' ? 'conflict' : 'error');
+        throw err;
+      }
+    },
+  }),
   route({
     method: 'GET',
     path: '/api/v1/namespaces/:ns/identities/:id/history',

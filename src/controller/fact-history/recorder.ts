@@ -70,14 +70,24 @@ export class FactHistoryRecorder implements LeaderOnly {
     this.#pending.clear();
     this.#tips.clear();
     this.#seeded = false;
+    this.#checkIdle();
     // --revision-history-limit=0 turns history off for every identity (no GET per identity to read its spec).
     if (leading && this.#o.defaultLimit > 0) this.#follow(term);
   }
 
   /** Resolves once nothing is queued or being recorded (tests, shutdown). */
   idle(): Promise<void> {
-    if (this.#workers === 0 && this.#pending.size === 0) return Promise.resolve();
+    if (this.#isIdle()) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** Nothing queued, nothing being recorded, and (while leading) the seed done. */
+  #isIdle() {
+    return this.#workers === 0 && this.#pending.size === 0 && (this.#seeded || !this.#unsubscribe);
+  }
+
+  #checkIdle() {
+    if (this.#isIdle()) for (const r of this.#idle.splice(0)) r();
   }
 
   #follow(term: number) {
@@ -113,6 +123,7 @@ export class FactHistoryRecorder implements LeaderOnly {
         }
         this.#o.log.info({ identities: this.#tips.size, pending: this.#pending.size }, 'fact history seeded');
         this.#pump(term);
+        this.#checkIdle();
         return;
       } catch (err) {
         this.#o.log.warn({ err, attempt }, 'fact history seed failed');
@@ -151,7 +162,7 @@ export class FactHistoryRecorder implements LeaderOnly {
           this.#active.delete(key);
           this.#workers--;
           this.#pump(term);
-          if (this.#workers === 0 && this.#pending.size === 0) for (const r of this.#idle.splice(0)) r();
+          this.#checkIdle();
         });
     }
   }

@@ -194,6 +194,27 @@ describe('fact history', () => {
     expect((await call(fx.op, 'GET', `${base(fx.ns, 'c-limit')}/history?limit=0`)).status).toBe(400);
   });
 
+  it("starts a recreated identity at revision 1, apart from the old one's revisions", async () => {
+    const old = await createFacts(fx.ns, 'c-again', { v: 'old' });
+    await eventually(async () => expect(await revisionsOf(fx.ns, old.metadata.uid!)).toEqual([1]));
+    await client().delete(factsPath(fx.ns, 'c-again'));
+    await eventually(async () =>
+      expect(
+        (await call(fx.op, 'GET', `${base(fx.ns, 'c-again')}/facts`, { token: fx.tokens.admin })).status,
+      ).toBe(404),
+    );
+    // No garbage collector runs here: the old revision stays, as it would until the collector gets to it.
+    const recreated = await createFacts(fx.ns, 'c-again', { v: 'new' });
+    const h = await eventually(async () => {
+      const page = await history(fx.op, fx.ns, 'c-again');
+      expect(page.items.map((i) => [i.revision, i.facts])).toEqual([[1, { v: 'new' }]]);
+      return page;
+    });
+    expect(h.items[0]!.diff).toEqual({ added: { v: 'new' }, changed: {}, removed: {} });
+    expect(await revisionsOf(fx.ns, old.metadata.uid!)).toEqual([1]);
+    expect(await revisionsOf(fx.ns, recreated.metadata.uid!)).toEqual([1]);
+  });
+
   it('records a change that a FactProfile makes to the served facts, naming the profile', async () => {
     await createFacts(fx.ns, 'c-prof', { own: 'x' });
     await eventually(async () => expect((await history(fx.op, fx.ns, 'c-prof')).items).toHaveLength(1));

@@ -101,18 +101,16 @@ export class FactHistoryRecorder implements LeaderOnly {
     for (let attempt = 0; term === this.#term; attempt++) {
       try {
         const namespaces = this.#o.namespaces.length ? this.#o.namespaces : [undefined];
-        const latest = new Map<string, RevisionRef[]>();
+        // Folded page by page: 500,000 revisions' metadata never sit in memory at once.
+        const seen = new Map<string, Seen>();
         for (const ns of namespaces) {
           for await (const page of this.#revisions.allRefs(ns)) {
             if (term !== this.#term) return;
-            for (const r of page) {
-              const key = objectKeyOf(r.namespace, r.identity);
-              const list = latest.get(key) ?? [];
-              latest.set(key, [...list, r]);
-            }
+            for (const r of page) foldRef(seen, objectKeyOf(r.namespace, r.identity), r);
           }
         }
-        for (const [key, refs] of latest) this.#tips.set(key, tipOf(refs));
+        for (const [key, s] of seen)
+          this.#tips.set(key, { uid: s.uid, kept: s.kept.sort((a, b) => a - b), hash: s.hash });
         this.#seeded = true;
         // Identities whose served facts changed while nobody was leading.
         for (const item of this.#o.reader.list().items) {
@@ -237,9 +235,37 @@ export class FactHistoryRecorder implements LeaderOnly {
   }
 }
 
+/** An identity's revisions seen so far by the seed: of its newest uid only. */
+interface Seen {
+  uid: string;
+  created: string;
+  kept: number[];
+  top: number;
+  hash: string;
+}
+
+function foldRef(seen: Map<string, Seen>, key: string, r: RevisionRef) {
+  let s = seen.get(key);
+  // A recreated identity's old revisions wait for the garbage collector: the newest uid's are the ones that count.
+  if (s && s.uid !== r.uid) {
+    if (r.created <= s.created) return;
+    s = undefined;
+  }
+  if (!s) {
+    seen.set(key, { uid: r.uid, created: r.created, kept: [r.revision], top: r.revision, hash: r.hash });
+    return;
+  }
+  s.kept.push(r.revision);
+  if (r.created > s.created) s.created = r.created;
+  if (r.revision > s.top) {
+    s.top = r.revision;
+    s.hash = r.hash;
+  }
+}
+
 /** The tip of one identity from its revisions' metadata: those of its current uid (the newest created, if mixed). */
-function tipOf(refs: readonly RevisionRef[], uid?: string): Tip {
-  const current = uid ?? [...refs].sort((a, b) => (a.created < b.created ? -1 : 1)).at(-1)?.uid ?? '';
+function tipOf(refs: readonly RevisionRef[], uid: string): Tip {
+  const current = uid;
   const mine = refs.filter((r) => r.uid === current).sort((a, b) => a.revision - b.revision);
   return { uid: current, kept: mine.map((r) => r.revision), hash: mine.at(-1)?.hash ?? '' };
 }

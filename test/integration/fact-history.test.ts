@@ -194,6 +194,26 @@ describe('fact history', () => {
     expect((await call(fx.op, 'GET', `${base(fx.ns, 'c-limit')}/history?limit=0`)).status).toBe(400);
   });
 
+  it('keeps exactly revisionHistoryLimit revisions after a burst of 1,000 writes to one identity', async () => {
+    const created = await createFacts(fx.ns, 'c-burst', { n: 0 }, { revisionHistoryLimit: 4 });
+    const uid = created.metadata.uid!;
+    for (let n = 1; n <= 1000; n++)
+      await client().mergePatch(factsPath(fx.ns, 'c-burst'), { spec: { facts: { n } } });
+    await eventually(
+      async () => {
+        const h = await history(fx.op, fx.ns, 'c-burst', undefined, '?limit=100');
+        expect(h.items.at(-1)?.facts).toEqual({ n: 1000 });
+        const kept = await revisionsOf(fx.ns, uid);
+        expect(kept).toHaveLength(4);
+        // The newest four, consecutive: nothing pruned out of order, no number used twice.
+        expect(kept).toEqual([0, 1, 2, 3].map((i) => kept[0]! + i));
+        expect(h.items.map((i) => i.revision)).toEqual(kept);
+      },
+      60_000,
+      200,
+    );
+  }, 120_000);
+
   it("starts a recreated identity at revision 1, apart from the old one's revisions", async () => {
     const old = await createFacts(fx.ns, 'c-again', { v: 'old' });
     await eventually(async () => expect(await revisionsOf(fx.ns, old.metadata.uid!)).toEqual([1]));

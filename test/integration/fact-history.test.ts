@@ -377,3 +377,51 @@ describe('rollback', () => {
     expect(metrics).toMatch(/flagops_fact_rollbacks_total\{result="conflict"\} [1-9]/);
   });
 });
+
+describe('fact history and leader election', () => {
+  it('is recorded by the leader only: a standby records nothing until it takes over, then what it serves', async () => {
+    const ns = await newNamespace('history-le');
+    const leasePath = `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/history-leader`;
+    await client().create(`/apis/coordination.k8s.io/v1/namespaces/${ns}/leases`, {
+      metadata: { name: 'history-leader' },
+      spec: {
+        holderIdentity: 'someone-else',
+        leaseDurationSeconds: 3600,
+        renewTime: new Date().toISOString().replace('Z', '000Z'),
+      },
+    });
+    const standby = await startTestOperator({
+      namespaces: [ns],
+      auth: 'none',
+      extraArgs: [
+        '--leader-elect',
+        `--leader-election-namespace=${ns}`,
+        '--leader-election-id=history-leader',
+        '--leader-election-lease-duration=3s',
+        '--leader-election-renew-deadline=2s',
+        '--leader-election-retry-period=200ms',
+      ],
+    });
+    try {
+      const created = await createFacts(ns, 'c-le', { v: 1 });
+      await client().mergePatch(factsPath(ns, 'c-le'), { spec: { facts: { v: 2 } } });
+      await eventually(() => expect(standby.store.get(ns, 'c-le')?.facts?.values).toEqual({ v: 2 }));
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(standby.isLeader).toBe(false);
+      expect(await revisionsOf(ns, created.metadata.uid!)).toEqual([]);
+
+      await client().mergePatch(leasePath, { spec: { holderIdentity: null } });
+      await eventually(async () => expect(await revisionsOf(ns, created.metadata.uid!)).toEqual([1]));
+      expect(standby.isLeader).toBe(true);
+      await patchFacts(standby, ns, 'c-le', { v: 3 }, undefined);
+      const h = await eventually(async () => {
+        const page = await history(standby, ns, 'c-le', undefined);
+        expect(page.items.map((i) => i.facts)).toEqual([{ v: 2 }, { v: 3 }]);
+        return page;
+      });
+      expect(h.items[1]).toMatchObject({ revision: 2, diff: { changed: { v: { from: 2, to: 3 } } } });
+    } finally {
+      await standby.stop();
+    }
+  }, 60_000);
+});

@@ -9,7 +9,7 @@
  * its way out ends in AlreadyExists, a reload of that identity's numbers and a retry.
  */
 import type { Logger } from 'pino';
-import { type FactRevisionSpec, factsHash } from '../../api/fact-revision.js';
+import { type FactRevisionSpec, factsHash, REVISION_PLURAL } from '../../api/fact-revision.js';
 import type { KubeClient } from '../../kube/client.js';
 import { objectKeyOf } from '../../store/intern.js';
 import type { StoreReader } from '../../store/store.js';
@@ -17,7 +17,7 @@ import { FactRevisionWriter } from '../../writes/fact-revision-writer.js';
 import { ORIGIN_ANNOTATION } from '../../writes/identity-writer.js';
 import type { LeaderOnly } from '../leader.js';
 import { beyondLimit, diffFacts, lastWriterOf, writersOf } from './decide.js';
-import { FactRevisions, type RevisionRef } from './revisions.js';
+import { ABSENT_CRD_HINT, FactRevisions, HistoryUnavailable, type RevisionRef } from './revisions.js';
 
 export type RevisionOutcome = 'written' | 'pruned' | 'conflict' | 'error';
 
@@ -98,6 +98,7 @@ export class FactHistoryRecorder implements LeaderOnly {
   }
 
   async #seed(term: number) {
+    let absent = false;
     for (let attempt = 0; term === this.#term; attempt++) {
       try {
         const namespaces = this.#o.namespaces.length ? this.#o.namespaces : [undefined];
@@ -124,6 +125,13 @@ export class FactHistoryRecorder implements LeaderOnly {
         this.#checkIdle();
         return;
       } catch (err) {
+        if (err instanceof HistoryUnavailable) {
+          // Said once per term, then looked for again every 10 s, as the informers do for the profile CRDs.
+          if (!absent) this.#o.log.warn({ resource: REVISION_PLURAL }, ABSENT_CRD_HINT);
+          absent = true;
+          await sleep(10_000);
+          continue;
+        }
         this.#o.log.warn({ err, attempt }, 'fact history seed failed');
         await sleep(Math.min(30_000, 500 * 2 ** attempt));
       }

@@ -21,6 +21,27 @@ export const revisionsPath = (namespace?: string, name?: string) =>
     name ? `/${encodeURIComponent(name)}` : ''
   }`;
 
+/** What an operator upgraded without the FactRevision CRD (helm upgrade never installs CRDs) says and does. */
+export const ABSENT_CRD_HINT = `CRD ${REVISION_PLURAL}.${GROUP} is not installed: no fact history until it is. Install the CRDs of this version (helm upgrade does not): kubectl apply --server-side -f crds/`;
+
+/** A list of FactRevisions answered 404: the resource is not served (its CRD is missing). */
+export class HistoryUnavailable extends Error {
+  override readonly name = 'HistoryUnavailable';
+  constructor(cause: unknown) {
+    super(ABSENT_CRD_HINT, { cause });
+  }
+}
+
+/** Lists: a 404 can only mean that the collection is not served. */
+async function listing<T>(request: Promise<T>): Promise<T> {
+  try {
+    return await request;
+  } catch (err) {
+    if (isNotFound(err)) throw new HistoryUnavailable(err);
+    throw err;
+  }
+}
+
 /** Metadata only: a list of thousands of revisions without their facts. */
 const METADATA_ONLY = { accept: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1' };
 
@@ -72,11 +93,13 @@ export class FactRevisions {
   async *allRefs(namespace: string | undefined, pageSize = 500): AsyncGenerator<RevisionRef[]> {
     let cont: string | undefined;
     do {
-      const page = await this.client.get<List<{ metadata: ObjectMeta }>>(revisionsPath(namespace), {
-        query: { limit: pageSize, continue: cont },
-        headers: METADATA_ONLY,
-        timeoutMs: 60_000,
-      });
+      const page = await listing(
+        this.client.get<List<{ metadata: ObjectMeta }>>(revisionsPath(namespace), {
+          query: { limit: pageSize, continue: cont },
+          headers: METADATA_ONLY,
+          timeoutMs: 60_000,
+        }),
+      );
       yield (page.items ?? []).flatMap((i) => refOf(i.metadata) ?? []);
       cont = page.metadata?.continue || undefined;
     } while (cont);
@@ -87,10 +110,12 @@ export class FactRevisions {
     const out: RevisionRef[] = [];
     let cont: string | undefined;
     do {
-      const page = await this.client.get<List<{ metadata: ObjectMeta }>>(revisionsPath(namespace), {
-        query: { labelSelector: `${REVISION_IDENTITY_UID_LABEL}=${uid}`, limit: 500, continue: cont },
-        headers: METADATA_ONLY,
-      });
+      const page = await listing(
+        this.client.get<List<{ metadata: ObjectMeta }>>(revisionsPath(namespace), {
+          query: { labelSelector: `${REVISION_IDENTITY_UID_LABEL}=${uid}`, limit: 500, continue: cont },
+          headers: METADATA_ONLY,
+        }),
+      );
       out.push(...(page.items ?? []).flatMap((i) => refOf(i.metadata) ?? []));
       cont = page.metadata?.continue || undefined;
     } while (cont);
@@ -104,9 +129,11 @@ export class FactRevisions {
     limit: number,
     cont: string | undefined,
   ): Promise<{ items: FactRevision[]; continue?: string }> {
-    const page = await this.client.get<List<FactRevision>>(revisionsPath(namespace), {
-      query: { labelSelector: `${REVISION_IDENTITY_UID_LABEL}=${uid}`, limit, continue: cont },
-    });
+    const page = await listing(
+      this.client.get<List<FactRevision>>(revisionsPath(namespace), {
+        query: { labelSelector: `${REVISION_IDENTITY_UID_LABEL}=${uid}`, limit, continue: cont },
+      }),
+    );
     const items = (page.items ?? []).sort((a, b) => a.spec.revision - b.spec.revision);
     return page.metadata?.continue ? { items, continue: page.metadata.continue } : { items };
   }

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { FactRevision } from '../../api/fact-revision.js';
 import type { FactMap } from '../../api/facts.js';
-import type { FactRevisions } from '../../controller/fact-history/revisions.js';
+import { type FactRevisions, HistoryUnavailable } from '../../controller/fact-history/revisions.js';
 import { WriteError } from '../../writes/errors.js';
 import { badRequest, notFound } from '../errors.js';
 import { type RouteContext, route } from '../route.js';
@@ -109,6 +109,16 @@ export function revisionView(r: FactRevision) {
   };
 }
 
+/** The history is read from the API server: a missing CRD is said as such, not as a missing identity. */
+async function orUnavailable<T>(read: Promise<T>): Promise<T> {
+  try {
+    return await read;
+  } catch (err) {
+    if (err instanceof HistoryUnavailable) throw notFound(`fact history is not available: ${err.message}`);
+    throw err;
+  }
+}
+
 function historyOf(ctx: { deps: { history?: FactRevisions } }): FactRevisions {
   if (!ctx.deps.history) throw notFound('fact history is not available on this server');
   return ctx.deps.history;
@@ -151,11 +161,13 @@ export async function historicalFacts(
   let found: FactRevision | undefined;
   if (revision !== undefined) {
     found = await history.get(ns, id, uid, revision);
+    // A 404 on one object may also be a CRD that is not served: the list says which.
+    if (!found) await orUnavailable(history.refsOf(ns, uid));
     if (!found) throw notFound(`revision ${revision} of ${ns}/${id} is not kept (see its history)`);
   } else {
     const at = Date.parse(asOf!);
     // One identity keeps at most MAX_REVISION_HISTORY_LIMIT revisions: its metadata is one short list.
-    const refs = await history.refsOf(ns, uid);
+    const refs = await orUnavailable(history.refsOf(ns, uid));
     const candidates: number[] = refs.map((r) => r.revision).reverse();
     for (const n of candidates) {
       const r = await history.get(ns, id, uid, n);
@@ -197,6 +209,7 @@ export const historyRoutes = [
       const obj = await history.identity(ns, id);
       if (!obj?.metadata.uid) throw notFound(`identity ${ns}/${id} has no facts`);
       const target = await history.get(ns, id, obj.metadata.uid, revision);
+      if (!target) await orUnavailable(history.refsOf(ns, obj.metadata.uid));
       if (!target) throw notFound(`revision ${revision} of ${ns}/${id} is not kept (see its history)`);
       const served = ctx.deps.reader.get(ns, id)?.facts?.values ?? {};
       const change = rollbackChange(target.spec.facts, served, obj.spec?.facts ?? {});
@@ -234,7 +247,7 @@ export const historyRoutes = [
       const { ns, id } = ctx.params;
       const history = historyOf(ctx);
       const uid = await uidOf(history, ns, id);
-      const page = await history.page(ns, uid, ctx.query.limit ?? 10, ctx.query.continue);
+      const page = await orUnavailable(history.page(ns, uid, ctx.query.limit ?? 10, ctx.query.continue));
       return {
         items: page.items.map(revisionView),
         ...(page.continue ? { continue: page.continue } : {}),

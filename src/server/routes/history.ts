@@ -155,7 +155,7 @@ export async function historicalFacts(
   const { ns, id } = ctx.params;
   const { revision, asOf } = ctx.query;
   if (revision !== undefined && asOf !== undefined)
-    throw badRequest('give revision or asOf, not both', 'asOf');
+    throw badRequest('give revision or asOf, not both', 'query.asOf');
   const history = historyOf(ctx);
   const uid = await uidOf(history, ns, id);
   let found: FactRevision | undefined;

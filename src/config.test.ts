@@ -27,6 +27,7 @@ const DEFAULTS = {
   statusQps: 50,
   statusBurst: 100,
   configMapProjections: false,
+  revisionHistoryLimit: 10,
   exposeToRequired: true,
   argocdApplicationMapping: ['name'],
   argocdApplicationNamespaces: [],

@@ -66,6 +66,8 @@ export interface Config {
   exposeToRequired: boolean;
   /** Keep ConfigMaps of the facts of DeploymentFacts labelled flagops.io/project-configmap=true. */
   configMapProjections: boolean;
+  /** FactRevisions kept per identity unless its spec.revisionHistoryLimit says otherwise; 0: history off. */
+  revisionHistoryLimit: number;
   /** Which Applications follow an identity: named like it, and/or annotated flagops.io/identity=<ns>/<name>. */
   argocdApplicationMapping: ('name' | 'annotation' | 'tracking')[];
   /** More namespaces searched for annotated Applications (Argo CD apps in any namespace). */
@@ -196,6 +198,11 @@ const FLAGS = {
     'keep a ConfigMap flagops-facts-<identity> of the facts of each DeploymentFacts labelled flagops.io/project-configmap=true (needs ConfigMap permissions)',
     'false',
   ),
+  'revision-history-limit': flag(
+    wholeNumber(0, 100, 'must be a whole number from 0 to 100'),
+    'FactRevisions kept per identity (each change of its served facts is recorded, on the leader); a DeploymentFacts spec.revisionHistoryLimit overrides it; 0: no history',
+    '10',
+  ),
   'argocd-application-namespaces': flag(
     namespaceList,
     'comma-separated namespaces, besides --argocd-namespace, where annotated Applications live (Argo CD apps in any namespace)',
@@ -264,6 +271,7 @@ function toConfig(v: Values): Config {
     argocdNamespace: v['argocd-namespace'],
     exposeToRequired: v['expose-to-required'],
     configMapProjections: v['configmap-projections'],
+    revisionHistoryLimit: v['revision-history-limit'],
     argocdApplicationMapping: v['argocd-application-mapping'],
     argocdApplicationNamespaces: v['argocd-application-namespaces'],
   };

@@ -20,6 +20,8 @@ import type { SecretObject } from './api/types.js';
 import { type Config, ConfigError } from './config.js';
 import { startArgoRefresh } from './controller/argocd-refresh.js';
 import { KubeEventRecorder } from './controller/events.js';
+import { FactHistoryRecorder } from './controller/fact-history/recorder.js';
+import { FactRevisions } from './controller/fact-history/revisions.js';
 import { LeaderElector, type LeaderOnly } from './controller/leader.js';
 import { ControllerManager } from './controller/manager.js';
 import { ConfigMapProjector } from './controller/projections/projector.js';
@@ -50,6 +52,8 @@ export interface Operator {
   readonly sources: SourcesController;
   /** ConfigMap projections, when --configmap-projections is on (leader only). */
   readonly projector: ConfigMapProjector | undefined;
+  /** FactRevisions of each change of served facts (leader only). */
+  readonly history: FactHistoryRecorder;
   readonly client: KubeClient;
   /** The address the HTTP server listens on (port resolved when 0 was asked for). */
   readonly address: { host: string; port: number };
@@ -108,8 +112,8 @@ export async function startOperator(
 
   await controllers.start();
   // Leader only, from here on the store has synced: the parts below start and stop as leadership moves.
-  const { sources, projector, argoRefresh } = startLeaderOnlyParts(base, canWrite);
-  leaderOnly.push(sources, ...(projector ? [projector] : []), ...(argoRefresh ? [argoRefresh] : []));
+  const { sources, projector, argoRefresh, history } = startLeaderOnlyParts(base, canWrite);
+  leaderOnly.push(history, sources, ...(projector ? [projector] : []), ...(argoRefresh ? [argoRefresh] : []));
   if (elector) elector.start();
   else setLeading(true);
 
@@ -119,6 +123,7 @@ export async function startOperator(
     controllers,
     sources,
     projector,
+    history,
     client,
     metrics,
     address: http.address,
@@ -131,6 +136,7 @@ export async function startOperator(
         // Stop accepting and drain the HTTP server, then release the lease so that a standby takes over at once.
         await http.drain();
         argoRefresh?.stop();
+        history.setLeading(false);
         // Before the lease goes: a runner must not write after a standby may have taken over.
         await Promise.all([sources.stop(), projector?.stop()]);
         await elector?.stop();
@@ -297,6 +303,7 @@ async function startHttp(
       streamTicketKey: readStreamTicketKey(config.streamTicketKeyFile, log),
       corsAllowedOrigins: config.corsAllowedOrigins,
       watches: (namespace) => config.namespaces.length === 0 || config.namespaces.includes(namespace),
+      history: new FactRevisions(client),
       webhooks: {
         configs: opts.webhooks,
         readSecret: (namespace, name) =>
@@ -370,7 +377,7 @@ async function startHttp(
   };
 }
 
-/** FactSources, ConfigMap projections and Argo CD refreshes: started, each acting only while leading. */
+/** FactSources, ConfigMap projections, Argo CD refreshes and fact history: started, each acting only while leading. */
 function startLeaderOnlyParts(
   { config, log, client, store, metrics, identity }: Base,
   canWrite: () => boolean,
@@ -419,7 +426,15 @@ function startLeaderOnlyParts(
         onRefresh: (result) => metrics.argocdRefreshes.inc({ result }),
       })
     : undefined;
-  return { sources, projector, argoRefresh };
+  const history = new FactHistoryRecorder({
+    client,
+    reader: store,
+    namespaces: config.namespaces,
+    defaultLimit: config.revisionHistoryLimit,
+    log: log.child({ controller: 'fact-history' }),
+    onRevision: (result) => metrics.factRevisions.inc({ result }),
+  });
+  return { sources, projector, argoRefresh, history };
 }
 
 /**

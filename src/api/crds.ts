@@ -2,6 +2,9 @@
  * The CustomResourceDefinitions, built from the same constants as the zod schemas. `npm run gen:crds` writes them
  * to crds/ and the Helm chart; scripts/crd-files.test.ts fails when those files drift from this module.
  */
+
+import { REVISION_KIND, REVISION_PLURAL } from './fact-revision.js';
+import { factRevisionColumns, factRevisionSpec, revisionHistoryLimitSchema } from './fact-revision-crd.js';
 import {
   FACT_NAME_PATTERN,
   MAX_FACT_VALUE_CHARS,
@@ -216,7 +219,7 @@ export const deploymentFactsCrd = crd(
   {
     type: 'object',
     description: 'Plain facts about one deployment identity.',
-    properties: { facts: factsSchema },
+    properties: { facts: factsSchema, revisionHistoryLimit: revisionHistoryLimitSchema },
   },
   {
     type: 'object',
@@ -479,12 +482,29 @@ export const clusterFactProfileCrd = crd(
   'Cluster',
 );
 
+/** Immutable records, written by the operator only: no status subresource. */
+export const factRevisionCrd = (() => {
+  const made = crd(
+    REVISION_KIND,
+    REVISION_PLURAL,
+    'frev',
+    factRevisionSpec(factsSchema),
+    {},
+    factRevisionColumns,
+  );
+  const { subresources: _none, ...version } = made.spec.versions[0]!;
+  const { status: _status, ...properties } = version.schema.openAPIV3Schema.properties;
+  const schema = { openAPIV3Schema: { ...version.schema.openAPIV3Schema, properties } };
+  return { ...made, spec: { ...made.spec, versions: [{ ...version, schema }] } };
+})();
+
 export const allCrds = [
   deploymentFactsCrd,
   deploymentSecretsCrd,
   factSourceCrd,
   factProfileCrd,
   clusterFactProfileCrd,
+  factRevisionCrd,
 ];
 
 // The API server's check of fact names and values. Each message names the offending fact (a messageExpression may

@@ -78,6 +78,8 @@ export type FactMap = Record<string, FactValue>;
 
 export const DeploymentFactsSpec = z.object({
   facts: FactMap.optional(),
+  /** How many FactRevisions to keep (fact-revision.ts); absent: the operator's default. */
+  revisionHistoryLimit: z.number().int().min(0).optional(),
 });
 export type DeploymentFactsSpec = z.infer<typeof DeploymentFactsSpec>;
 

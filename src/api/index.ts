@@ -1,4 +1,5 @@
 export * from './conditions.js';
+export * from './fact-revision.js';
 export * from './facts.js';
 export * from './field-managers.js';
 export * from './group.js';

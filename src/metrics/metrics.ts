@@ -17,6 +17,8 @@ export class Metrics {
   readonly webhookDeliveries: Counter<'webhook' | 'result'>;
   readonly leader: Gauge;
   readonly argocdRefreshes: Counter<'result'>;
+  readonly factRevisions: Counter<'result'>;
+  readonly rollbacks: Counter<'result'>;
   readonly authReviews: Counter<'scope' | 'result'>;
   /** Set by the wiring: pending status writes by kind. */
   pendingStatus: () => Record<string, number> = () => ({});
@@ -72,6 +74,18 @@ export class Metrics {
       name: 'flagops_webhook_deliveries_total',
       help: 'Webhook deliveries by configured webhook and result',
       labelNames: ['webhook', 'result'],
+      registers: [r],
+    });
+    this.factRevisions = new Counter({
+      name: 'flagops_fact_revisions_total',
+      help: 'FactRevisions written, pruned beyond the limit, lost to another leader (conflict) or failed (error)',
+      labelNames: ['result'],
+      registers: [r],
+    });
+    this.rollbacks = new Counter({
+      name: 'flagops_fact_rollbacks_total',
+      help: 'Rollbacks of an identity to a FactRevision, by result',
+      labelNames: ['result'],
       registers: [r],
     });
     this.argocdRefreshes = new Counter({

@@ -5,6 +5,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { SecretObject } from '../api/types.js';
+import type { FactRevisions } from '../controller/fact-history/revisions.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { StoreReader } from '../store/store.js';
 import type { Writer } from '../writes/writer.js';
@@ -34,6 +35,8 @@ export interface ServerDeps {
   maxStreamsPerCaller?: number;
   /** Whether this operator watches a namespace (all, without --namespaces); other namespaces are 404. */
   watches?: (namespace: string) => boolean;
+  /** FactRevisions in the API server, for history, ?revision and ?asOf (absent: those answer 404). */
+  history?: FactRevisions;
   /** Signed webhooks (--webhooks-config); without any, a POST to a webhook is a 404. */
   webhooks?: {
     configs: readonly WebhookConfig[];
@@ -64,6 +67,7 @@ export function serverContext(deps: ServerDeps, routes: readonly AnyRoute[]): Se
     ready: deps.ready,
     log: deps.log,
     metrics: deps.metrics,
+    history: deps.history,
     streams: {
       open: deps.streams ?? new Set(),
       perCaller: new Map(),

@@ -24,6 +24,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import type { FactRevisions } from '../controller/fact-history/revisions.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { StoreReader } from '../store/store.js';
 import type { Writer } from '../writes/writer.js';
@@ -78,6 +79,8 @@ export interface ServerContext {
   readonly ready: () => boolean;
   readonly log: Logger;
   readonly metrics?: Metrics;
+  /** FactRevisions in the API server (history reads). */
+  readonly history?: FactRevisions;
   readonly streams: StreamSlots;
   readonly heartbeatMs: number;
   /** Seals and opens the tickets of OFREP event-stream URLs (stream-ticket.ts). */

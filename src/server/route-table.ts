@@ -6,6 +6,7 @@ import type { AnyRoute } from './route-spec.js';
 import { appsetRoutes } from './routes/appset.js';
 import { compatRoutes } from './routes/compat.js';
 import { factsRoutes } from './routes/facts.js';
+import { historyRoutes } from './routes/history.js';
 import { identitiesRoutes } from './routes/identities.js';
 import { ofrepRoutes } from './routes/ofrep.js';
 import { ofrepStreamRoutes } from './routes/ofrep-streams.js';
@@ -18,6 +19,7 @@ import { webhookRoutes } from './webhooks/delivery.js';
 export const ROUTES: readonly AnyRoute[] = [
   ...identitiesRoutes,
   ...factsRoutes,
+  ...historyRoutes,
   ...secretsRoutes,
   ...watchRoutes,
   ...appsetRoutes,

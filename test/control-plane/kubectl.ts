@@ -56,6 +56,7 @@ export async function installCrds(info: ControlPlaneInfo, opts: { policy?: boole
     'factsources',
     'factprofiles',
     'clusterfactprofiles',
+    'factrevisions',
   ].map((plural) => `crd/${plural}.flagops.io`);
   const source =
     opts.policy === false ? crds.flatMap((crd) => ['-f', `crds/${crd.slice(4)}.yaml`]) : ['-k', 'crds/'];

@@ -103,4 +103,42 @@ describe('an operator upgraded without its new CRDs', () => {
     );
     expect(op.logs.some((l) => l.includes('resource served now'))).toBe(true);
   });
+
+  it('serves without fact history until the FactRevision CRD is installed, then records', async () => {
+    const h = await call(op, 'GET', `/api/v1/namespaces/${NS}/identities/web/history`);
+    expect([h.status, h.body.error.message]).toEqual([
+      404,
+      'fact history is not available: CRD factrevisions.flagops.io is not installed: no fact history until it is. Install the CRDs of this version (helm upgrade does not): kubectl apply --server-side -f crds/',
+    ]);
+    expect((await call(op, 'GET', `/api/v1/namespaces/${NS}/identities/web/facts?revision=1`)).status).toBe(
+      404,
+    );
+    expect(op.logs.filter((l) => l.includes('CRD factrevisions.flagops.io is not installed'))).toHaveLength(
+      1,
+    );
+
+    await must(
+      kubectl(cp.info(), ['apply', '--server-side', '-f', 'crds/factrevisions.flagops.io.yaml']),
+      'installing the FactRevision CRD',
+    );
+    await must(
+      kubectl(cp.info(), [
+        'wait',
+        '--for=condition=Established',
+        '--timeout=60s',
+        'crd/factrevisions.flagops.io',
+      ]),
+      'waiting for the FactRevision CRD',
+    );
+    // Looked for again every 10 s: the served facts are then recorded as revision 1.
+    await eventually(
+      async () => {
+        const r = await call(op, 'GET', `/api/v1/namespaces/${NS}/identities/web/history`);
+        expect(r.status).toBe(200);
+        expect(r.body.items.map((i: { revision: number }) => i.revision)).toEqual([1]);
+      },
+      30_000,
+      250,
+    );
+  }, 60_000);
 });

@@ -138,6 +138,7 @@ describe('helm chart', () => {
         'CustomResourceDefinition//factsources.flagops.io',
         'CustomResourceDefinition//factprofiles.flagops.io',
         'CustomResourceDefinition//clusterfactprofiles.flagops.io',
+        'CustomResourceDefinition//factrevisions.flagops.io',
         `ServiceAccount/${ns}/${full}`,
         `ClusterRole//${full}`,
         `ClusterRoleBinding//${full}`,

@@ -123,6 +123,11 @@ Roles (namespaced mode only): a dict namespace -> list of Secret names.
 - apiGroups: ["flagops.io"]
   resources: ["factprofiles/status"]
   verbs: ["get", "patch"]
+# FactRevisions: the leader records each change of served facts and prunes beyond the history limit; the API
+# reads them for history, ?revision and ?asOf (never watched).
+- apiGroups: ["flagops.io"]
+  resources: ["factrevisions"]
+  verbs: ["get", "list", "create", "delete"]
 {{- if .Values.projections.configMaps }}
 # ConfigMap projections of facts (owned by their DeploymentFacts).
 - apiGroups: [""]

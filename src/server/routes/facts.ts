@@ -16,6 +16,7 @@ import {
   parseIfMatch,
   WriteQuery,
 } from '../validate.js';
+import { FactsAsOfQuery, historicalFacts } from './history.js';
 
 const BASE = '/api/v1/namespaces/:ns/identities/:id/facts';
 const ids = { ns: NS_PARAM, id: ID_PARAM };
@@ -51,15 +52,24 @@ export const factsRoutes = [
     path: BASE,
     tags,
     summary:
-      'All served facts as a flat map; ETag is the generation (with profiles, `"<generation>.<hash>"`); If-None-Match gives 304',
+      'All served facts as a flat map; ETag is the generation (with profiles, `"<generation>.<hash>"`); If-None-Match gives 304; ?revision or ?asOf: from the history',
     params: ids,
+    query: FactsAsOfQuery,
     permission: get,
     watchedNamespace: true,
     cors: true,
     docParameters: [IF_NONE_MATCH_HEADER],
     responses: { ...ok(), 304: { description: 'not modified' } },
     errors: [400, 401, 403, 404],
-    handler: ({ params: { ns, id }, deps, request, reply }) => {
+    handler: (ctx) => {
+      const {
+        params: { ns, id },
+        deps,
+        request,
+        reply,
+        query,
+      } = ctx;
+      if (query.revision !== undefined || query.asOf !== undefined) return historicalFacts(ctx);
       const facts = deps.reader.get(ns, id)?.facts;
       if (!facts) throw notFound(`identity ${ns}/${id} has no facts`);
       // Serialized once per change (store/serialized.ts): the read is a lookup.

@@ -124,7 +124,9 @@ const timeline = (page: Page) =>
 /** Waits until the API's history of `id` holds `n` revisions. */
 const historyOf = (id: string, n: number) =>
   eventually(async () => {
-    const r = await call(op, 'GET', `/api/v1/namespaces/${ns}/identities/${id}/history`, { token: editor });
+    const r = await call(op, 'GET', `/api/v1/namespaces/${ns}/identities/${id}/history?limit=100`, {
+      token: editor,
+    });
     expect(r.status, r.text).toBe(200);
     expect(r.body.items).toHaveLength(n);
   });
@@ -600,6 +602,41 @@ describe('the web UI', () => {
     expect(await page.content()).not.toContain(SECRET_VALUE);
   });
 
+  it('shows ten revisions at first and the older ones on More', async () => {
+    const { page } = main;
+    const put = async (value: number) => {
+      const r = await call(op, 'PUT', `${factsUrl('long')}/n`, { token: editor, body: { value } });
+      expect(r.status, r.text).toBe(200);
+    };
+    await put(0);
+    await historyOf('long', 1);
+    // Keep more than the default ten.
+    const patched = await kubectl(controlPlane(), [
+      '-n',
+      ns,
+      'patch',
+      'deploymentfacts.flagops.io',
+      'long',
+      '--type=merge',
+      '-p',
+      '{"spec":{"revisionHistoryLimit":20}}',
+    ]);
+    expect(patched.code, patched.stderr).toBe(0);
+    for (let n = 1; n <= 11; n++) {
+      await put(n);
+      await historyOf('long', n + 1);
+    }
+    await page.goto(`${op.url}/ui/#/identity/${ns}/long`);
+    await eventually(async () =>
+      expect((await timeline(page)).map((r) => r.revision)).toEqual([12, 11, 10, 9, 8, 7, 6, 5, 4, 3]),
+    );
+    await page.getByRole('button', { name: 'More', exact: true }).click();
+    expect((await timeline(page)).map((r) => r.revision)).toEqual([12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
+    expect(await page.isHidden('#history-more')).toBe(true);
+    // The keyboard moves on to the first revision More revealed (its first control: the facts after it).
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Facts after revision 2 (1)');
+  });
+
   it('logged no console error and no CSP violation on any page', () => {
     // Chromium logs every 4xx a fetch receives; those the tests above caused on purpose are expected.
     const expected = /^Failed to load resource: the server responded with a status of (401|403|409) /;
@@ -701,5 +738,26 @@ describe('the web UI with --auth=none', () => {
     const debug = t.page.locator('#facts-body tr[data-fact="debug"]');
     expect(await debug.getByRole('button').allTextContents()).toEqual(['Edit', 'Delete']);
     expect(t.consoleErrors).toEqual([]);
+  });
+
+  it('says so when the server has no history to read (its CRD not installed), instead of an error', async () => {
+    // The FactRevision CRD cannot be removed from the shared API server under the other tests: the page is
+    // given the 404 the history route answers then (test/integration/fact-history.test.ts covers the route).
+    const t = await openPage();
+    const message = 'fact history is not available: CRD factrevisions.flagops.io is not installed';
+    await t.page.route('**/history?*', (r) =>
+      r.fulfill({
+        status: 404,
+        contentType: 'application/json',
+        body: JSON.stringify({ error: { code: 'NotFound', message } }),
+      }),
+    );
+    await t.page.goto(`${local.url}/ui/#/identity/${localNs}/dev`);
+    await eventually(async () => expect(await textOf(t.page, '#history-note')).toBe(message));
+    expect(await t.page.isHidden('#error')).toBe(true);
+    expect(await t.page.isHidden('#history-error')).toBe(true);
+    expect(Object.keys(await factRows(t.page))).toContain('debug');
+    const expected = /^Failed to load resource: the server responded with a status of 404 /;
+    expect(t.consoleErrors.filter((m) => !expected.test(m))).toEqual([]);
   });
 });

@@ -344,6 +344,11 @@ subjects: [{kind: ServiceAccount, name: ${role}, namespace: ${ns}}]
       ['create factsources', ['create', 'factsources.flagops.io']],
       ['list factprofiles', ['list', 'factprofiles.flagops.io']],
       ['create factprofiles', ['create', 'factprofiles.flagops.io']],
+      ['list factrevisions', ['list', 'factrevisions.flagops.io']],
+      ['watch factrevisions', ['watch', 'factrevisions.flagops.io']],
+      // The operator's history: no user role may rewrite or remove it.
+      ['delete factrevisions', ['delete', 'factrevisions.flagops.io']],
+      ['update factrevisions', ['update', 'factrevisions.flagops.io']],
     ];
     const table: Record<string, string[]> = {};
     await Promise.all(
@@ -359,6 +364,8 @@ subjects: [{kind: ServiceAccount, name: ${role}, namespace: ${ns}}]
         'list deploymentsecrets',
         'list factsources',
         'list factprofiles',
+        'list factrevisions',
+        'watch factrevisions',
       ],
       'flagops-facts-editor': ['get deploymentfacts', 'patch deploymentfacts'],
       'flagops-secrets-reader': ['get deploymentsecrets/values'],

@@ -1,7 +1,8 @@
 /**
  * The web UI in real headless Chromium (Debian's, driven by playwright-core) against a real operator with
  * Kubernetes authentication: the token prompt, the list, search and pages, one identity's facts and status,
- * inline edits, live updates from the change feed, a GitOps conflict and a forbidden user. The user of most
+ * inline edits, live updates from the change feed, a GitOps conflict, the fact history and its rollback, and a
+ * forbidden user. The user of most
  * tests may read secret values through the API, and the page still never shows or receives one.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -112,6 +113,23 @@ const setBy = async (page: Page) =>
 const fromLayer = async (page: Page) =>
   Object.fromEntries((await rowsOf(page, '#facts-body')).map((r) => [r[0], r[3]]));
 const textOf = async (page: Page, selector: string) => ((await page.textContent(selector)) ?? '').trim();
+/** The history timeline as shown: each revision's number and its text, top to bottom. */
+const timeline = (page: Page) =>
+  page.locator('#history-list > li').evaluateAll((lis) =>
+    lis.map((li) => ({
+      revision: Number(li.getAttribute('data-revision')),
+      text: ((li as unknown as PageNode).textContent ?? '').replace(/\s+/g, ' ').trim(),
+    })),
+  );
+/** Waits until the API's history of `id` holds `n` revisions. */
+const historyOf = (id: string, n: number) =>
+  eventually(async () => {
+    const r = await call(op, 'GET', `/api/v1/namespaces/${ns}/identities/${id}/history?limit=100`, {
+      token: editor,
+    });
+    expect(r.status, r.text).toBe(200);
+    expect(r.body.items).toHaveLength(n);
+  });
 
 beforeAll(async () => {
   ns = await newNamespace('ui');
@@ -466,6 +484,159 @@ describe('the web UI', () => {
     expect(await page.isHidden('#facts-body')).toBe(true);
   });
 
+  it('shows the history of an identity newest first: when, who through what, and the diff of each change', async () => {
+    const { page } = main;
+    const put = async (name: string, value: string) => {
+      const r = await call(op, 'PUT', `${factsUrl('ledger')}/${name}`, { token: editor, body: { value } });
+      expect(r.status, r.text).toBe(200);
+    };
+    // The leader records each change shortly after it is served: one at a time, so each is a revision of its own.
+    await put('tier', 'gold');
+    await historyOf('ledger', 1);
+    await put('tier', 'silver');
+    await historyOf('ledger', 2);
+    await put('region', 'eu-1');
+    await historyOf('ledger', 3);
+    await new Promise((r) => setTimeout(r, 1100)); // a removal is attributed to a write in a later second
+    expect((await call(op, 'DELETE', `${factsUrl('ledger')}/region`, { token: editor })).status).toBe(200);
+    await historyOf('ledger', 4);
+
+    await page.goto(`${op.url}/ui/#/identity/${ns}/ledger`);
+    await eventually(async () => expect((await timeline(page)).map((r) => r.revision)).toEqual([4, 3, 2, 1]));
+    const items = Object.fromEntries((await timeline(page)).map((r) => [r.revision, r.text]));
+    const by = `API user:system:serviceaccount:${ns}:ui-editor`;
+    expect(items[1]).toContain('Revision 1');
+    expect(items[1]).toContain(`${by}: tier`);
+    expect(items[1]).toContain('added tier = "gold"');
+    expect(items[2]).toContain(`${by}: tier`);
+    expect(items[2]).toContain('changed tier: "gold" → "silver"');
+    expect(items[3]).toContain(`${by}: region`);
+    expect(items[3]).toContain('added region = "eu-1"');
+    expect(items[4]).toContain('Revision 4 (latest)');
+    expect(items[4]).toContain('removed region (was "eu-1")');
+    // When: the time each was recorded, a moment ago.
+    const times = await page
+      .locator('#history-list time')
+      .evaluateAll((ts) => ts.map((t) => t.getAttribute('datetime') ?? ''));
+    expect(times).toHaveLength(4);
+    for (const at of times) expect(Date.now() - Date.parse(at)).toBeLessThan(10 * 60_000);
+    // Every revision but the latest offers a rollback.
+    expect(await page.locator('#history-list button').allTextContents()).toEqual([
+      'Roll back to revision 3',
+      'Roll back to revision 2',
+      'Roll back to revision 1',
+    ]);
+  });
+
+  it('rolls back to a revision after a confirmation; the facts and the history are read again', async () => {
+    const { page } = main;
+    await page.getByRole('button', { name: 'Roll back to revision 1' }).click();
+    const item = page.locator('#history-list li[data-revision="1"]');
+    expect(await item.locator('.confirm').textContent()).toContain('Roll back to revision 1?');
+    // Keep cancels, and the keyboard stays on the revision's button.
+    await page.keyboard.press('Tab'); // from "Roll back" (focused) to "Keep"
+    await page.keyboard.press('Enter');
+    expect(await item.locator('.confirm').count()).toBe(0);
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Roll back to revision 1');
+    expect((await call(op, 'GET', factsUrl('ledger'), { token: editor })).body).toEqual({ tier: 'silver' });
+
+    await page.keyboard.press('Enter');
+    await page.getByRole('button', { name: 'Roll back', exact: true }).click();
+    await eventually(async () =>
+      expect(await factRows(page)).toEqual({ tier: { value: 'gold', type: 'string' } }),
+    );
+    expect(await textOf(page, '#history-status')).toBe('Rolled back to revision 1.');
+    expect((await call(op, 'GET', factsUrl('ledger'), { token: editor })).body).toEqual({ tier: 'gold' });
+    const obj = await adminClient().get<DeploymentFacts>(factsPath(ns, 'ledger'));
+    expect(obj.spec?.facts).toEqual({ tier: 'gold' });
+    // The rollback is itself a revision, by the user who asked for it; the timeline shows it without a reload.
+    await eventually(async () => expect((await timeline(page))[0]?.revision).toBe(5));
+    const latest = (await timeline(page))[0]?.text;
+    expect(latest).toContain(`API user:system:serviceaccount:${ns}:ui-editor: tier`);
+    expect(latest).toContain('changed tier: "silver" → "gold"');
+  });
+
+  it("shows the server's message when a rollback would overwrite a fact GitOps owns, and offers nothing that forces", async () => {
+    const { page } = main;
+    const applyAsGitOps = async (owner: string) => {
+      const applied = await kubectl(
+        controlPlane(),
+        ['apply', '--server-side', '--field-manager=gitops', '-f', '-'],
+        {
+          input: JSON.stringify({
+            apiVersion: `${FLAGOPS}/v1alpha1`,
+            kind: 'DeploymentFacts',
+            metadata: { name: 'ledger-gitops', namespace: ns },
+            spec: { facts: { owner } },
+          }),
+        },
+      );
+      expect(applied.code, applied.stderr).toBe(0);
+    };
+    await applyAsGitOps('team-a');
+    await historyOf('ledger-gitops', 1);
+    await applyAsGitOps('team-b');
+    await historyOf('ledger-gitops', 2);
+
+    await page.goto(`${op.url}/ui/#/identity/${ns}/ledger-gitops`);
+    await eventually(async () => expect((await timeline(page)).map((r) => r.revision)).toEqual([2, 1]));
+    expect((await timeline(page))[0]?.text).toContain('gitops: owner');
+    await page.getByRole('button', { name: 'Roll back to revision 1' }).click();
+    await page.getByRole('button', { name: 'Roll back', exact: true }).click();
+    await page.locator('#history-error').waitFor();
+    const message = await textOf(page, '#history-error');
+    expect(message).toContain('gitops');
+    const direct = await call(op, 'POST', `/api/v1/namespaces/${ns}/identities/ledger-gitops/rollback`, {
+      token: editor,
+      body: { revision: 1 },
+    });
+    expect(direct.status).toBe(409);
+    expect(message).toBe(direct.body.error.message);
+    expect(await textOf(page, '#history-status')).toBe('');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Roll back to revision 1');
+    expect(await page.locator('button', { hasText: /force/i }).count()).toBe(0);
+    expect(main.urls.some((u) => u.includes('force'))).toBe(false);
+    expect((await factRows(page)).owner?.value).toBe('team-b');
+    const obj = await adminClient().get<DeploymentFacts>(factsPath(ns, 'ledger-gitops'));
+    expect(obj.spec?.facts).toEqual({ owner: 'team-b' });
+    expect(await page.content()).not.toContain(SECRET_VALUE);
+  });
+
+  it('shows ten revisions at first and the older ones on More', async () => {
+    const { page } = main;
+    const put = async (value: number) => {
+      const r = await call(op, 'PUT', `${factsUrl('long')}/n`, { token: editor, body: { value } });
+      expect(r.status, r.text).toBe(200);
+    };
+    await put(0);
+    await historyOf('long', 1);
+    // Keep more than the default ten.
+    const patched = await kubectl(controlPlane(), [
+      '-n',
+      ns,
+      'patch',
+      'deploymentfacts.flagops.io',
+      'long',
+      '--type=merge',
+      '-p',
+      '{"spec":{"revisionHistoryLimit":20}}',
+    ]);
+    expect(patched.code, patched.stderr).toBe(0);
+    for (let n = 1; n <= 11; n++) {
+      await put(n);
+      await historyOf('long', n + 1);
+    }
+    await page.goto(`${op.url}/ui/#/identity/${ns}/long`);
+    await eventually(async () =>
+      expect((await timeline(page)).map((r) => r.revision)).toEqual([12, 11, 10, 9, 8, 7, 6, 5, 4, 3]),
+    );
+    await page.getByRole('button', { name: 'More', exact: true }).click();
+    expect((await timeline(page)).map((r) => r.revision)).toEqual([12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
+    expect(await page.isHidden('#history-more')).toBe(true);
+    // The keyboard moves on to the first revision More revealed (its first control: the facts after it).
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Facts after revision 2 (1)');
+  });
+
   it('logged no console error and no CSP violation on any page', () => {
     // Chromium logs every 4xx a fetch receives; those the tests above caused on purpose are expected.
     const expected = /^Failed to load resource: the server responded with a status of (401|403|409) /;
@@ -502,7 +673,13 @@ describe('the web UI with --auth=none', () => {
   let localNs: string;
   beforeAll(async () => {
     localNs = await newNamespace('ui-local');
-    local = await startTestOperator({ namespaces: [localNs], auth: 'none', defaultNamespace: localNs });
+    // History off: the identity view says so instead of showing an error.
+    local = await startTestOperator({
+      namespaces: [localNs],
+      auth: 'none',
+      defaultNamespace: localNs,
+      extraArgs: ['--revision-history-limit=0'],
+    });
     expect(
       (
         await call(local, 'PUT', `/api/v1/namespaces/${localNs}/identities/dev/facts/debug`, {
@@ -532,6 +709,11 @@ describe('the web UI with --auth=none', () => {
       expect(await factRows(t.page)).toEqual({ debug: { value: 'on', type: 'string' } }),
     );
     expect(await t.page.evaluate(() => document.activeElement?.id)).toBe('detail-title');
+    await eventually(async () =>
+      expect(await textOf(t.page, '#history-note')).toMatch(/^No revisions are recorded for this identity/),
+    );
+    expect(await t.page.locator('#history-list > li').count()).toBe(0);
+    expect(await t.page.isHidden('#history-error')).toBe(true);
     expect(t.consoleErrors).toEqual([]);
   });
 
@@ -556,5 +738,26 @@ describe('the web UI with --auth=none', () => {
     const debug = t.page.locator('#facts-body tr[data-fact="debug"]');
     expect(await debug.getByRole('button').allTextContents()).toEqual(['Edit', 'Delete']);
     expect(t.consoleErrors).toEqual([]);
+  });
+
+  it('says so when the server has no history to read (its CRD not installed), instead of an error', async () => {
+    // The FactRevision CRD cannot be removed from the shared API server under the other tests: the page is
+    // given the 404 the history route answers then (test/integration/fact-history.test.ts covers the route).
+    const t = await openPage();
+    const message = 'fact history is not available: CRD factrevisions.flagops.io is not installed';
+    await t.page.route('**/history?*', (r) =>
+      r.fulfill({
+        status: 404,
+        contentType: 'application/json',
+        body: JSON.stringify({ error: { code: 'NotFound', message } }),
+      }),
+    );
+    await t.page.goto(`${local.url}/ui/#/identity/${localNs}/dev`);
+    await eventually(async () => expect(await textOf(t.page, '#history-note')).toBe(message));
+    expect(await t.page.isHidden('#error')).toBe(true);
+    expect(await t.page.isHidden('#history-error')).toBe(true);
+    expect(Object.keys(await factRows(t.page))).toContain('debug');
+    const expected = /^Failed to load resource: the server responded with a status of 404 /;
+    expect(t.consoleErrors.filter((m) => !expected.test(m))).toEqual([]);
   });
 });

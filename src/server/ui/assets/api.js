@@ -113,6 +113,22 @@ export function deleteFact(ns, id, name) {
   return request('DELETE', `${identityPath(ns, id)}/facts/${enc(name)}`);
 }
 
+/**
+ * One page of an identity's fact history (FactRevisions), oldest first as the API pages it. Facts only: the
+ * history holds no secret values.
+ * @param {string} ns @param {string} id @param {number} limit @param {string} [cont]
+ */
+export function getHistory(ns, id, limit, cont) {
+  const params = new URLSearchParams({ limit: String(limit) });
+  if (cont) params.set('continue', cont);
+  return request('GET', `${identityPath(ns, id)}/history?${params}`);
+}
+
+/** Writes a revision's facts back (never with ?force: a fact GitOps owns stays a 409). @param {string} ns @param {string} id @param {number} revision */
+export function rollback(ns, id, revision) {
+  return request('POST', `${identityPath(ns, id)}/rollback`, { revision });
+}
+
 /** @typedef {string | number | boolean} FactValue */
 /** @typedef {'auto' | 'string' | 'number' | 'boolean'} InputType */
 

@@ -6,10 +6,12 @@ import {
   ApiError,
   clearToken,
   deleteFact,
+  getHistory,
   getIdentity,
   getToken,
   listIdentities,
   putFact,
+  rollback,
   setToken,
   typedValue,
   valueType,
@@ -18,6 +20,10 @@ import { watch } from './watch.js';
 
 const DEFAULT_LIMIT = 25;
 const LIMITS = [10, 25, 50, 100];
+/** Revisions per history request (the API's most: one request holds an identity's whole history, usually). */
+const HISTORY_PAGE = 100;
+/** Revisions the timeline shows at first, and how many more each "More" shows. */
+const HISTORY_SHOWN = 10;
 
 // ---------------------------------------------------------------------------------------------- DOM helpers
 
@@ -89,6 +95,11 @@ const el = {
   newType: /** @type {HTMLSelectElement} */ ($('new-type')),
   secretKeys: $('secret-keys'),
   secretsEmpty: $('secrets-empty'),
+  historyNote: $('history-note'),
+  historyError: $('history-error'),
+  historyStatus: $('history-status'),
+  historyList: $('history-list'),
+  historyMore: /** @type {HTMLButtonElement} */ ($('history-more')),
 };
 
 // ------------------------------------------------------------------------------------------------- routing
@@ -178,6 +189,22 @@ const state = {
   refreshTimer: undefined,
   /** @type {Set<string>} keys (identity keys or fact names) to highlight after the next live refresh */
   highlight: new Set(),
+  revisions: {
+    /** Bumped by every history read; an answer for an older read is dropped. */
+    seq: 0,
+    /** @type {Revision[]} newest first */
+    items: [],
+    loaded: false,
+    shown: HISTORY_SHOWN,
+    /** The server's reason when there is no history to read (off, or its CRD missing): a 404's message. */
+    unavailable: '',
+    /** @type {number | null} the revision whose rollback waits for confirmation */
+    confirming: null,
+    /** Re-reads left while the newest revision lags behind the served facts (the leader records it shortly after). */
+    retries: 0,
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    timer: undefined,
+  },
 };
 
 // --------------------------------------------------------------------------------------- errors and auth
@@ -448,6 +475,7 @@ async function loadDetail(opts = {}) {
     state.detail = data;
     state.stale = false;
     renderDetail();
+    if (changed) loadHistory();
     if (opts.live && changed) flashUpdated(`Updated at ${new Date().toLocaleTimeString()}`);
     if (opts.focusFact) focusFactButton(opts.focusFact);
   } catch (err) {
@@ -531,6 +559,7 @@ const PATHS = /** @type {Record<string, string>} */ ({
   api: 'API',
   webhook: 'webhook',
   source: 'fact source',
+  profile: 'profile',
   other: 'other',
 });
 
@@ -784,7 +813,7 @@ async function write(/** @type {() => Promise<{status: number}>} */ op, /** @typ
 function setBusy(/** @type {boolean} */ busy) {
   state.busy = busy;
   for (const c of el.detailView.querySelectorAll(
-    '#facts-body button, #facts-body input, #add-fact button, #add-fact input, #add-fact select',
+    '#facts-body button, #facts-body input, #add-fact button, #add-fact input, #add-fact select, #history-list button',
   )) {
     if (c instanceof HTMLButtonElement || c instanceof HTMLInputElement || c instanceof HTMLSelectElement)
       c.disabled = busy;
@@ -885,6 +914,338 @@ el.addFact.addEventListener('submit', async (e) => {
   }
 });
 
+// ------------------------------------------------------------------------------------------- fact history
+
+/**
+ * @typedef {import('./api.js').FactValue} FactValue
+ * @typedef {{ manager: string, path: string, by: string, at?: string, facts: string[] }} Writer
+ * @typedef {{ added: Record<string, FactValue>, changed: Record<string, { from?: FactValue, to: FactValue }>,
+ *   removed: Record<string, FactValue | null>, previousOmitted?: boolean }} RevisionDiff
+ * @typedef {{ revision: number, recordedAt: string, facts: Record<string, FactValue>, diff: RevisionDiff,
+ *   writers: Writer[] }} Revision
+ */
+
+function resetHistory() {
+  const hs = state.revisions;
+  hs.seq++;
+  clearTimeout(hs.timer);
+  hs.items = [];
+  hs.loaded = false;
+  hs.shown = HISTORY_SHOWN;
+  hs.unavailable = '';
+  hs.confirming = null;
+  hs.retries = 0;
+  clearHistoryMessages();
+  renderHistory();
+}
+
+function clearHistoryMessages() {
+  el.historyError.textContent = '';
+  el.historyError.hidden = true;
+  el.historyStatus.textContent = '';
+}
+
+/** The same facts, whatever their order. @param {Record<string, unknown>} a @param {Record<string, unknown>} b */
+const sameFacts = (a, b) => {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
+};
+
+/**
+ * Reads the identity's whole history (the API pages it oldest first; the timeline shows the newest first, and an
+ * identity keeps at most 100 revisions) and shows it. The leader records a change shortly after it is served: while
+ * the newest revision lags behind the facts on screen, it reads again a few times.
+ * @param {{ retry?: boolean }} [opts]
+ */
+async function loadHistory(opts = {}) {
+  const r = state.route;
+  const hs = state.revisions;
+  if (r.view !== 'identity') return;
+  const seq = ++hs.seq;
+  clearTimeout(hs.timer);
+  if (!opts.retry) hs.retries = 5;
+  try {
+    /** @type {Revision[]} */
+    const items = [];
+    /** @type {string | undefined} */
+    let cont;
+    for (let page = 0; page < 10; page++) {
+      const { data } = await getHistory(r.ns, r.id, HISTORY_PAGE, cont);
+      items.push(...data.items);
+      cont = data.continue;
+      if (!cont) break;
+    }
+    if (seq !== hs.seq || state.route !== r) return;
+    hs.items = items.sort((a, b) => b.revision - a.revision);
+    hs.loaded = true;
+    hs.unavailable = '';
+    renderHistory();
+    const facts = state.detail?.facts;
+    if (facts && (hs.items.length === 0 || !sameFacts(hs.items[0].facts, facts)) && hs.retries > 0) {
+      hs.retries--;
+      hs.timer = setTimeout(() => loadHistory({ retry: true }), 1000);
+    }
+  } catch (err) {
+    if (seq !== hs.seq || state.route !== r) return;
+    if (err instanceof ApiError && err.status === 401) {
+      handleError(err);
+      return;
+    }
+    hs.items = [];
+    hs.loaded = true;
+    // History off for this server, or its CRD not installed: the server says so with a 404; that is no error.
+    if (err instanceof ApiError && err.status === 404) hs.unavailable = err.message;
+    else showHistoryError(err);
+    renderHistory();
+  }
+}
+
+/** @param {unknown} err */
+function showHistoryError(err) {
+  if (err instanceof ApiError && err.status === 401) {
+    handleError(err);
+    return;
+  }
+  el.historyError.textContent =
+    err instanceof ApiError ? err.message : `The operator could not be reached: ${String(err)}`;
+  el.historyError.hidden = false;
+}
+
+function renderHistory() {
+  const hs = state.revisions;
+  // A re-render must not take the keyboard focus away from the button the user is on.
+  const active = document.activeElement;
+  const focused =
+    active instanceof HTMLButtonElement && el.historyList.contains(active)
+      ? { revision: Number(active.closest('li')?.dataset.revision), action: active.dataset.action }
+      : undefined;
+  const shown = hs.items.slice(0, hs.shown);
+  el.historyList.replaceChildren(...shown.map((rev, i) => revisionItem(rev, i === 0 && hs.shown > 0)));
+  if (focused?.action) focusRevisionButton(focused.revision, focused.action);
+  el.historyMore.hidden = hs.items.length <= hs.shown;
+  let note = '';
+  if (hs.unavailable) note = hs.unavailable;
+  else if (hs.loaded && hs.items.length === 0)
+    note =
+      'No revisions are recorded for this identity. History is off when --revision-history-limit or the ' +
+      "identity's spec.revisionHistoryLimit is 0; otherwise the first is recorded in a moment.";
+  el.historyNote.textContent = note;
+  el.historyNote.hidden = note === '';
+}
+
+/** A fact value as the API holds it: text in quotes, so that "true" and true look different. @param {unknown} v */
+const shownValue = (v) => h('code', { class: 'value' }, JSON.stringify(v));
+
+/** Who made a change, through what, to which facts. @param {Writer} w */
+function writerItem(w) {
+  const who = w.path === 'api' || w.path === 'webhook' || w.path === 'source' ? w.by : w.manager;
+  const label = PATHS[w.path] ?? w.path;
+  const named = who.toLowerCase().startsWith(label.toLowerCase());
+  return h(
+    'li',
+    { title: w.at ? `${w.manager}, ${w.at}` : w.manager, 'data-path': w.path },
+    ...(named ? [] : [h('span', { class: 'provenance' }, label), ' ']),
+    h('code', {}, who),
+    w.facts.length > 0 ? ': ' : '',
+    ...w.facts.flatMap((f, i) => [i > 0 ? ', ' : '', h('code', {}, f)]),
+  );
+}
+
+/** Added, changed (old → new) and removed facts. @param {RevisionDiff} d */
+function diffList(d) {
+  const omitted = h('span', { class: 'muted' }, 'old value not kept');
+  const rows = [
+    ...Object.entries(d.added).map(([k, v]) =>
+      h('li', { class: 'added', 'data-change': 'added' }, 'added ', h('code', {}, k), ' = ', shownValue(v)),
+    ),
+    ...Object.entries(d.changed).map(([k, c]) =>
+      h(
+        'li',
+        { class: 'changed', 'data-change': 'changed' },
+        'changed ',
+        h('code', {}, k),
+        ': ',
+        Object.hasOwn(c, 'from') ? shownValue(c.from) : omitted.cloneNode(true),
+        ' → ',
+        shownValue(c.to),
+      ),
+    ),
+    ...Object.entries(d.removed).map(([k, v]) =>
+      h(
+        'li',
+        { class: 'removed', 'data-change': 'removed' },
+        'removed ',
+        h('code', {}, k),
+        ' (was ',
+        v === null && d.previousOmitted ? omitted.cloneNode(true) : shownValue(v),
+        ')',
+      ),
+    ),
+  ];
+  return rows.length > 0
+    ? h('ul', { class: 'diff' }, ...rows)
+    : h('p', { class: 'muted' }, 'No change of the facts.');
+}
+
+/** One revision of the timeline. @param {Revision} rev @param {boolean} newest */
+function revisionItem(rev, newest) {
+  const hs = state.revisions;
+  const at = new Date(rev.recordedAt);
+  const n = rev.revision;
+  const names = Object.keys(rev.facts).sort();
+  /** @type {Node[]} */
+  let actions = [];
+  if (hs.confirming === n) {
+    actions = [
+      h('span', { class: 'confirm' }, `Roll back to revision ${n}? Its facts become this identity's.`),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'danger',
+          'data-action': 'confirm-rollback',
+          disabled: state.busy,
+          onclick: () => doRollback(n),
+        },
+        'Roll back',
+      ),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'secondary',
+          'data-action': 'keep',
+          disabled: state.busy,
+          onclick: () => cancelRollback(n),
+        },
+        'Keep',
+      ),
+    ];
+  } else if (!newest) {
+    actions = [
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'secondary',
+          'data-action': 'rollback',
+          disabled: state.busy,
+          onclick: () => askRollback(n),
+        },
+        `Roll back to revision ${n}`,
+      ),
+    ];
+  }
+  return h(
+    'li',
+    { 'data-revision': n },
+    h(
+      'h3',
+      {},
+      `Revision ${n}`,
+      newest ? h('span', { class: 'muted' }, ' (latest)') : null,
+      ' ',
+      h(
+        'time',
+        { datetime: rev.recordedAt, title: rev.recordedAt, class: 'muted' },
+        Number.isNaN(at.getTime())
+          ? rev.recordedAt
+          : at.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' }),
+      ),
+    ),
+    rev.writers.length > 0
+      ? h('ul', { class: 'writers', 'aria-label': `Who made revision ${n}` }, ...rev.writers.map(writerItem))
+      : null,
+    diffList(rev.diff),
+    h(
+      'details',
+      {},
+      h('summary', {}, `Facts after revision ${n} (${names.length})`),
+      names.length > 0
+        ? h(
+            'ul',
+            { class: 'keys' },
+            ...names.map((k) => h('li', {}, h('code', {}, k), ' = ', shownValue(rev.facts[k]))),
+          )
+        : h('p', { class: 'muted' }, 'No facts.'),
+    ),
+    actions.length > 0 ? h('p', { class: 'actions' }, ...actions) : null,
+  );
+}
+
+/** @param {number} revision @param {string} action */
+function focusRevisionButton(revision, action) {
+  for (const item of el.historyList.querySelectorAll('li[data-revision]')) {
+    if (item instanceof HTMLElement && Number(item.dataset.revision) === revision) {
+      const b = item.querySelector(`button[data-action="${action}"]`);
+      if (b instanceof HTMLElement) b.focus();
+      return;
+    }
+  }
+}
+
+/** @param {number} n */
+function askRollback(n) {
+  clearHistoryMessages();
+  state.revisions.confirming = n;
+  renderHistory();
+  focusRevisionButton(n, 'confirm-rollback');
+}
+
+/** @param {number} n */
+function cancelRollback(n) {
+  state.revisions.confirming = null;
+  renderHistory();
+  focusRevisionButton(n, 'rollback');
+}
+
+/**
+ * Writes revision `n`'s facts back, as the user, never forcing: a fact another field manager owns (GitOps) is the
+ * server's 409, shown as it is. Then the facts and the history are read again.
+ * @param {number} n
+ */
+async function doRollback(n) {
+  const r = state.route;
+  if (r.view !== 'identity' || state.busy) return;
+  clearHistoryMessages();
+  clearFactMessages();
+  setBusy(true);
+  let ok = false;
+  try {
+    const res = await rollback(r.ns, r.id, n);
+    ok = true;
+    if (state.route === r)
+      el.historyStatus.textContent =
+        res.status === 202
+          ? `Rolled back to revision ${n}; it will show here in a moment.`
+          : `Rolled back to revision ${n}.`;
+  } catch (err) {
+    showHistoryError(err);
+  } finally {
+    setBusy(false);
+  }
+  if (state.route !== r) return;
+  state.revisions.confirming = null;
+  if (ok) {
+    await loadDetail();
+    await loadHistory();
+    el.historyList.querySelector('button')?.focus();
+  } else {
+    renderHistory();
+    focusRevisionButton(n, 'rollback');
+  }
+}
+
+el.historyMore.addEventListener('click', () => {
+  const hs = state.revisions;
+  const first = hs.shown;
+  hs.shown += HISTORY_SHOWN;
+  renderHistory();
+  // The keyboard moves on to the first revision the button revealed.
+  const next = el.historyList.children[first]?.querySelector('button, summary');
+  if (next instanceof HTMLElement) next.focus();
+});
+
 // ------------------------------------------------------------------------------------------------- views
 
 /** Shows the view the address names and loads its data. @param {{focus?: boolean}} [opts] */
@@ -918,6 +1279,7 @@ function show(opts = {}) {
       state.editing = null;
       state.confirmingDelete = null;
       clearFactMessages();
+      resetHistory();
     }
     renderDetail();
     loadDetail();

@@ -12,7 +12,9 @@ async function main(): Promise<void> {
   }
   if ('error' in parsed) {
     // The error alone, last: a pod's termination message is the tail of its log, and must name the flag.
-    process.stderr.write(`flagops-data-store: ${parsed.error}\n(flagops-data-store --help lists every flag)\n`);
+    process.stderr.write(
+      `flagops-data-store: ${parsed.error}\n(flagops-data-store --help lists every flag)\n`,
+    );
     process.exit(2);
   }
   const log = createLogger(parsed.config.logLevel);

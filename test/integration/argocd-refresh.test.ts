@@ -7,11 +7,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { factsPath } from '../../src/kube/paths.js';
-import { kubectl } from '../control-plane/kubectl.js';
+import { installApplicationCrd } from '../support/argocd.js';
 import {
   adminClient,
   call,
-  controlPlane,
   eventually,
   newNamespace,
   startTestOperator,
@@ -43,14 +42,7 @@ const createApp = (namespace: string, name: string, follows?: string) =>
 const HARD = 'argocd.argoproj.io/refresh';
 
 beforeAll(async () => {
-  const r = await kubectl(controlPlane(), [
-    'apply',
-    '--server-side',
-    '-f',
-    'test/integration/fixtures/argocd-application-crd.yaml',
-  ]);
-  expect(r.code).toBe(0);
-  await kubectl(controlPlane(), ['wait', '--for=condition=Established', 'crd/applications.argoproj.io']);
+  await installApplicationCrd();
   ns = await newNamespace('argo-facts');
   argocd = await newNamespace('argocd');
   for (const name of ['customer-9', 'pre-existing']) {

@@ -1,19 +1,10 @@
-/**
- * Attacks on Argo CD's `<namespace>_<name>` identity form (issue 19) against a real operator with
- * --auth=kubernetes and real RBAC: crafted identities, prefixes naming namespaces the token may not read or that
- * are not watched, the namespace in the query or a header, ETag/304 with a guessed or stolen ETag, 403 answers
- * that could tell an identity exists, secrets through the prototype routes and OFREP, cached auth decisions reused
- * across tokens, names and namespaces, and CORS on the secret routes.
- *
- * Namespaces: `fx.ns` is the default namespace; `a` and `b` are two tenants; `unwatched` is outside --namespaces.
- */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROLES, useApi } from '../support/api.js';
+import { renderWithPlugin } from '../support/argocd.js';
 import {
   adminClient,
   call,
@@ -670,39 +661,20 @@ describe('OFREP with <namespace>_<name>', () => {
   });
 });
 
-/** Runs deploy/argocd/render.mjs (the flagops-facts plugin's generate step) as the CMP server would. */
-async function render(
-  env: Record<string, string>,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'atk-render-'));
-  writeFileSync(join(dir, 'cm.yaml'), 'tier: {{ fact "tier" }}\nns: {{ namespace }}\n');
-  const tokenFile = join(dir, '.token');
+/** The plugin's render with the repo-server's token, as the sidecar runs it. */
+async function render(env: Record<string, string>) {
+  const tokenDir = mkdtempSync(join(tmpdir(), 'atk-token-'));
+  const tokenFile = join(tokenDir, 'token');
   writeFileSync(tokenFile, tok.repoServer);
-  const script = join(import.meta.dirname, '../../deploy/argocd/render.mjs');
-  const child = spawn(
-    process.execPath,
-    ['--input-type=module', '-e', `const m = await import(${JSON.stringify(script)}); await m.main();`],
+  return renderWithPlugin(
+    { 'cm.yaml': 'tier: {{ fact "tier" }}\nns: {{ namespace }}\n' },
     {
-      cwd: dir,
-      env: {
-        PATH: process.env.PATH ?? '',
-        FLAGOPS_URL: fx.op.url,
-        FLAGOPS_NAMESPACE: fx.ns, // the sidecar's namespace
-        FLAGOPS_TOKEN_FILE: tokenFile,
-        ...env,
-      },
+      FLAGOPS_URL: fx.op.url,
+      FLAGOPS_NAMESPACE: fx.ns, // the sidecar's namespace
+      FLAGOPS_TOKEN_FILE: tokenFile,
+      ...env,
     },
   );
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c) => {
-    stdout += c;
-  });
-  child.stderr.on('data', (c) => {
-    stderr += c;
-  });
-  const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
-  return { code, stdout, stderr };
 }
 
 describe("render.mjs with the repo-server's token (bound in every application namespace)", () => {

@@ -1,19 +1,9 @@
-/**
- * A profile change goes everywhere facts go (issue 22 item 3): the ConfigMap projection, the Argo CD hard refresh,
- * the ApplicationSet generator and the CMP's render (deploy/argocd/render.mjs), all from the merged view, with no
- * change to the identity's own DeploymentFacts.
- */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterProfilesPath, factsPath } from '../../src/kube/paths.js';
-import { kubectl } from '../control-plane/kubectl.js';
+import { installApplicationCrd, renderWithPlugin } from '../support/argocd.js';
 import {
   adminClient,
   call,
-  controlPlane,
   eventually,
   newNamespace,
   startTestOperator,
@@ -28,14 +18,7 @@ let argocd: string;
 let op: TestOperator;
 
 beforeAll(async () => {
-  const crd = await kubectl(controlPlane(), [
-    'apply',
-    '--server-side',
-    '-f',
-    'test/integration/fixtures/argocd-application-crd.yaml',
-  ]);
-  expect(crd.code).toBe(0);
-  await kubectl(controlPlane(), ['wait', '--for=condition=Established', 'crd/applications.argoproj.io']);
+  await installApplicationCrd();
   ns = await newNamespace('everywhere');
   argocd = await newNamespace('everywhere-argocd');
   await client.create(`/apis/argoproj.io/v1alpha1/namespaces/${argocd}/applications`, {
@@ -79,32 +62,11 @@ const refreshAnnotation = async () =>
 
 /** deploy/argocd/render.mjs, the CMP's generate step, rendering `tier: {{ fact "tier" }}` for `shop`. */
 async function render(): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'everywhere-render-'));
-  writeFileSync(join(dir, 'cm.yaml'), 'tier: {{ fact "tier" }}\n');
-  const script = join(import.meta.dirname, '../../deploy/argocd/render.mjs');
-  const child = spawn(
-    process.execPath,
-    ['--input-type=module', '-e', `const m = await import(${JSON.stringify(script)}); await m.main();`],
-    {
-      cwd: dir,
-      env: {
-        PATH: process.env.PATH ?? '',
-        FLAGOPS_URL: op.url,
-        FLAGOPS_NAMESPACE: ns,
-        ARGOCD_APP_NAME: 'shop',
-      },
-    },
+  const r = await renderWithPlugin(
+    { 'cm.yaml': 'tier: {{ fact "tier" }}\n' },
+    { FLAGOPS_URL: op.url, FLAGOPS_NAMESPACE: ns, ARGOCD_APP_NAME: 'shop' },
   );
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (c) => {
-    out += c;
-  });
-  child.stderr.on('data', (c) => {
-    err += c;
-  });
-  await new Promise((r) => child.on('close', r));
-  return out || err;
+  return r.stdout || r.stderr;
 }
 
 describe('a profile change, with no change to the identity', () => {

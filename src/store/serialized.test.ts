@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { prototypeFacts, servedFacts } from './serialized.js';
+import { profileOfFacts, prototypeFacts, servedFacts } from './serialized.js';
 import type { FactsEntry, Identity } from './store.js';
 
 const entry = (values: Record<string, string | number>, layered = false): FactsEntry => ({
@@ -48,5 +48,34 @@ describe('prototypeFacts', () => {
     expect(prototypeFacts('ep', identity, 'a', 'web')).toBe(s);
     expect(prototypeFacts('ep', { ...identity, revision: 8 }, 'a', 'web').etag).not.toBe(s.etag);
     expect(prototypeFacts('ep', undefined, 'a', 'web').body).toBe('{}');
+  });
+});
+
+describe('profileOfFacts', () => {
+  it('names, per fact a profile supplies, that profile; the identity own facts are not listed', () => {
+    const e: FactsEntry = {
+      ...entry({ tier: 'gold', region: 'eu', max: 3 }),
+      own: { tier: 'gold' },
+      layers: [
+        {
+          kind: 'ClusterFactProfile',
+          name: 'defaults',
+          priority: 0,
+          selector: {},
+          facts: { region: 'us', max: 1 },
+        },
+        {
+          kind: 'FactProfile',
+          namespace: 'a',
+          name: 'eu',
+          priority: 5,
+          selector: {},
+          facts: { region: 'eu', tier: 'x' },
+        },
+      ],
+    };
+    expect(profileOfFacts(e)).toEqual({ region: 'FactProfile/a/eu', max: 'ClusterFactProfile/defaults' });
+    expect(profileOfFacts(e)).toBe(profileOfFacts(e));
+    expect(profileOfFacts(entry({ a: 1 }))).toEqual({});
   });
 });

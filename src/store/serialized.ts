@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { factsAsText } from '../api/facts.js';
+import { profileKey } from './layers.js';
 import type { FactsEntry, Identity } from './store.js';
 
 /** The content type the bodies are sent with, as Fastify sends JSON it serialises itself. */
@@ -61,4 +62,24 @@ export function prototypeFacts(
   };
   if (identity) prototype.set(identity, s);
   return s;
+}
+
+const layerOfFact = new WeakMap<FactsEntry, Readonly<Record<string, string>>>();
+const NO_LAYERS: Readonly<Record<string, string>> = Object.freeze({});
+
+/**
+ * Per served fact that a profile supplies (not the identity itself): that profile's key, `ClusterFactProfile/gold`
+ * or `FactProfile/<namespace>/<name>`. OFREP names it in each flag's metadata. Made once per entry.
+ */
+export function profileOfFacts(entry: FactsEntry): Readonly<Record<string, string>> {
+  if (!entry.layers || entry.layers.length === 0) return NO_LAYERS;
+  let m = layerOfFact.get(entry);
+  if (!m) {
+    const out: Record<string, string> = {};
+    for (const l of entry.layers) for (const k of Object.keys(l.facts)) out[k] = profileKey(l);
+    for (const k of Object.keys(entry.own ?? {})) delete out[k];
+    m = Object.freeze(out);
+    layerOfFact.set(entry, m);
+  }
+  return m;
 }

@@ -88,6 +88,13 @@ describe('layered facts', () => {
       body: { context: { targetingKey: 'c-gold' } },
     });
     expect(single.body).toMatchObject({ key: 'region', value: 'eu-1' });
+    // Each flag names the profile that supplies it; the identity's own facts carry no layer.
+    const metadata = Object.fromEntries(
+      bulk.body.flags.map((f: { key: string; metadata: unknown }) => [f.key, f.metadata]),
+    );
+    expect(metadata.customer).toEqual({});
+    expect(metadata.maxReplicas.layer).toMatch(/^ClusterFactProfile\//);
+    expect(single.body.metadata.layer).toMatch(/Profile\//);
 
     const explained = await call(fx.op, 'GET', `/api/v1/namespaces/${fx.ns}/identities/c-gold?explain=true`, {
       token: fx.tokens.factsReader,

@@ -13,7 +13,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { FactName, FactValue } from '../../api/facts.js';
-import { reached } from '../../store/store.js';
+import { profileOfFacts } from '../../store/serialized.js';
+import { type FactsEntry, reached } from '../../store/store.js';
 import { errorBody, type HttpError } from '../errors.js';
 import { type ErrorFormat, route } from '../route-spec.js';
 import { NamespaceName, parseQualifiedIdentity, QualifiedIdentityName } from '../validate.js';
@@ -132,6 +133,11 @@ const parseBody = (json: unknown, deps: { defaultNamespace: string }) =>
   targetOf(json, deps.defaultNamespace);
 const tags = ['ofrep'];
 const EMPTY = Object.freeze({});
+/** A flag's metadata: the profile that supplies its value (`layer`), when it is not the identity's own. */
+function flagMetadata(entry: FactsEntry, key: string): Readonly<Record<string, string>> {
+  const layer = profileOfFacts(entry)[key];
+  return layer === undefined ? EMPTY : { layer };
+}
 /** How long a refetch that names a newer resourceVersion (`flagConfigEtag`) waits for this replica to catch up. */
 export const FLAG_CONFIG_WAIT_MS = 2_000;
 
@@ -163,12 +169,13 @@ export const ofrepRoutes = [
     responses: { 200: { description: 'the evaluation', schema: OfrepSuccess } },
     errors: [400, 401, 403, 404, 500],
     handler: ({ params: { key }, body: { namespace, name }, deps }) => {
-      const facts = deps.reader.get(namespace, name)?.facts?.values;
+      const entry = deps.reader.get(namespace, name)?.facts;
+      const facts = entry?.values;
       if (!facts || !Object.hasOwn(facts, key) || !FactName.safeParse(key).success) {
         throw new OfrepError(404, 'FLAG_NOT_FOUND', `no fact ${key} for identity ${namespace}/${name}`);
       }
       const value = facts[key]!;
-      return { key, reason: 'STATIC', variant: String(value), value, metadata: EMPTY };
+      return { key, reason: 'STATIC', variant: String(value), value, metadata: flagMetadata(entry, key) };
     },
   }),
   route({
@@ -231,14 +238,15 @@ export const ofrepRoutes = [
       if (inm?.split(',').some((t) => t.trim() === etag || t.trim() === `W/${etag}`)) {
         return reply.code(304).send();
       }
-      const facts = identity?.facts?.values ?? {};
+      const entry = identity?.facts;
+      const facts = entry?.values ?? {};
       return {
         flags: Object.entries(facts).map(([key, value]) => ({
           key,
           reason: 'STATIC',
           variant: String(value),
           value,
-          metadata: EMPTY,
+          metadata: entry ? flagMetadata(entry, key) : EMPTY,
         })),
         ...(eventStreams ? { eventStreams } : {}),
         metadata: EMPTY,

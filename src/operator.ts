@@ -3,17 +3,7 @@
  * the integration tests both build it from a Config.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import {
-  createServer,
-  type IncomingMessage,
-  type OutgoingHttpHeader,
-  type OutgoingHttpHeaders,
-  type Server,
-  ServerResponse,
-} from 'node:http';
-import { createServer as createTlsServer } from 'node:https';
-import { type AddressInfo, Server as NetServer } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { SecretObject } from './api/types.js';
@@ -35,8 +25,8 @@ import { createApp } from './server/app.js';
 import { TokenReviewAuthenticator } from './server/auth/authenticator.js';
 import { allowAll, SubjectAccessReviewAuthorizer } from './server/auth/authorizer.js';
 import { type Auth, noAuth } from './server/auth/middleware.js';
-import { MIN_TICKET_SECRET_BYTES } from './server/routes/stream-ticket.js';
-import { reloadTlsOnChange } from './server/tls-reload.js';
+import { nodeServer } from './server/node-server.js';
+import { readTicketKey } from './server/routes/stream-ticket.js';
 import { loadWebhooksConfig, type WebhookConfig } from './server/webhooks/config.js';
 import { SourcesController } from './sources/controller.js';
 import { Store } from './store/store.js';
@@ -268,29 +258,11 @@ async function startHttp(
   },
 ): Promise<HttpServer> {
   const streams = new Set<ServerResponse>();
-  const writer = new IdentityWriter(client, store);
-  let stopTlsReload: (() => void) | undefined;
-  let server: Server | undefined;
-  let draining = false; // set on drain(): responses then close their connections
-  // While stopping, every response closes its connection: keep-alive clients (a Service keeps their connections
-  // on this pod) then reconnect to a replica that stays, instead of holding the drain open until the shutdown
-  // timeout cuts their requests off. Decided when the headers go out, so requests already under way are marked
-  // too, at no cost per request.
-  class DrainingResponse<Request extends IncomingMessage = IncomingMessage> extends ServerResponse<Request> {
-    override writeHead(
-      statusCode: number,
-      messageOrHeaders?: string | OutgoingHttpHeaders | OutgoingHttpHeader[],
-      headers?: OutgoingHttpHeaders | OutgoingHttpHeader[],
-    ): this {
-      if (draining && !this.headersSent) this.setHeader('connection', 'close');
-      // Node tells the two forms apart by the second argument's type.
-      return super.writeHead(statusCode, messageOrHeaders as string | undefined, headers);
-    }
-  }
+  const node = nodeServer(config, log, opts.tlsReloadIntervalMs);
   const app = createApp(
     {
       reader: store,
-      writer,
+      writer: new IdentityWriter(client, store),
       auth: opts.auth,
       ready: opts.ready,
       log: log.child({ controller: 'http' }),
@@ -300,7 +272,7 @@ async function startHttp(
       streams,
       maxStreams: config.maxStreams,
       maxStreamsPerCaller: config.maxStreamsPerCaller,
-      streamTicketKey: readStreamTicketKey(config.streamTicketKeyFile, log),
+      streamTicketKey: readTicketKey(config.streamTicketKeyFile, log),
       corsAllowedOrigins: config.corsAllowedOrigins,
       watches: (namespace) => config.namespaces.length === 0 || config.namespaces.includes(namespace),
       history: new FactRevisions(client),
@@ -314,67 +286,16 @@ async function startHttp(
         onDelivery: (webhook, result) => metrics.webhookDeliveries.inc({ webhook, result }),
       },
     },
-    {
-      // A node server of our own, so that TLS can be reloaded and shutdown can close connections as it must.
-      serverFactory: (appHandler) => {
-        const handler = appHandler;
-        const limits = { ...slowClientLimits(config.http), ServerResponse: DrainingResponse };
-        if (config.tls) {
-          const tlsServer = createTlsServer(
-            { ...limits, cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) },
-            handler,
-          );
-          stopTlsReload = reloadTlsOnChange(
-            tlsServer,
-            config.tls,
-            log.child({ controller: 'tls' }),
-            opts.tlsReloadIntervalMs,
-          );
-          server = tlsServer;
-        } else {
-          server = createServer(limits, handler);
-        }
-        return server;
-      },
-    },
+    // A node server of our own, so that TLS can be reloaded and shutdown can close connections as it must.
+    { serverFactory: node.factory },
   );
   await app.ready();
-  const http = server!;
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(config.listen.port, config.listen.host, () => resolve());
-  });
-  const addr = http.address() as AddressInfo;
-  const address = { host: config.listen.host, port: addr.port };
-  const hostForUrl =
-    address.host === '0.0.0.0'
-      ? '127.0.0.1'
-      : address.host.includes(':')
-        ? `[${address.host}]`
-        : address.host;
+  const { address, url } = await node.listen();
   log.info(
     { listen: `${address.host}:${address.port}`, auth: config.auth, tls: !!config.tls },
     'http server listening',
   );
-  return {
-    address,
-    url: `${config.tls ? 'https' : 'http'}://${hostForUrl}:${address.port}`,
-    async drain() {
-      // End change-feed streams (they never finish by themselves), let in-flight requests finish within the bound.
-      draining = true;
-      // net.Server's close, not http.Server's: that one also closes idle keep-alive connections at once, and a
-      // client sending its next request on one at that moment gets a reset instead of an answer. Instead each
-      // connection's next response closes it, and the ones that stay idle for the grace are closed after it.
-      const closed = new Promise<void>((resolve) => NetServer.prototype.close.call(http, () => resolve()));
-      for (const res of streams) res.end();
-      const idle = setTimeout(() => http.closeIdleConnections(), DRAIN_IDLE_GRACE_MS);
-      const timer = setTimeout(() => http.closeAllConnections(), config.shutdownTimeoutMs);
-      await closed;
-      clearTimeout(idle);
-      clearTimeout(timer);
-      stopTlsReload?.();
-    },
-  };
+  return { address, url, drain: () => node.drain(streams) };
 }
 
 /** FactSources, ConfigMap projections, Argo CD refreshes and fact history: started, each acting only while leading. */
@@ -435,49 +356,4 @@ function startLeaderOnlyParts(
     onRevision: (result) => metrics.factRevisions.inc({ result }),
   });
   return { sources, projector, argoRefresh, history };
-}
-
-/**
- * How long a keep-alive connection may stay idle while the server drains before it is closed. A client that is
- * still sending sends within it and is answered with `Connection: close`; one idle for this long is not using it.
- */
-const DRAIN_IDLE_GRACE_MS = 1000;
-
-/**
- * Node's server options that cut off slow clients: a client trickling its headers or body loses the socket after
- * the timeout (408), an idle keep-alive socket closes. Node checks these every connectionsCheckingInterval (30 s
- * by default, which let a trickle hold a socket for 90 s): check often enough for the timeouts to mean what they say.
- */
-export function slowClientLimits(http: Config['http']) {
-  return {
-    headersTimeout: http.headersTimeoutMs,
-    requestTimeout: http.requestTimeoutMs,
-    keepAliveTimeout: http.keepAliveTimeoutMs,
-    connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(http.headersTimeoutMs / 2))),
-  };
-}
-
-/**
- * The replicas' shared event-stream ticket secret. An absent file (an optional Secret volume not created yet) falls
- * back to a key of this process, said once; a file too short to be a key stops the start.
- */
-function readStreamTicketKey(path: string | undefined, log: Logger): Buffer | undefined {
-  if (!path) return undefined;
-  let key: Buffer;
-  try {
-    key = readFileSync(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    log.warn(
-      { path },
-      'stream ticket key file absent: OFREP event-stream URLs open only on the replica that issued them',
-    );
-    return undefined;
-  }
-  const trimmed = Buffer.from(key.toString('utf8').trim(), 'utf8');
-  if (trimmed.length < MIN_TICKET_SECRET_BYTES)
-    throw new Error(
-      `--stream-ticket-key-file ${path} holds ${trimmed.length} bytes; it needs at least ${MIN_TICKET_SECRET_BYTES} (e.g. openssl rand -hex 32)`,
-    );
-  return trimmed;
 }

@@ -13,6 +13,8 @@
  * to 10 minutes: long enough for EventSource's reconnects, short enough that a leaked URL soon stops working.
  */
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
 import type { User } from '../auth/authenticator.js';
 
 export const TICKET_WINDOW_MS = 5 * 60_000;
@@ -110,4 +112,29 @@ function open(encKey: Buffer, ticket: string, now = Date.now()): StreamTicket | 
     revision: claims.r,
     epoch: claims.p,
   };
+}
+
+/**
+ * The replicas' shared secret from --stream-ticket-key-file. An absent file (an optional Secret volume not created
+ * yet) falls back to a key of this process, said once; a file too short to be a key stops the start.
+ */
+export function readTicketKey(path: string | undefined, log: Logger): Buffer | undefined {
+  if (!path) return undefined;
+  let key: Buffer;
+  try {
+    key = readFileSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    log.warn(
+      { path },
+      'stream ticket key file absent: OFREP event-stream URLs open only on the replica that issued them',
+    );
+    return undefined;
+  }
+  const trimmed = Buffer.from(key.toString('utf8').trim(), 'utf8');
+  if (trimmed.length < MIN_TICKET_SECRET_BYTES)
+    throw new Error(
+      `--stream-ticket-key-file ${path} holds ${trimmed.length} bytes; it needs at least ${MIN_TICKET_SECRET_BYTES} (e.g. openssl rand -hex 32)`,
+    );
+  return trimmed;
 }

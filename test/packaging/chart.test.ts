@@ -92,6 +92,11 @@ describe('helm chart', () => {
         /not in watchNamespaces/,
       ],
       ['leaderElection.enabled=false', /needs leaderElection/],
+      ['argocd.applicationMapping="names"', /schema/],
+      [
+        'argocd={"refreshNamespace":"argocd","applicationMapping":"name","applicationNamespaces":["team-a"]}',
+        /needs argocd.refreshNamespace and an applicationMapping with annotation or tracking/,
+      ],
     ];
     const results = await Promise.all(
       cases.map(async ([bad]) => {
@@ -111,6 +116,39 @@ describe('helm chart', () => {
       expect(results[i]!.code, `--set-json ${bad} was accepted`).not.toBe(0);
       expect(results[i]!.stderr, bad).toMatch(why);
     });
+  });
+
+  it('renders the Argo CD refresh: its mapping and application namespaces, and patch (list only for annotation)', async () => {
+    const render = async (applicationMapping: string) =>
+      parseObjects(
+        await renderChart(cp.binDir, {
+          release: 'r',
+          namespace: uniqueName('pkg-argo'),
+          setJson: [
+            `argocd={"refreshNamespace":"argocd","applicationMapping":"${applicationMapping}","applicationNamespaces":["team-a"]}`,
+          ],
+        }),
+      );
+    const tracking = await render('name,tracking');
+    const args = deploymentOf(tracking).spec.template.spec.containers[0]!.args;
+    expect(args).toContain('--argocd-namespace=argocd');
+    expect(args).toContain('--argocd-application-mapping=name,tracking');
+    expect(args).toContain('--argocd-application-namespaces=team-a');
+    const roles = (objects: typeof tracking) =>
+      objects
+        .filter((o) => o.kind === 'Role' && o.metadata.name.endsWith('-argocd-refresh'))
+        .map((o) => [
+          o.metadata.namespace,
+          (o as unknown as { rules: { verbs: string[] }[] }).rules[0]!.verbs,
+        ]);
+    expect(roles(tracking).sort()).toEqual([
+      ['argocd', ['patch']],
+      ['team-a', ['patch']],
+    ]);
+    expect(roles(await render('annotation')).sort()).toEqual([
+      ['argocd', ['list', 'patch']],
+      ['team-a', ['list', 'patch']],
+    ]);
   });
 
   it('leaves the facts admission policy out with admissionPolicy.enabled=false', async () => {

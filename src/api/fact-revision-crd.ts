@@ -51,6 +51,21 @@ export const factRevisionSpec = (factsSchema: Schema): Schema => ({
     recordedAt: { type: 'string', format: 'date-time' },
     resourceVersion: { type: 'string', maxLength: 64 },
     generation: { type: 'integer', format: 'int64' },
+    secrets: {
+      type: 'object',
+      description:
+        'The identity’s secrets when the facts changed: their key names and the DeploymentSecrets’ resourceVersion. Never a value.',
+      required: ['names', 'resourceVersion'],
+      properties: {
+        names: {
+          type: 'array',
+          maxItems: 256,
+          'x-kubernetes-list-type': 'atomic',
+          items: { type: 'string', maxLength: 253 },
+        },
+        resourceVersion: { type: 'string', maxLength: 64 },
+      },
+    },
   },
 });
 

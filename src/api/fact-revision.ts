@@ -61,6 +61,8 @@ export interface FactRevisionSpec {
   /** The DeploymentFacts' resourceVersion and generation the facts were served from. */
   resourceVersion: string;
   generation: number;
+  /** The identity's secrets then: key names and the DeploymentSecrets' resourceVersion only, never values. */
+  secrets?: { names: string[]; resourceVersion: string };
 }
 
 export interface FactRevision {

@@ -118,6 +118,26 @@ describe('fact history', () => {
     expect(obj.metadata.labels?.[REVISION_HASH_LABEL]).toMatch(/^[0-9a-f]{32}$/);
   });
 
+  it("records the identity's secret key names and version with the facts, never a value", async () => {
+    await createFacts(fx.ns, 'c-sec', { tier: 'gold' });
+    const value = 'history-S3CRET-4a1f';
+    const put = await call(fx.op, 'PUT', `${base(fx.ns, 'c-sec')}/secrets/db-password`, {
+      token: fx.tokens.admin,
+      body: { value },
+    });
+    expect(put.status, put.text).toBeLessThan(300);
+    await patchFacts(fx.op, fx.ns, 'c-sec', { tier: 'silver' });
+    const h = await eventually(async () => {
+      const r = await history(fx.op, fx.ns, 'c-sec');
+      expect(r.items.at(-1)?.facts).toEqual({ tier: 'silver' });
+      expect((r.items.at(-1) as { secrets?: { names: string[] } }).secrets?.names).toEqual(['db-password']);
+      return r;
+    });
+    expect(JSON.stringify(h)).not.toContain(value);
+    const stored = await client().get<{ items: FactRevision[] }>(revisionsPath(fx.ns));
+    expect(JSON.stringify(stored)).not.toContain(value);
+  });
+
   it('serves the facts of a revision and as of a time, naming the revision; refuses bad input', async () => {
     await createFacts(fx.ns, 'c-asof', { tier: 'gold' });
     await eventually(async () => expect((await history(fx.op, fx.ns, 'c-asof')).items).toHaveLength(1));

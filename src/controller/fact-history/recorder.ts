@@ -211,6 +211,7 @@ export class FactHistoryRecorder implements LeaderOnly {
         recordedAt: (this.#o.now?.() ?? new Date()).toISOString(),
         resourceVersion: served.resourceVersion,
         generation: served.generation,
+        ...secretsOf(this.#o.reader.get(namespace, name)?.secrets),
       });
       if (term !== this.#term) return;
       let created: 'created' | 'exists';
@@ -284,3 +285,11 @@ function splitKey(key: string): [string, string] {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
+
+/** The identity's secrets at that moment: key names and the DeploymentSecrets' version, never a value. */
+function secretsOf(
+  secrets: { values: ReadonlyMap<string, unknown>; resourceVersion: string } | undefined,
+): Pick<FactRevisionSpec, 'secrets'> {
+  if (!secrets) return {};
+  return { secrets: { names: [...secrets.values.keys()].sort(), resourceVersion: secrets.resourceVersion } };
+}

@@ -79,6 +79,12 @@ const Revision = z.object({
   ),
   resourceVersion: z.string(),
   generation: z.number(),
+  secrets: z
+    .object({ names: z.array(z.string()), resourceVersion: z.string() })
+    .optional()
+    .describe(
+      "the identity's secret key names and the DeploymentSecrets' resourceVersion then; never a value",
+    ),
 });
 const HistoryPage = z.object({ items: z.array(Revision), continue: z.string().optional() });
 
@@ -106,6 +112,7 @@ export function revisionView(r: FactRevision) {
     writers: r.spec.writers,
     resourceVersion: r.spec.resourceVersion,
     generation: r.spec.generation,
+    ...(r.spec.secrets ? { secrets: r.spec.secrets } : {}),
   };
 }
 

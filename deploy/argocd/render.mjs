@@ -104,8 +104,9 @@ export async function fetchFacts({ url, namespace, identity, token, timeoutMs = 
  * for an Application outside its own namespace (`_` is in no Kubernetes name): that namespace is where the
  * Application lives, so it is the only one it may read. Its plugin env may name another identity there
  * (FLAGOPS_IDENTITY), never another namespace: a tenant who may create Applications in `a` must not render
- * tenant `b`'s facts with the repo-server's token. Applications in Argo CD's own namespace (created by whoever
- * administers Argo CD) may name both.
+ * tenant `b`'s facts with the repo-server's token. Applications in Argo CD's own namespace may name both: with
+ * AppProject-based multi-tenancy, project members create those too, so bind the repo-server's token only where
+ * every such project may read (docs/argocd.md), or keep tenants' Applications in their own namespaces.
  */
 export function target(env) {
   const explicit = env.ARGOCD_ENV_FLAGOPS_IDENTITY;

@@ -13,7 +13,8 @@
  *   annotated `flagops.io/identity: <namespace>/<name>` (or Argo CD's instance form `<namespace>_<name>`). An
  *   annotated Application follows that identity only, even when the `name` mapping is on too.
  * - `tracking` mapping: the Application that deployed the identity's DeploymentFacts (GitOps-managed fact
- *   manifests), by Argo CD's own resource tracking on that object: the annotation
+ *   manifests), by Argo CD's own resource tracking on that object, confirmed by the Application's own
+ *   `status.resources` (whoever may edit the DeploymentFacts writes its tracking): the annotation
  *   `argocd.argoproj.io/tracking-id: <app>:flagops.io/DeploymentFacts:<namespace>/<name>` (annotation tracking,
  *   Argo CD 3's default), else the label `app.kubernetes.io/instance` or `argocd.argoproj.io/instance` (label
  *   tracking). `<app>` is `<name>` in the Argo CD namespace or `<namespace>_<name>` in one of
@@ -99,6 +100,28 @@ export function trackingApplication(
   if (at < 0) return OBJECT_NAME.test(app) ? { namespace: opts.argocdNamespace, name: app } : undefined;
   const ref = parseIdentityAnnotation(app);
   return ref && opts.applicationNamespaces?.includes(ref.namespace) ? ref : undefined;
+}
+
+/** An entry of an Application's `status.resources`: what Argo CD says it manages. */
+export interface ManagedResource {
+  group?: string;
+  kind?: string;
+  namespace?: string;
+  name?: string;
+}
+
+/** Whether an Application's status lists the identity's DeploymentFacts among the resources it manages. Pure. */
+export function managesFacts(
+  resources: readonly ManagedResource[] | undefined,
+  identity: IdentityRef,
+): boolean {
+  return (resources ?? []).some(
+    (r) =>
+      r.group === GROUP &&
+      r.kind === FACTS_KIND &&
+      r.namespace === identity.namespace &&
+      r.name === identity.name,
+  );
 }
 
 /**
@@ -246,10 +269,17 @@ export function startArgoRefresh(opts: ArgoRefreshOptions): LeaderOnly & { stop(
       const o = await opts.client.get<{
         metadata: { labels?: Record<string, string>; annotations?: Record<string, string> };
       }>(factsPath(identity.namespace, identity.name), { headers: { accept: METADATA_ONLY_OBJECT } });
-      return trackingApplication(identity, o.metadata, {
+      const app = trackingApplication(identity, o.metadata, {
         argocdNamespace: opts.namespace,
         applicationNamespaces: opts.applicationNamespaces,
       });
+      if (!app) return undefined;
+      // Whoever may edit the DeploymentFacts writes its tracking: refresh the Application only if it says, itself,
+      // that it manages this object (its status.resources), so that nobody can aim refreshes at another team's.
+      const a = await opts.client.get<{ status?: { resources?: ManagedResource[] } }>(
+        `${appsPath(app.namespace)}/${encodeURIComponent(app.name)}`,
+      );
+      return managesFacts(a.status?.resources, identity) ? app : undefined;
     } catch (err) {
       if (!(err instanceof KubeApiError && err.errorClass === 'notFound'))
         opts.log.warn(
@@ -275,14 +305,23 @@ export function startArgoRefresh(opts: ArgoRefreshOptions): LeaderOnly & { stop(
       }
     }
     const jobs: { app: IdentityRef; identity: IdentityRef; mayBeMissing: boolean }[] = [];
+    // The tracking lookups (two GETs each) a few at a time, as the patches are.
+    const trackedOf = new Map<IdentityRef, IdentityRef | undefined>();
+    if (mapping.includes('tracking')) {
+      for (let i = 0; i < batch.length; i += PATCH_CONCURRENCY) {
+        const chunk = batch.slice(i, i + PATCH_CONCURRENCY);
+        const found = await Promise.all(chunk.map((identity) => trackedBy(identity)));
+        for (const [k, identity] of chunk.entries()) trackedOf.set(identity, found[k]);
+      }
+    }
     for (const identity of batch) {
       const apps = applicationsFor(
         identity,
         { mapping, argocdNamespace: opts.namespace, applicationNamespaces: opts.applicationNamespaces },
         listed,
       );
-      // The tracked Application may be gone while its label stays: a 404 then means no Application.
-      let tracked = mapping.includes('tracking') ? await trackedBy(identity) : undefined;
+      // The tracked Application may be gone by the time of the patch: a 404 then means no Application.
+      let tracked = trackedOf.get(identity);
       if (tracked && apps.some((a) => a.namespace === tracked!.namespace && a.name === tracked!.name))
         tracked = undefined;
       if (tracked) jobs.push({ app: tracked, identity, mayBeMissing: true });

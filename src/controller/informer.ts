@@ -55,8 +55,9 @@ export interface InformerOptions<R extends CachedObject, T> {
   now?: () => number;
   /**
    * For a resource whose CRD may be missing (added by a later version, and `helm upgrade` never installs new
-   * CRDs): a 404 on the list counts as an empty, synced list, said once with this hint, so that readiness does not
-   * wait for it forever; the list is retried (at the longest backoff) and the objects come in once it is served.
+   * CRDs): a 404 on the list before it was ever served counts as an empty, synced list, said once with this hint,
+   * so that readiness does not wait for it forever; the list is retried and the objects come in once it is served.
+   * A 404 after a successful list keeps the cache (an API server restarting answers 404 for a moment).
    */
   absentCrdHint?: string;
   /** How often a resource found not served is listed again (default 10 s: a 404 costs the API server little). */
@@ -205,7 +206,13 @@ export class Informer<R extends CachedObject, T = R> {
       }
     } catch (err) {
       if (run !== this.#run) return;
-      if (this.#opts.absentCrdHint && (err as { statusCode?: number }).statusCode === 404) {
+      // Only before the first list: once served, a 404 is taken as transient (an API server whose CRD cache is
+      // still filling after a restart), so the cached objects are kept and the list retried with backoff.
+      if (
+        this.#opts.absentCrdHint &&
+        (err as { statusCode?: number }).statusCode === 404 &&
+        (this.#lists === 0 || this.#absent)
+      ) {
         this.#crdAbsent(run);
         return;
       }

@@ -220,9 +220,19 @@ export class ControllerManager {
       keep: (o: NamespaceObject) => ({ name: o.metadata.name, labels: o.metadata.labels }),
       log,
     });
-    this.namespaces.on('add', (n) => this.layers.setNamespaceLabels(n.name, n.labels));
-    this.namespaces.on('update', (n) => this.layers.setNamespaceLabels(n.name, n.labels));
-    this.namespaces.on('delete', (n) => this.layers.deleteNamespace(n.name));
+    // A relabelled namespace changes what namespaceSelector profiles select: their status follows.
+    this.namespaces.on('add', (n) => {
+      this.layers.setNamespaceLabels(n.name, n.labels);
+      this.#profileStatusLater();
+    });
+    this.namespaces.on('update', (n) => {
+      this.layers.setNamespaceLabels(n.name, n.labels);
+      this.#profileStatusLater();
+    });
+    this.namespaces.on('delete', (n) => {
+      this.layers.deleteNamespace(n.name);
+      this.#profileStatusLater();
+    });
     const profiles = profilesHandler({ layers: this.layers });
     for (const cache of [this.profiles, this.clusterProfiles]) {
       cache.on('add', (r) => {

@@ -235,3 +235,16 @@ describe("a ClusterFactProfile's namespaceSelector", () => {
     expect(store.revision).toBe(revision);
   });
 });
+
+describe('profile changes made while a fan-out drains', () => {
+  it('keep one chain: each turn recomputes one chunk, however many changes came meanwhile', async () => {
+    const { layers } = setup();
+    const n = FANOUT_CHUNK * 5;
+    for (let i = 0; i < n; i++) layers.setOwn('a', `c-${i}`, undefined, own({ i }));
+    for (let k = 0; k < 4; k++) layers.setProfile(cluster(`p-${k}`, k, { [`f${k}`]: k }));
+    // Each change reaches all n again and recomputes one chunk now; the rest waits for the one scheduled chain.
+    expect(layers.pending).toBe(n - FANOUT_CHUNK);
+    await new Promise((r) => setImmediate(r));
+    expect(layers.pending).toBe(n - 2 * FANOUT_CHUNK); // one chunk in that turn, not one per change
+  });
+});

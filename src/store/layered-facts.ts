@@ -185,7 +185,6 @@ export class LayeredFacts {
    * undone by an earlier one's tail. Small changes complete before setProfile returns.
    */
   #drain = (): void => {
-    this.#draining = false;
     let n = 0;
     for (const [key, [ns, name]] of this.#pending) {
       if (n++ === FANOUT_CHUNK) break;
@@ -195,10 +194,17 @@ export class LayeredFacts {
       if (entry)
         this.#write(ns, name, entry.own ?? entry.values, this.#layersFor(ns, names!.get(name)), entry);
     }
+    // One chain at a time: a change made while one is scheduled adds to its queue, never starts another chain
+    // (queued callbacks run in one check phase, which would undo the chunking).
     if (this.#pending.size > 0 && !this.#draining) {
       this.#draining = true;
-      setImmediate(this.#drain);
+      setImmediate(this.#scheduledDrain);
     }
+  };
+
+  #scheduledDrain = (): void => {
+    this.#draining = false;
+    this.#drain();
   };
 
   /** Identities whose recompute after a profile change is still to come (bench and tests). */

@@ -20,7 +20,10 @@ describe('servedFacts', () => {
   it('is the JSON of the served values with the generation as ETag, made once per entry', () => {
     const e = entry({ tier: 'gold', 'max-replicas': 3 });
     const s = servedFacts(e);
-    expect(s).toEqual({ body: '{"tier":"gold","max-replicas":3}', etag: '"3"' });
+    expect(s.body).toBe('{"tier":"gold","max-replicas":3}');
+    expect(s.etag).toMatch(/^"3\.[0-9a-f]{12}"$/);
+    // Deleted and created again at the same generation with other facts: another ETag.
+    expect(servedFacts(entry({ tier: 'silver', 'max-replicas': 3 })).etag).not.toBe(s.etag);
     expect(servedFacts(e)).toBe(s);
   });
 
@@ -77,5 +80,6 @@ describe('profileOfFacts', () => {
     expect(profileOfFacts(e)).toEqual({ region: 'FactProfile/a/eu', max: 'ClusterFactProfile/defaults' });
     expect(profileOfFacts(e)).toBe(profileOfFacts(e));
     expect(profileOfFacts(entry({ a: 1 }))).toEqual({});
+    expect(profileOfFacts(e).toString).toBeUndefined(); // a fact named toString is looked up, not inherited
   });
 });

@@ -24,19 +24,16 @@ const prototype = new WeakMap<Identity, Serialized>();
 const shortHash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 20);
 
 /**
- * `GET …/identities/{id}/facts`: the served facts as JSON. The ETag is the generation (`"3"`), which `If-Match`
- * on writes compares; when profiles supply facts, it also names the merged values (`"3.<hash>"`), so that it
- * moves when a profile changes what is served while the identity's own generation stays.
+ * `GET …/identities/{id}/facts`: the served facts as JSON, and an ETag `"<generation>.<hash>"`: the generation is
+ * what `If-Match` on writes compares; the hash names the served values, so the ETag moves when a profile changes
+ * them while the generation stays, and when an identity is deleted and created again at generation 1 with other
+ * facts (a bare generation would answer such a client 304 with the old facts).
  */
 export function servedFacts(entry: FactsEntry): Serialized {
   let s = facts.get(entry);
   if (!s) {
     const body = JSON.stringify(entry.values);
-    const layered = entry.layers !== undefined && entry.layers.length > 0;
-    s = {
-      body,
-      etag: layered ? `"${entry.generation}.${shortHash(body).slice(0, 12)}"` : `"${entry.generation}"`,
-    };
+    s = { body, etag: `"${entry.generation}.${shortHash(body).slice(0, 12)}"` };
     facts.set(entry, s);
   }
   return s;
@@ -65,7 +62,8 @@ export function prototypeFacts(
 }
 
 const layerOfFact = new WeakMap<FactsEntry, Readonly<Record<string, string>>>();
-const NO_LAYERS: Readonly<Record<string, string>> = Object.freeze({});
+// Null prototypes: a fact may be named `toString` or `constructor`.
+const NO_LAYERS: Readonly<Record<string, string>> = Object.freeze(Object.create(null));
 
 /**
  * Per served fact that a profile supplies (not the identity itself): that profile's key, `ClusterFactProfile/gold`
@@ -75,7 +73,7 @@ export function profileOfFacts(entry: FactsEntry): Readonly<Record<string, strin
   if (!entry.layers || entry.layers.length === 0) return NO_LAYERS;
   let m = layerOfFact.get(entry);
   if (!m) {
-    const out: Record<string, string> = {};
+    const out: Record<string, string> = Object.create(null);
     for (const l of entry.layers) for (const k of Object.keys(l.facts)) out[k] = profileKey(l);
     for (const k of Object.keys(entry.own ?? {})) delete out[k];
     m = Object.freeze(out);

@@ -173,9 +173,25 @@ describe('Argo CD hard refresh with --argocd-application-mapping=tracking', () =
         metadata: { name, ...metadata },
         spec: { facts: { tier: 'bronze' } },
       });
-    await createApp(argocd, 'fleet-eu');
-    await createApp(teamNs, 'fleet-team');
-    await createApp(argocd, 'victim');
+    // What Argo CD reports each Application manages (status.resources): the operator refreshes on that word only.
+    const managing = (namespace: string, name: string, ids: string[]) =>
+      client.create(`/apis/argoproj.io/v1alpha1/namespaces/${namespace}/applications`, {
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'Application',
+        metadata: { name },
+        spec: { project: 'default' },
+        status: {
+          resources: ids.map((id) => ({
+            group: 'flagops.io',
+            kind: 'DeploymentFacts',
+            namespace: trackedNs,
+            name: id,
+          })),
+        },
+      });
+    await managing(argocd, 'fleet-eu', ['customer-1']);
+    await managing(teamNs, 'fleet-team', ['customer-2']);
+    await managing(argocd, 'victim', ['customer-1']);
     await facts('customer-1', {
       annotations: {
         'argocd.argoproj.io/tracking-id': `fleet-eu:flagops.io/DeploymentFacts:${trackedNs}/customer-1`,
@@ -189,6 +205,8 @@ describe('Argo CD hard refresh with --argocd-application-mapping=tracking', () =
       },
     });
     await facts('customer-4', { labels: { 'app.kubernetes.io/instance': 'gone' } });
+    // a tenant's own label naming another team's Application, which does not manage this object
+    await facts('customer-5', { labels: { 'app.kubernetes.io/instance': 'victim' } });
     tracking = await startTestOperator({
       namespaces: [trackedNs],
       auth: 'none',
@@ -217,15 +235,15 @@ describe('Argo CD hard refresh with --argocd-application-mapping=tracking', () =
     );
   });
 
-  it('ignores a copied tracking-id, and counts a tracked Application that is gone as none', async () => {
-    for (const id of ['customer-3', 'customer-4']) {
+  it('ignores a copied tracking-id and a label naming an Application that does not manage the object; counts a gone one as none', async () => {
+    for (const id of ['customer-3', 'customer-4', 'customer-5']) {
       await call(tracking, 'PUT', `/api/v1/namespaces/${trackedNs}/identities/${id}/facts/region`, {
         body: { value: 'gold' },
       });
     }
     await eventually(
       async () =>
-        expect(await metric(tracking.url, 'flagops_argocd_refresh_total', 'result="no_application"')).toBe(2),
+        expect(await metric(tracking.url, 'flagops_argocd_refresh_total', 'result="no_application"')).toBe(3),
       5000,
       100,
     );

@@ -142,8 +142,8 @@ describe('helm chart', () => {
           (o as unknown as { rules: { verbs: string[] }[] }).rules[0]!.verbs,
         ]);
     expect(roles(tracking).sort()).toEqual([
-      ['argocd', ['patch']],
-      ['team-a', ['patch']],
+      ['argocd', ['get', 'patch']],
+      ['team-a', ['get', 'patch']],
     ]);
     expect(roles(await render('annotation')).sort()).toEqual([
       ['argocd', ['list', 'patch']],

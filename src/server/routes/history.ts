@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { FactRevision } from '../../api/fact-revision.js';
 import type { FactMap } from '../../api/facts.js';
 import { type FactRevisions, HistoryUnavailable } from '../../controller/fact-history/revisions.js';
+import { KubeApiError } from '../../kube/errors.js';
 import { WriteError } from '../../writes/errors.js';
 import { badRequest, notFound } from '../errors.js';
 import { type RouteContext, route } from '../route-spec.js';
@@ -122,6 +123,9 @@ async function orUnavailable<T>(read: Promise<T>): Promise<T> {
     return await read;
   } catch (err) {
     if (err instanceof HistoryUnavailable) throw notFound(`fact history is not available: ${err.message}`);
+    // An expired `continue` (the API server's 410): the client's to start again, not an outage to retry.
+    if (err instanceof KubeApiError && err.statusCode === 410)
+      throw badRequest('this page token has expired; list the history again from the start', 'continue');
     throw err;
   }
 }

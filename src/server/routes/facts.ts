@@ -52,7 +52,7 @@ export const factsRoutes = [
     path: BASE,
     tags,
     summary:
-      'All served facts as a flat map; ETag is the generation (with profiles, `"<generation>.<hash>"`); If-None-Match gives 304; ?revision or ?asOf: from the history',
+      'All served facts as a flat map; ETag `"<generation>.<hash of the served facts>"` (If-Match compares the generation); If-None-Match gives 304; ?revision or ?asOf: from the history',
     params: ids,
     query: FactsAsOfQuery,
     permission: get,

@@ -229,6 +229,17 @@ describe("a ClusterFactProfile's namespaceSelector", () => {
     layers.setNamespaceLabels('a', {});
     expect(served('a', 'web')).toEqual({ x: 1 });
     expect(served('b', 'web')).toEqual({ x: 2, replicas: 5 });
+    // A namespace not seen yet is selected by no namespaceSelector, not even a NotIn.
+    layers.setOwn('c', 'web', undefined, own({ x: 3 }));
+    layers.setProfile({
+      ...cluster('not-dev', 1, { y: 1 }),
+      namespaceSelector: { matchExpressions: [{ key: 'env', operator: 'NotIn', values: ['dev'] }] },
+    });
+    expect(served('c', 'web')).toEqual({ x: 3 });
+    layers.setNamespaceLabels('c', undefined); // seen, without labels
+    expect(served('c', 'web')).toEqual({ x: 3, y: 1 });
+    layers.deleteNamespace('c');
+    expect(served('c', 'web')).toEqual({ x: 3 });
     // Labels that did not change recompute nothing.
     const revision = store.revision;
     layers.setNamespaceLabels('b', { env: 'prod' });

@@ -17,6 +17,8 @@ import {
 } from './layers.js';
 import type { FactsEntry, StoreReader, StoreWriter } from './store.js';
 
+const NO_NAMESPACE_LABELS: Labels = Object.freeze({});
+
 /** Identities recomputed per turn of the event loop after a profile change (about 15 ms of work). */
 export const FANOUT_CHUNK = 1000;
 
@@ -39,7 +41,11 @@ export class LayeredFacts {
   #ordered: readonly ProfileLayer[] = NO_LAYERS;
   /** Identities selected by the same profiles share one frozen list (reset when the profiles change). */
   #shared = new Map<string, readonly ProfileLayer[]>();
-  /** Labels of the namespaces, for ClusterFactProfiles with a namespaceSelector. */
+  /**
+   * Labels of the namespaces seen (by the Namespace informer), for ClusterFactProfiles with a namespaceSelector. A
+   * namespace not seen yet is absent, and no namespaceSelector selects it: a `NotIn` must not match before the
+   * labels are known.
+   */
   readonly #namespaceLabels = new Map<string, Labels | undefined>();
   /** Identities a profile change reaches, not recomputed yet (#drain), by key. */
   readonly #pending = new Map<string, [namespace: string, name: string]>();
@@ -71,19 +77,25 @@ export class LayeredFacts {
    * change recomputes that namespace's identities only when one exists.
    */
   setNamespaceLabels(namespace: string, labels: Labels | undefined): void {
-    const prev = this.#namespaceLabels.get(namespace);
-    if (this.#namespaceLabels.has(namespace) && sameLabels(prev, labels)) return;
-    this.#namespaceLabels.set(namespace, labels);
+    const next = labels ?? NO_NAMESPACE_LABELS;
+    if (this.#namespaceLabels.has(namespace) && sameLabels(this.#namespaceLabels.get(namespace), next))
+      return;
+    this.#namespaceLabels.set(namespace, next);
+    this.#recomputeNamespace(namespace);
+  }
+
+  /** A namespace gone: as one never seen, no namespaceSelector selects it. */
+  deleteNamespace(namespace: string): void {
+    if (!this.#namespaceLabels.delete(namespace)) return;
+    this.#recomputeNamespace(namespace);
+  }
+
+  #recomputeNamespace(namespace: string): void {
     this.#shared = new Map();
     if (!this.#ordered.some((p) => p.namespaceSelector !== undefined)) return;
     for (const name of this.#labels.get(namespace)?.keys() ?? [])
       this.#pending.set(objectKeyOf(namespace, name), [namespace, name]);
     this.#drain();
-  }
-
-  deleteNamespace(namespace: string): void {
-    this.setNamespaceLabels(namespace, undefined);
-    this.#namespaceLabels.delete(namespace);
   }
 
   /**

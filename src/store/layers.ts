@@ -66,7 +66,10 @@ export function selects(selector: LabelSelector, labels: Labels | undefined): bo
   return true;
 }
 
-/** Whether a profile applies to an identity of `namespace` with these labels (and its namespace with those). */
+/**
+ * Whether a profile applies to an identity of `namespace` with these labels, and its namespace with those
+ * (`undefined`: a namespace not seen yet, which no namespaceSelector selects).
+ */
 export const applies = (
   p: ProfileLayer,
   namespace: string,
@@ -75,7 +78,8 @@ export const applies = (
 ): boolean =>
   (p.namespace === undefined || p.namespace === namespace) &&
   selects(p.selector, labels) &&
-  (p.namespaceSelector === undefined || selects(p.namespaceSelector, namespaceLabels));
+  (p.namespaceSelector === undefined ||
+    (namespaceLabels !== undefined && selects(p.namespaceSelector, namespaceLabels)));
 
 /** The served facts: the layers in order (`layers` sorted by compareLayers), then `own` on top. */
 export function mergeLayers(layers: readonly ProfileLayer[], own: Readonly<FactMap>): Readonly<FactMap> {

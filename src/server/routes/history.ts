@@ -8,8 +8,9 @@ import type { FactRevision } from '../../api/fact-revision.js';
 import type { FactMap } from '../../api/facts.js';
 import { type FactRevisions, HistoryUnavailable } from '../../controller/fact-history/revisions.js';
 import { KubeApiError } from '../../kube/errors.js';
+import { reached } from '../../store/store.js';
 import { WriteError } from '../../writes/errors.js';
-import { badRequest, notFound } from '../errors.js';
+import { badRequest, notFound, unavailable } from '../errors.js';
 import { type RouteContext, route } from '../route-spec.js';
 import { ID_PARAM, IF_MATCH_HEADER, NS_PARAM, parseIfMatch, WriteQuery } from '../validate.js';
 
@@ -117,6 +118,9 @@ export function revisionView(r: FactRevision) {
   };
 }
 
+/** How long a rollback waits for this replica's store to reach the object it read (then 503, try again). */
+const ROLLBACK_CATCH_UP_MS = 5_000;
+
 /** The history is read from the API server: a missing CRD is said as such, not as a missing identity. */
 async function orUnavailable<T>(read: Promise<T>): Promise<T> {
   try {
@@ -212,7 +216,7 @@ export const historyRoutes = [
         schema: z.object({ rolledBackTo: z.number(), facts: z.record(z.string(), z.unknown()) }),
       },
     },
-    errors: [400, 401, 403, 404, 409, 412, 413],
+    errors: [400, 401, 403, 404, 409, 412, 413, 503],
     handler: async (ctx) => {
       const { ns, id } = ctx.params;
       const { revision } = ctx.body;
@@ -222,6 +226,19 @@ export const historyRoutes = [
       const target = await history.get(ns, id, obj.metadata.uid, revision);
       if (!target) await orUnavailable(history.refsOf(ns, obj.metadata.uid));
       if (!target) throw notFound(`revision ${revision} of ${ns}/${id} is not kept (see its history)`);
+      // The plan compares with what this replica serves: first let its store catch up with the object just read,
+      // or a fact changed a moment ago would be taken as already at the target and left as it is.
+      const rv = obj.metadata.resourceVersion;
+      if (
+        rv &&
+        !(await ctx.deps.reader.until(
+          ns,
+          id,
+          (i) => reached(i?.facts?.resourceVersion, rv),
+          ROLLBACK_CATCH_UP_MS,
+        ))
+      )
+        throw unavailable(`this replica has not caught up with ${ns}/${id} yet; try again`, 1);
       const served = ctx.deps.reader.get(ns, id)?.facts?.values ?? {};
       const change = rollbackChange(target.spec.facts, served, obj.spec?.facts ?? {});
       const count = (result: string) => ctx.deps.metrics?.rollbacks.inc({ result });

@@ -19,7 +19,7 @@ import {
   Procs,
   waitFor,
 } from '../control-plane/control-plane.js';
-import { kubeconfigYaml } from '../control-plane/kubeconfig.js';
+import { writeAdminKubeconfig } from '../control-plane/kubeconfig.js';
 import { kubectl, must } from '../control-plane/kubectl.js';
 
 export const ARGOCD_VERSION = 'v3.2.12';
@@ -187,16 +187,7 @@ async function startOnce(opts: ArgoCdOptions): Promise<ArgoCd> {
 
     // Every component reads the kubeconfig (ARGOCD_FAKE_IN_CLUSTER) and takes its namespace from the context.
     const kubeconfig = join(dir, 'kubeconfig');
-    writeFileSync(
-      kubeconfig,
-      kubeconfigYaml({
-        server: opts.info.server,
-        caCertPath: opts.info.caCertPath,
-        token: opts.info.adminToken,
-        namespace: ns,
-      }),
-      { mode: 0o600 },
-    );
+    writeAdminKubeconfig(kubeconfig, opts.info, ns);
     const sockDir = join(dir, 'plugins');
     const pluginConfig = join(dir, 'cmp-config');
     for (const d of ['plugins', 'cmp-config', 'tls', 'ssh', 'gpg-source', 'gpg-keys', 'home', 'tmp'])

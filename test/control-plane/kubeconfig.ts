@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+
 /** A kubeconfig with one cluster, one token user and one context: every harness (control plane, node, Argo CD, Flux) writes one. */
 export function kubeconfigYaml(o: {
   server: string;
@@ -28,4 +30,17 @@ contexts:
     user: admin${o.namespace !== undefined ? `\n    namespace: ${q(o.namespace)}` : ''}
 current-context: ${q(name)}
 `;
+}
+
+/** Writes the admin's kubeconfig of a test control plane to `path` (0600), its context in `namespace`. */
+export function writeAdminKubeconfig(
+  path: string,
+  info: { server: string; caCertPath: string; adminToken: string },
+  namespace: string,
+): void {
+  writeFileSync(
+    path,
+    kubeconfigYaml({ server: info.server, caCertPath: info.caCertPath, token: info.adminToken, namespace }),
+    { mode: 0o600 },
+  );
 }

@@ -3,7 +3,7 @@
 // the modules' config/crd/bases, a git repository served over smart HTTP (git-server.ts). No kubelet: the
 // objects Flux applies are only objects in the API server.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,7 +15,7 @@ import {
   Procs,
   waitFor,
 } from '../control-plane/control-plane.js';
-import { kubeconfigYaml } from '../control-plane/kubeconfig.js';
+import { writeAdminKubeconfig } from '../control-plane/kubeconfig.js';
 import { kubectl, must } from '../control-plane/kubectl.js';
 
 /** The Flux 2.7 line, as build-flux.sh builds it by default. */
@@ -112,16 +112,7 @@ async function startOnce(opts: { info: ControlPlaneInfo; binDir: string }, ns: s
       number,
     ];
     const kubeconfig = join(dir, 'kubeconfig');
-    writeFileSync(
-      kubeconfig,
-      kubeconfigYaml({
-        server: opts.info.server,
-        caCertPath: opts.info.caCertPath,
-        token: opts.info.adminToken,
-        namespace: ns,
-      }),
-      { mode: 0o600 },
-    );
+    writeAdminKubeconfig(kubeconfig, opts.info, ns);
     for (const d of ['storage', 'home', 'tmp']) mkdirSync(join(dir, d));
     const env = {
       PATH: process.env.PATH ?? '/usr/bin:/bin',

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useApi } from '../support/api.js';
 import { adminClient, eventually, newNamespace, serviceAccountWithRole } from '../support/cluster.js';
+import { outputOf } from '../support/process.js';
 import { evaluate, getMap, setIdentityFact } from '../support/prototype-provider.mjs';
 
 const fx = useApi('plugin', { extraNamespaces: 2 }) as ReturnType<typeof useApi> & {
@@ -62,15 +63,7 @@ async function wrapped(
       ...opts.env,
     },
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c) => {
-    stdout += c;
-  });
-  child.stderr.on('data', (c) => {
-    stderr += c;
-  });
-  const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
+  const { code, stdout, stderr } = await outputOf(child);
   const results = stdout
     .split('\n')
     .filter(Boolean)

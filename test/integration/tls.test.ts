@@ -81,6 +81,6 @@ describe('--tls-cert-file / --tls-key-file', () => {
   });
 
   it('refuses plain HTTP on the same port', async () => {
-    await expect(fetch(op.url.replace('https:', 'http:') + '/healthz')).rejects.toThrow();
+    await expect(fetch(`${op.url.replace('https:', 'http:')}/healthz`)).rejects.toThrow();
   });
 });

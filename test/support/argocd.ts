@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kubectl } from '../control-plane/kubectl.js';
 import { controlPlane } from './cluster.js';
+import { outputOf } from './process.js';
 
 /** Installs Argo CD's Application CRD (a fixture: no Argo CD runs in these tests) and waits until it is served. */
 export async function installApplicationCrd(): Promise<void> {
@@ -34,14 +35,5 @@ export async function renderWithPlugin(
     ['--input-type=module', '-e', `const m = await import(${JSON.stringify(script)}); await m.main();`],
     { cwd: dir, env: { PATH: process.env.PATH ?? '', ...env } },
   );
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c) => {
-    stdout += c;
-  });
-  child.stderr.on('data', (c) => {
-    stderr += c;
-  });
-  const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
-  return { code, stdout, stderr };
+  return outputOf(child);
 }

@@ -60,3 +60,19 @@ export async function metric(url: string, name: string, labels = ''): Promise<nu
   }
   return undefined;
 }
+
+/** A child's exit code and everything it wrote, once it has closed. */
+export async function outputOf(
+  child: import('node:child_process').ChildProcessWithoutNullStreams,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c) => {
+    stdout += c;
+  });
+  child.stderr.on('data', (c) => {
+    stderr += c;
+  });
+  const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
+  return { code, stdout, stderr };
+}
